@@ -1,0 +1,274 @@
+"""The graph model: a networkx MultiDiGraph with one edge per fed input port.
+
+Edges are keyed by the target's port name, so ``x·x`` is two edges x→m (ports
+``a`` and ``b``) each keeping its own numbers. Node ids (``n1``, ``n2``, …) are
+short, stable across save/load and never reused within a graph's life, so undo,
+files and the editor can all refer to a node by id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+import networkx as nx
+
+from engine.errors import (
+    CycleError,
+    InvalidNameError,
+    OutputError,
+    PortError,
+    PortTakenError,
+    SelfLoopError,
+)
+from engine.names import is_valid_name, unique_name
+from engine.ops import OPS, OpSpec, variadic_port_key
+
+_ID = re.compile(r"^n(\d+)$")
+#: names the expression parser reserves: op names, used as calls
+RESERVED = frozenset(OPS)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A read-only snapshot of one node."""
+
+    id: str
+    name: str
+    op: str
+    value: float
+    pos: tuple[float, float]
+
+    @property
+    def spec(self) -> OpSpec:
+        return OPS[self.op]
+
+
+def id_key(node_id: str) -> tuple[int, str]:
+    """Sort key: ``n2`` before ``n10``."""
+    m = _ID.match(node_id)
+    return (int(m.group(1)), "") if m else (1 << 62, node_id)
+
+
+def default_stem(op: str) -> str:
+    return {"input": "x", "param": "w", "const": "c"}.get(op, op)
+
+
+class Graph:
+    """A function built from nodes. Mutations validate and raise typed errors."""
+
+    def __init__(self) -> None:
+        self.nx = nx.MultiDiGraph()
+        self.output: str | None = None
+        self.note: str = ""
+        self._names: dict[str, str] = {}
+        self._next = 1
+
+    # ------------------------------------------------------------------ nodes
+    def new_id(self) -> str:
+        nid = f"n{self._next}"
+        while nid in self.nx:
+            self._next += 1
+            nid = f"n{self._next}"
+        self._next += 1
+        return nid
+
+    def add_node(self, op: str, name: str | None = None, value: float = 0.0,
+                 pos: tuple[float, float] = (0.0, 0.0), id: str | None = None) -> str:
+        if op not in OPS:
+            raise KeyError(f"unknown op {op!r}")
+        if id is None:
+            id = self.new_id()
+        elif id in self.nx:
+            raise ValueError(f"duplicate node id {id!r}")
+        else:
+            m = _ID.match(id)
+            if m:
+                self._next = max(self._next, int(m.group(1)) + 1)
+        if name is None:
+            name = unique_name(default_stem(op), self._names)
+        self._check_name(name)
+        self.nx.add_node(id, name=name, op=op, value=float(value) if OPS[op].is_leaf else 0.0,
+                         pos=(float(pos[0]), float(pos[1])))
+        self._names[name] = id
+        return id
+
+    def remove_node(self, nid: str) -> None:
+        name = self.nx.nodes[nid]["name"]
+        self.nx.remove_node(nid)
+        del self._names[name]
+        if self.output == nid:
+            self.output = None
+
+    def node(self, nid: str) -> Node:
+        d = self.nx.nodes[nid]
+        return Node(nid, d["name"], d["op"], d["value"], d["pos"])
+
+    def __contains__(self, nid: object) -> bool:
+        return nid in self.nx
+
+    def __len__(self) -> int:
+        return self.nx.number_of_nodes()
+
+    def ids(self) -> list[str]:
+        return sorted(self.nx.nodes, key=id_key)
+
+    def nodes(self) -> Iterator[Node]:
+        for nid in self.ids():
+            yield self.node(nid)
+
+    def id_of(self, name: str) -> str | None:
+        return self._names.get(name)
+
+    def name_of(self, nid: str) -> str:
+        return self.nx.nodes[nid]["name"]
+
+    def op_of(self, nid: str) -> str:
+        return self.nx.nodes[nid]["op"]
+
+    def names(self) -> set[str]:
+        return set(self._names)
+
+    def _check_name(self, name: str, nid: str | None = None) -> None:
+        if not is_valid_name(name):
+            raise InvalidNameError(
+                f"{name!r} is not a valid name: use letters, digits and _, not starting "
+                "with a digit")
+        if name in RESERVED:
+            raise InvalidNameError(f"{name!r} is the name of an op")
+        other = self._names.get(name)
+        if other is not None and other != nid:
+            raise InvalidNameError(f"the name {name!r} is already used")
+
+    def rename(self, nid: str, name: str) -> None:
+        self._check_name(name, nid)
+        old = self.nx.nodes[nid]["name"]
+        del self._names[old]
+        self._names[name] = nid
+        self.nx.nodes[nid]["name"] = name
+
+    def set_value(self, nid: str, value: float) -> None:
+        if not OPS[self.op_of(nid)].is_leaf:
+            raise ValueError("only input, param and const nodes hold a value")
+        self.nx.nodes[nid]["value"] = float(value)
+
+    def set_kind(self, nid: str, op: str) -> None:
+        """Switch a leaf between input, param and const (keeping its value)."""
+        if not (OPS[op].is_leaf and OPS[self.op_of(nid)].is_leaf):
+            raise ValueError("only leaves can switch kind, and only to another leaf kind")
+        self.nx.nodes[nid]["op"] = op
+
+    def set_pos(self, nid: str, pos: tuple[float, float]) -> None:
+        self.nx.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))
+
+    # ------------------------------------------------------------------ edges
+    def connect_error(self, src: str, dst: str, port: str) -> Exception | None:
+        """Why src → dst.port would be refused, or None when it is allowed."""
+        if src not in self.nx or dst not in self.nx:
+            return KeyError("no such node")
+        spec = OPS[self.op_of(dst)]
+        dname, sname = self.name_of(dst), self.name_of(src)
+        if spec.is_leaf or not spec.valid_port(port):
+            ports = ", ".join(spec.ports) if spec.ports else "none"
+            return PortError(f"{dname} ({spec.name}) has no input port {port!r} (ports: {ports})")
+        if src == dst:
+            return SelfLoopError(f"{sname} cannot feed itself")
+        fed = self.source_of(dst, port)
+        if fed is not None:
+            return PortTakenError(
+                f"port {port!r} of {dname} is already fed by {self.name_of(fed)}")
+        if nx.has_path(self.nx, dst, src):
+            return CycleError(f"{sname} → {dname} would make a cycle: {dname} already "
+                              f"feeds {sname}")
+        return None
+
+    def connect(self, src: str, dst: str, port: str) -> None:
+        err = self.connect_error(src, dst, port)
+        if err is not None:
+            raise err
+        self.nx.add_edge(src, dst, key=port)
+
+    def _connect_unchecked(self, src: str, dst: str, port: str) -> None:
+        """For builders that add nodes in topological order (parser, loader after checks)."""
+        self.nx.add_edge(src, dst, key=port)
+
+    def disconnect(self, dst: str, port: str) -> str:
+        src = self.source_of(dst, port)
+        if src is None:
+            raise PortError(f"port {port!r} of {self.name_of(dst)} is not connected")
+        self.nx.remove_edge(src, dst, key=port)
+        return src
+
+    def source_of(self, dst: str, port: str) -> str | None:
+        for src, _, key in self.nx.in_edges(dst, keys=True):
+            if key == port:
+                return src
+        return None
+
+    def inputs(self, nid: str) -> list[tuple[str, str]]:
+        """(port, source id) pairs in port order."""
+        spec = OPS[self.op_of(nid)]
+        edges = [(k, s) for s, _, k in self.nx.in_edges(nid, keys=True)]
+        if spec.variadic:
+            edges.sort(key=lambda e: variadic_port_key(e[0]))
+        else:
+            edges.sort(key=lambda e: spec.ports.index(e[0]))
+        return edges
+
+    def consumers(self, nid: str) -> list[tuple[str, str]]:
+        """(target id, port) pairs fed by this node."""
+        return sorted(((d, k) for _, d, k in self.nx.out_edges(nid, keys=True)),
+                      key=lambda e: (id_key(e[0]), e[1]))
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(source, target, port) for every edge, in a stable order."""
+        return sorted(self.nx.edges(keys=True), key=lambda e: (id_key(e[1]), e[2], id_key(e[0])))
+
+    def ports(self, nid: str) -> list[str]:
+        """The input ports a node shows: for ``sum``, the fed ones plus one free port."""
+        spec = OPS[self.op_of(nid)]
+        if not spec.variadic:
+            return list(spec.ports)
+        fed = sorted((k for _, _, k in self.nx.in_edges(nid, keys=True)), key=variadic_port_key)
+        nxt = max((variadic_port_key(p) for p in fed), default=0) + 1
+        return fed + [f"x{nxt}"]
+
+    # ----------------------------------------------------------------- output
+    def set_output(self, nid: str | None) -> None:
+        if nid is not None and nid not in self.nx:
+            raise KeyError(nid)
+        self.output = nid
+
+    def sinks(self) -> list[str]:
+        return [n for n in self.ids() if self.nx.out_degree(n) == 0]
+
+    def resolve_output(self) -> str:
+        """The marked output, else the sole sink; OutputError names the candidates."""
+        if self.output is not None:
+            return self.output
+        sinks = self.sinks()
+        if len(sinks) == 1:
+            return sinks[0]
+        if not sinks:
+            raise OutputError("the graph is empty: add a node to evaluate")
+        names = [self.name_of(s) for s in sinks]
+        raise OutputError(
+            f"no output is marked and {len(sinks)} nodes feed nothing "
+            f"({', '.join(names[:8])}{', …' if len(names) > 8 else ''}): mark one as the output",
+            names)
+
+    # ------------------------------------------------------------------ order
+    def topological_order(self) -> list[str]:
+        """The order forward passes use (ties broken by id, so it is reproducible);
+        backward passes use it reversed. Iterative: no recursion limit."""
+        return list(nx.lexicographical_topological_sort(self.nx, key=id_key))
+
+    def copy(self) -> "Graph":
+        g = Graph()
+        g.nx = self.nx.copy()
+        g.output = self.output
+        g.note = self.note
+        g._names = dict(self._names)
+        g._next = self._next
+        return g

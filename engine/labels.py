@@ -1,0 +1,117 @@
+"""Display text built from the registry: node formulas and edge labels.
+
+The editor, the CLI table and (later) the derivation panel all show the chain rule
+with these strings, so a formula is written in exactly one place: engine/ops.py.
+"""
+
+from __future__ import annotations
+
+from engine.evaluate import Result
+from engine.graph import Graph
+from engine.names import pretty
+from engine.numfmt import fmt
+from engine.ops import OPS
+
+OUTPUT_SYMBOL = "L"
+
+
+def display_name(graph: Graph, nid: str) -> str:
+    """``w₁`` for named nodes; a constant shows its number instead of its name."""
+    op = graph.op_of(nid)
+    if op == "const":
+        return fmt(graph.nx.nodes[nid]["value"], 6)
+    return pretty(graph.name_of(nid))
+
+
+def _operand_names(graph: Graph, nid: str) -> dict[str, str]:
+    names = {p: "?" for p in OPS[graph.op_of(nid)].ports}
+    for port, src in graph.inputs(nid):
+        names[port] = display_name(graph, src)
+    return names
+
+
+def node_formula(graph: Graph, nid: str) -> str:
+    """``ŷ = w₂·h``; a leaf gives its kind and value (``x = 2``)."""
+    spec = OPS[graph.op_of(nid)]
+    me = display_name(graph, nid)
+    if spec.is_leaf:
+        return f"{me} = {fmt(graph.nx.nodes[nid]['value'], 6)}"
+    if spec.variadic:
+        terms = [display_name(graph, s) for _, s in graph.inputs(nid)]
+        return f"{me} = {' + '.join(terms) if terms else '0'}"
+    return f"{me} = {spec.formula.format(**_operand_names(graph, nid), out=me)}"
+
+
+def local_formula(graph: Graph, src: str, dst: str, port: str) -> str:
+    """``∂ŷ/∂h = w₂``: the local derivative at this port, operands by name."""
+    spec = OPS[graph.op_of(dst)]
+    _, template = spec.deriv_for(port)
+    names = _operand_names(graph, dst) if not spec.variadic else {}
+    body = template.format(**names, out=display_name(graph, dst))
+    return f"∂{display_name(graph, dst)}/∂{display_name(graph, src)}{_port_tag(graph, src, dst, port)} = {body}"
+
+
+def _port_tag(graph: Graph, src: str, dst: str, port: str) -> str:
+    """When one node feeds several ports of the same op (x·x), name the port."""
+    if graph.nx.number_of_edges(src, dst) > 1:
+        return f" [{OPS[graph.op_of(dst)].port_label(port)}]"
+    return ""
+
+
+def grad_symbol(graph: Graph, result: Result, nid: str) -> str:
+    """``∂L/∂ŷ`` (or ``∂L/∂L``-free ``1`` for the output itself)."""
+    out = result.output
+    oname = display_name(graph, out) if out is not None else OUTPUT_SYMBOL
+    return f"∂{oname}/∂{display_name(graph, nid)}"
+
+
+def edge_label(graph: Graph, result: Result, src: str, dst: str, port: str,
+               mode: str = "both") -> list[str]:
+    """Label lines for an edge. ``mode``: none, local, product, both or formulas.
+
+    local:    ``∂ŷ/∂h = 0.3``
+    product:  ``∂L/∂ŷ × 0.3 = −0.42``
+    both:     ``∂ŷ/∂h = w₂ = 0.3`` and ``∂L/∂ŷ × 0.3 = −0.42``
+    formulas: ``∂ŷ/∂h = w₂`` and ``∂L/∂ŷ · w₂`` (symbolic only)
+    """
+    if mode == "none":
+        return []
+    er = result.edges.get((src, dst, port))
+    if er is None:
+        return []
+    lines: list[str] = []
+    lf = local_formula(graph, src, dst, port)
+    lhs, _, rhs = lf.partition(" = ")
+    num = fmt(er.local)
+    if mode == "local":
+        lines.append(f"{lhs} = {num}")
+    elif mode == "both":
+        lines.append(f"{lhs} = {num}" if rhs == num else f"{lhs} = {rhs} = {num}")
+    elif mode == "formulas":
+        lines.append(lf)
+    if mode in ("product", "both", "formulas"):
+        if not er.on_path:
+            lines.append("off the path to the output")
+        elif mode == "formulas":
+            lines.append(f"{grad_symbol(graph, result, dst)} · {rhs}")
+        else:
+            lines.append(f"{grad_symbol(graph, result, dst)} × {_paren(num)} = {fmt(er.product)}")
+    return lines
+
+
+def _paren(num: str) -> str:
+    return f"({num})" if num.startswith("−") else num
+
+
+LABEL_MODES = ("none", "local", "product", "both", "formulas")
+
+
+def derivative_rows(graph: Graph, result: Result, nid: str) -> list[tuple[str, str, str]]:
+    """For an op node: (port label, generic formula filled with names, number) per fed port."""
+    rows = []
+    spec = OPS[graph.op_of(nid)]
+    for port, src in graph.inputs(nid):
+        er = result.edges.get((src, nid, port))
+        rows.append((spec.port_label(port), local_formula(graph, src, nid, port),
+                     fmt(er.local) if er else "?"))
+    return rows

@@ -1,0 +1,46 @@
+"""Node names: what is allowed, how temporaries are named, and how names are shown.
+
+Names are Python identifiers so every graph can be written back as an expression.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
+    "theta": "θ", "lambda_": "λ", "lam": "λ", "mu": "μ", "sigma": "σ", "tau": "τ",
+    "phi": "φ", "omega": "ω", "pi": "π", "rho": "ρ", "xi": "ξ", "zeta": "ζ", "kappa": "κ",
+}
+_NAME_DIGITS = re.compile(r"^(.*?[^\d_])_?(\d+)$")
+
+
+def is_valid_name(name: str) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def pretty(name: str) -> str:
+    """Display form: trailing digits become subscripts, `yhat` becomes `ŷ`, Greek names
+    become letters (`w1` → `w₁`, `yhat` → `ŷ`, `eta` → `η`). Only for display."""
+    base, digits = name, ""
+    m = _NAME_DIGITS.match(name)
+    if m:
+        base, digits = m.group(1), m.group(2)
+    if base.endswith("hat") and len(base) > 3:
+        stem = base[:-3].rstrip("_")
+        if len(stem) == 1:
+            base = stem + "\u0302"
+    elif base.endswith("bar") and len(base) == 4:
+        base = base[0] + "\u0304"
+    base = _GREEK.get(base, base)
+    return base + digits.translate(_SUBSCRIPTS)
+
+
+def unique_name(stem: str, taken: set[str] | dict) -> str:
+    """First of stem1, stem2, … not in `taken` (used for temporaries and new nodes)."""
+    i = 1
+    while f"{stem}{i}" in taken:
+        i += 1
+    return f"{stem}{i}"
