@@ -1,0 +1,322 @@
+"""One QUndoCommand per kind of edit. Commands change only the Document's model.
+
+Each top-level command re-evaluates once after redo/undo (``doc.refresh()``);
+composite edits (delete, paste, re-route, replace) are a parent command whose
+Qt children each undo one primitive change, so undo replays them in reverse.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QUndoCommand
+
+from engine.graph import Graph
+from engine.names import pretty
+from engine.numfmt import fmt
+from engine.ops import OPS
+
+if TYPE_CHECKING:
+    from gui.document import Document, Pos
+
+#: QUndoCommand.id() of value edits that may merge (slider drags)
+SET_VALUE_ID = 1001
+
+
+class _Command(QUndoCommand):
+    """Base: re-evaluate once after the whole (possibly composite) change."""
+
+    def __init__(self, doc: "Document", text: str = "", parent: QUndoCommand | None = None) -> None:
+        super().__init__(text, parent)
+        self.doc = doc
+        self.top = parent is None
+        self.kids: list[QUndoCommand] = []  # keep Python wrappers of Qt children alive
+
+    def child(self, cmd: QUndoCommand) -> QUndoCommand:
+        self.kids.append(cmd)
+        return cmd
+
+    def apply(self) -> None:
+        """The change itself (children run before it)."""
+
+    def revert(self) -> None:
+        """Undo the change itself (children are undone after it)."""
+
+    def redo(self) -> None:
+        super().redo()  # children, in order
+        self.apply()
+        if self.top:
+            self.doc.refresh()
+
+    def undo(self) -> None:
+        self.revert()
+        super().undo()  # children, in reverse order
+        if self.top:
+            self.doc.refresh()
+
+
+def _name(doc: "Document", nid: str) -> str:
+    return pretty(doc.graph.name_of(nid))
+
+
+# ------------------------------------------------------------------ primitives
+class AddNode(_Command):
+    def __init__(self, doc: "Document", nid: str, op: str, name: str, value: float, pos: "Pos",
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(doc, f"Add {pretty(name)}", parent)
+        self.nid, self.op, self.name, self.value = nid, op, name, float(value)
+        self.pos = (float(pos[0]), float(pos[1]))
+
+    def apply(self) -> None:
+        self.doc._add(self.nid, self.op, self.name, self.value, self.pos)
+
+    def revert(self) -> None:
+        self.doc._remove(self.nid)
+
+
+class RemoveNode(_Command):
+    """Removes one node whose edges are already gone; restores it (and the output mark)."""
+
+    def __init__(self, doc: "Document", nid: str, parent: QUndoCommand | None = None) -> None:
+        super().__init__(doc, f"Delete {_name(doc, nid)}", parent)
+        n = doc.graph.node(nid)
+        self.nid, self.op, self.name, self.value, self.pos = n.id, n.op, n.name, n.value, n.pos
+        self.was_output = False
+
+    def apply(self) -> None:
+        self.was_output = self.doc.graph.output == self.nid
+        self.doc._remove(self.nid)
+
+    def revert(self) -> None:
+        self.doc._add(self.nid, self.op, self.name, self.value, self.pos)
+        if self.was_output:
+            self.doc._set_output(self.nid)
+
+
+class Connect(_Command):
+    def __init__(self, doc: "Document", src: str, dst: str, port: str,
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(doc, f"Connect {_name(doc, src)} → {_name(doc, dst)}", parent)
+        self.src, self.dst, self.port = src, dst, port
+
+    def apply(self) -> None:
+        self.doc._connect(self.src, self.dst, self.port)
+
+    def revert(self) -> None:
+        self.doc._disconnect(self.dst, self.port)
+
+
+class Disconnect(_Command):
+    def __init__(self, doc: "Document", src: str, dst: str, port: str,
+                 parent: QUndoCommand | None = None) -> None:
+        super().__init__(doc, f"Disconnect {_name(doc, src)} → {_name(doc, dst)}", parent)
+        self.src, self.dst, self.port = src, dst, port
+
+    def apply(self) -> None:
+        self.doc._disconnect(self.dst, self.port)
+
+    def revert(self) -> None:
+        self.doc._connect(self.src, self.dst, self.port)
+
+
+class SetOutput(_Command):
+    def __init__(self, doc: "Document", old: str | None, new: str | None,
+                 parent: QUndoCommand | None = None) -> None:
+        text = f"Mark {_name(doc, new)} as output" if new is not None else "Clear output mark"
+        super().__init__(doc, text, parent)
+        self.old, self.new = old, new
+
+    def apply(self) -> None:
+        self.doc._set_output(self.new)
+
+    def revert(self) -> None:
+        self.doc._set_output(self.old)
+
+
+# ------------------------------------------------------------------ edits
+class DeleteNodes(_Command):
+    """Delete nodes: child commands remove every touching edge first, then the nodes."""
+
+    def __init__(self, doc: "Document", ids: list[str]) -> None:
+        text = f"Delete {_name(doc, ids[0])}" if len(ids) == 1 else f"Delete {len(ids)} nodes"
+        super().__init__(doc, text)
+        g = doc.graph
+        chosen = set(ids)
+        edges = [e for e in g.edges() if e[0] in chosen or e[1] in chosen]
+        for src, dst, port in edges:
+            self.child(Disconnect(doc, src, dst, port, self))
+        for nid in ids:
+            self.child(RemoveNode(doc, nid, self))
+
+
+class MoveNodes(_Command):
+    def __init__(self, doc: "Document", moves: dict[str, tuple["Pos", "Pos"]],
+                 text: str | None = None) -> None:
+        if text is None:
+            text = (f"Move {_name(doc, next(iter(moves)))}" if len(moves) == 1
+                    else f"Move {len(moves)} nodes")
+        super().__init__(doc, text)
+        self.moves = dict(moves)
+
+    def apply(self) -> None:
+        for nid, (_, new) in self.moves.items():
+            self.doc._set_pos(nid, new)
+
+    def revert(self) -> None:
+        for nid, (old, _) in self.moves.items():
+            self.doc._set_pos(nid, old)
+
+
+class Reconnect(_Command):
+    """Re-route an edge's input end: one step made of a disconnect and a connect."""
+
+    def __init__(self, doc: "Document", src: str, dst: str, port: str,
+                 new_dst: str, new_port: str) -> None:
+        super().__init__(doc, f"Reconnect {_name(doc, src)} → {_name(doc, new_dst)}")
+        self.child(Disconnect(doc, src, dst, port, self))
+        self.child(Connect(doc, src, new_dst, new_port, self))
+
+
+class Rename(_Command):
+    def __init__(self, doc: "Document", nid: str, name: str) -> None:
+        old = doc.graph.name_of(nid)
+        super().__init__(doc, f"Rename {pretty(old)} to {pretty(name)}")
+        self.nid, self.old, self.new = nid, old, name
+
+    def apply(self) -> None:
+        self.doc._rename(self.nid, self.new)
+
+    def revert(self) -> None:
+        self.doc._rename(self.nid, self.old)
+
+
+class SetValue(_Command):
+    """A leaf's value; consecutive pushes with the same merge_id become one step."""
+
+    def __init__(self, doc: "Document", nid: str, old: float, new: float,
+                 merge_id: int | None = None) -> None:
+        super().__init__(doc)
+        self.nid, self.old, self.new, self.merge_id = nid, float(old), float(new), merge_id
+        self._retext()
+
+    def _retext(self) -> None:
+        self.setText(f"Set {_name(self.doc, self.nid)} = {fmt(self.new, 6)}")
+
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return SET_VALUE_ID if self.merge_id is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetValue) or other.merge_id is None:
+            return False
+        if other.merge_id != self.merge_id or other.nid != self.nid:
+            return False
+        self.new = other.new
+        self._retext()
+        return True
+
+    def apply(self) -> None:
+        self.doc._set_value(self.nid, self.new)
+
+    def revert(self) -> None:
+        self.doc._set_value(self.nid, self.old)
+
+
+class SetKind(_Command):
+    def __init__(self, doc: "Document", nid: str, old: str, new: str) -> None:
+        super().__init__(doc, f"Make {_name(doc, nid)} {OPS[new].title.lower()}")
+        self.nid, self.old, self.new = nid, old, new
+
+    def apply(self) -> None:
+        self.doc._set_kind(self.nid, self.new)
+
+    def revert(self) -> None:
+        self.doc._set_kind(self.nid, self.old)
+
+
+def fragment_nodes(data: dict) -> list[dict]:
+    """Node records of a file-format dict: id, name, op, value, pos."""
+    out = []
+    for n in data.get("nodes", []):
+        pos = n.get("pos", n.get("position", (0.0, 0.0)))
+        if isinstance(pos, dict):
+            pos = (pos.get("x", 0.0), pos.get("y", 0.0))
+        out.append(dict(id=n["id"], name=n["name"], op=n["op"],
+                        value=float(n.get("value", 0.0) or 0.0),
+                        pos=(float(pos[0]), float(pos[1]))))
+    return out
+
+
+def fragment_edges(data: dict) -> list[tuple[str, str, str]]:
+    """(source, target, port) triples of a file-format dict."""
+    out = []
+    for e in data.get("edges", []):
+        if isinstance(e, dict):
+            out.append((e.get("source", e.get("from")), e.get("target", e.get("to")), e["port"]))
+        else:
+            out.append((e[0], e[1], e[2]))
+    return out
+
+
+class Paste(_Command):
+    """Add a prepared fragment (fresh ids and names): nodes, then the edges inside it."""
+
+    def __init__(self, doc: "Document", data: dict) -> None:
+        super().__init__(doc)
+        nodes = fragment_nodes(data)
+        self.node_ids = [n["id"] for n in nodes]
+        n = len(nodes)
+        self.setText(f"Paste {pretty(nodes[0]['name'])}" if n == 1 else f"Paste {n} nodes")
+        for rec in nodes:
+            self.child(AddNode(doc, rec["id"], rec["op"], rec["name"], rec["value"], rec["pos"],
+                               self))
+        self.edges = fragment_edges(data)
+
+    def apply(self) -> None:
+        # edges are added here, after the children added their nodes; names exist only then
+        for src, dst, port in self.edges:
+            self.doc._connect(src, dst, port)
+
+    def revert(self) -> None:
+        for src, dst, port in reversed(self.edges):
+            self.doc._disconnect(dst, port)
+
+
+class ReplaceGraph(_Command):
+    """Replace every node and edge with another graph's (e.g. from an expression)."""
+
+    def __init__(self, doc: "Document", graph: Graph, text: str) -> None:
+        label = text.strip().splitlines()[0] if text.strip() else "graph"
+        if len(label) > 40:
+            label = label[:39] + "…"
+        super().__init__(doc, f"Replace with {label}")
+        old = doc.graph
+        self.old_output, self.new_output = old.output, graph.output
+        self.old_note, self.new_note = old.note, graph.note
+        for src, dst, port in old.edges():
+            self.child(Disconnect(doc, src, dst, port, self))
+        for nid in old.ids():
+            self.child(RemoveNode(doc, nid, self))
+        for n in graph.nodes():
+            self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self))
+        self.new_edges = graph.edges()
+
+    def apply(self) -> None:
+        for src, dst, port in self.new_edges:
+            self.doc._connect(src, dst, port)
+        self.doc.graph.note = self.new_note
+        if self.new_output is not None:
+            self.doc._set_output(self.new_output)
+
+    def revert(self) -> None:
+        if self.new_output is not None:
+            self.doc._set_output(None)
+        self.doc.graph.note = self.old_note
+        for src, dst, port in reversed(self.new_edges):
+            self.doc._disconnect(dst, port)
+
+
+__all__ = [
+    "AddNode", "RemoveNode", "Connect", "Disconnect", "SetOutput", "DeleteNodes", "MoveNodes",
+    "Reconnect", "Rename", "SetValue", "SetKind", "Paste", "ReplaceGraph", "SET_VALUE_ID",
+    "fragment_nodes", "fragment_edges",
+]

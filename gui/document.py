@@ -1,0 +1,279 @@
+"""The editor's model: one graph, its current evaluation, and the undo stack.
+
+Everything the canvas and the docks show comes from here, and every edit goes
+through here as a QUndoCommand, so undo, the modified marker and the numbers
+on screen can never disagree. The document never computes a derivative: after
+each change it asks ``engine.evaluate`` for a fresh Result.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+import engine
+from engine.graph import Graph, default_stem
+from engine.layout import layout
+from engine.names import unique_name
+from engine.ops import OPS
+
+Pos = tuple[float, float]
+
+
+class Document(QObject):
+    """The open graph. Read ``graph`` and ``result`` freely; change them only via the edit API."""
+
+    nodeAdded = Signal(str)
+    nodeRemoved = Signal(str)
+    nodeChanged = Signal(str)
+    nodeMoved = Signal(str)
+    edgeAdded = Signal(str, str, str)
+    edgeRemoved = Signal(str, str, str)
+    outputChanged = Signal()
+    resultsChanged = Signal()
+    graphReset = Signal()
+    fileChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph: Graph = Graph()
+        self.result: engine.Result = engine.evaluate(self.graph, allow_no_output=True)
+        self.undo_stack = QUndoStack(self)
+        self.path: str | None = None
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    # ------------------------------------------------------------------ state
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self.fileChanged.emit()
+
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def refresh(self) -> None:
+        """Re-evaluate after a change; every number on screen comes from this Result."""
+        self.result = engine.evaluate(self.graph, allow_no_output=True)
+        self.resultsChanged.emit()
+
+    # ------------------------------------------------------------- edit API
+    def _push(self, cmd: Any) -> None:
+        self.undo_stack.push(cmd)
+
+    def add_node(self, op: str, pos: Pos, name: str | None = None, value: float = 0.0) -> str:
+        """Add a node (``Add mul1``); returns its new id."""
+        from gui.commands import AddNode
+        if op not in OPS:
+            raise KeyError(f"unknown op {op!r}")
+        if name is None:
+            name = unique_name(default_stem(op), self.graph.names())
+        else:
+            self.graph._check_name(name)
+        nid = self.graph.new_id()
+        self._push(AddNode(self, nid, op, name, float(value), pos))
+        return nid
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove nodes and every edge touching them, as one undo step."""
+        from gui.commands import DeleteNodes
+        ids = [i for i in dict.fromkeys(ids) if i in self.graph]
+        if ids:
+            self._push(DeleteNodes(self, ids))
+
+    def move(self, moves: dict[str, tuple[Pos, Pos]]) -> None:
+        """Record a finished drag: {id: (old_pos, new_pos)}."""
+        from gui.commands import MoveNodes
+        moves = {k: (tuple(map(float, o)), tuple(map(float, n)))
+                 for k, (o, n) in moves.items() if k in self.graph}
+        if any(o != n for o, n in moves.values()):
+            self._push(MoveNodes(self, moves))
+
+    def connect_error(self, src: str, dst: str, port: str) -> str | None:
+        err = self.graph.connect_error(src, dst, port)
+        return None if err is None else str(err).strip("'\"")
+
+    def can_connect(self, src: str, dst: str, port: str) -> bool:
+        return self.graph.connect_error(src, dst, port) is None
+
+    def connect(self, src: str, dst: str, port: str) -> str | None:
+        """Connect src → dst.port, or return why not (and push nothing)."""
+        from gui.commands import Connect
+        why = self.connect_error(src, dst, port)
+        if why is None:
+            self._push(Connect(self, src, dst, port))
+        return why
+
+    def disconnect(self, dst: str, port: str) -> None:
+        from gui.commands import Disconnect
+        src = self.graph.source_of(dst, port)
+        if src is not None:
+            self._push(Disconnect(self, src, dst, port))
+
+    def reconnect(self, dst: str, port: str, new_dst: str, new_port: str) -> str | None:
+        """Move an edge's input end to another port; refusal reason or None."""
+        from gui.commands import Reconnect
+        src = self.graph.source_of(dst, port)
+        if src is None:
+            return f"port {port!r} is not connected"
+        if (dst, port) == (new_dst, new_port):
+            return None
+        trial = self.graph.copy()
+        trial.disconnect(dst, port)
+        err = trial.connect_error(src, new_dst, new_port)
+        if err is not None:
+            return str(err).strip("'\"")
+        self._push(Reconnect(self, src, dst, port, new_dst, new_port))
+        return None
+
+    def rename(self, nid: str, name: str) -> str | None:
+        """Rename a node, or return why the name is refused."""
+        from gui.commands import Rename
+        if name == self.graph.name_of(nid):
+            return None
+        try:
+            self.graph._check_name(name, nid)
+        except engine.EngineError as e:
+            return str(e)
+        except Exception as e:  # InvalidNameError is an EngineError; be safe anyway
+            return str(e)
+        self._push(Rename(self, nid, name))
+        return None
+
+    def set_value(self, nid: str, value: float, merge_id: int | None = None) -> None:
+        """Set a leaf's value; pushes with the same merge_id collapse into one undo step."""
+        from gui.commands import SetValue
+        if not OPS[self.graph.op_of(nid)].is_leaf:
+            raise ValueError("only input, param and const nodes hold a value")
+        value = float(value)
+        old = self.graph.node(nid).value
+        if merge_id is None and _same(old, value):
+            return
+        self._push(SetValue(self, nid, old, value, merge_id))
+
+    def set_kind(self, nid: str, op: str) -> None:
+        from gui.commands import SetKind
+        old = self.graph.op_of(nid)
+        if old == op:
+            return
+        if not (OPS[op].is_leaf and OPS[old].is_leaf):
+            raise ValueError("only leaves can switch kind, and only to another leaf kind")
+        self._push(SetKind(self, nid, old, op))
+
+    def set_output(self, nid: str | None) -> None:
+        from gui.commands import SetOutput
+        if nid == self.graph.output:
+            return
+        if nid is not None and nid not in self.graph:
+            raise KeyError(nid)
+        self._push(SetOutput(self, self.graph.output, nid))
+
+    def copy_data(self, ids: Iterable[str]) -> dict:
+        """The selection and the edges inside it, in the file format (for the clipboard)."""
+        from engine import fileformat
+        ids = [i for i in ids if i in self.graph]
+        return fileformat.to_dict(self.graph, ids)
+
+    def paste(self, data: dict, offset: Pos) -> list[str]:
+        """Add a copied fragment with fresh ids and names; returns the new ids."""
+        from engine import fileformat
+        from gui.commands import Paste
+        fresh = fileformat.prepare_paste(self.graph, data, offset)
+        cmd = Paste(self, fresh)
+        if not cmd.node_ids:
+            return []
+        self._push(cmd)
+        return list(cmd.node_ids)
+
+    def auto_layout(self) -> None:
+        """Left-to-right layout by generation, anchored at the current top-left corner."""
+        from gui.commands import MoveNodes
+        if len(self.graph) == 0:
+            return
+        xs = [n.pos[0] for n in self.graph.nodes()]
+        ys = [n.pos[1] for n in self.graph.nodes()]
+        new = layout(self.graph, (min(xs), min(ys)))
+        moves = {nid: (self.graph.node(nid).pos, p) for nid, p in new.items()}
+        if any(o != n for o, n in moves.values()):
+            self._push(MoveNodes(self, moves, text="Auto-layout"))
+
+    def replace_graph(self, graph: Graph, text: str) -> None:
+        """Swap in another graph (e.g. built from an expression) as one undo step."""
+        from gui.commands import ReplaceGraph
+        self._push(ReplaceGraph(self, graph, text))
+
+    # ------------------------------------------------------------------ files
+    def _reset(self, graph: Graph, path: str | None) -> None:
+        self.undo_stack.clear()
+        self.graph = graph
+        self.path = path
+        self.undo_stack.setClean()
+        self.result = engine.evaluate(self.graph, allow_no_output=True)
+        self.graphReset.emit()
+        self.outputChanged.emit()
+        self.resultsChanged.emit()
+        self.fileChanged.emit()
+
+    def new(self) -> None:
+        self._reset(Graph(), None)
+
+    def open(self, path: str) -> None:
+        """Load a file; on GraphFileError (or OSError) the document is left as it was."""
+        from engine import fileformat
+        graph = fileformat.load(path)
+        self._reset(graph, str(path))
+
+    def save(self, path: str | None = None) -> None:
+        """Write the file atomically; on OSError nothing changes and the document stays modified."""
+        from engine import fileformat
+        target = path or self.path
+        if not target:
+            raise OSError("no file name given")
+        fileformat.save(self.graph, target)
+        self.path = str(target)
+        self.undo_stack.setClean()
+        self.fileChanged.emit()
+
+    # ------------------------------------------ primitive changes (commands only)
+    # Each emits the fine-grained signal; the command calls refresh() once at the end.
+    def _add(self, nid: str, op: str, name: str, value: float, pos: Pos) -> None:
+        self.graph.add_node(op, name=name, value=value, pos=pos, id=nid)
+        self.nodeAdded.emit(nid)
+
+    def _remove(self, nid: str) -> None:
+        was_output = self.graph.output == nid
+        self.graph.remove_node(nid)
+        self.nodeRemoved.emit(nid)
+        if was_output:
+            self.outputChanged.emit()
+
+    def _connect(self, src: str, dst: str, port: str) -> None:
+        self.graph.connect(src, dst, port)
+        self.edgeAdded.emit(src, dst, port)
+
+    def _disconnect(self, dst: str, port: str) -> None:
+        src = self.graph.disconnect(dst, port)
+        self.edgeRemoved.emit(src, dst, port)
+
+    def _set_pos(self, nid: str, pos: Pos) -> None:
+        self.graph.set_pos(nid, pos)
+        self.nodeMoved.emit(nid)
+
+    def _rename(self, nid: str, name: str) -> None:
+        self.graph.rename(nid, name)
+        self.nodeChanged.emit(nid)
+
+    def _set_value(self, nid: str, value: float) -> None:
+        self.graph.set_value(nid, value)
+        self.nodeChanged.emit(nid)
+
+    def _set_kind(self, nid: str, op: str) -> None:
+        self.graph.set_kind(nid, op)
+        self.nodeChanged.emit(nid)
+
+    def _set_output(self, nid: str | None) -> None:
+        self.graph.set_output(nid)
+        self.outputChanged.emit()
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
