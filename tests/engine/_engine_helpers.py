@@ -1,0 +1,86 @@
+"""Shared helpers for the engine tests: independent reference maths and small graph builders.
+
+The reference functions below use only the ``math`` module, so a test that compares the
+engine with them compares against mathematics, not against the engine's own code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+from engine.graph import Graph
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+#: op name -> (reference forward using math only, ports)
+REFERENCE: dict[str, tuple[Callable[..., float], tuple[str, ...]]] = {
+    "add": (lambda a, b: a + b, ("a", "b")),
+    "sub": (lambda a, b: a - b, ("a", "b")),
+    "mul": (lambda a, b: a * b, ("a", "b")),
+    "div": (lambda a, b: a / b, ("a", "b")),
+    "neg": (lambda x: -x, ("x",)),
+    "pow": (lambda a, b: math.pow(a, b), ("base", "exponent")),
+    "square": (lambda x: x * x, ("x",)),
+    "exp": (math.exp, ("x",)),
+    "log": (math.log, ("x",)),
+    "sqrt": (math.sqrt, ("x",)),
+    "abs": (abs, ("x",)),
+    "sin": (math.sin, ("x",)),
+    "cos": (math.cos, ("x",)),
+    "tanh": (math.tanh, ("x",)),
+    "sigmoid": (_sigmoid, ("x",)),
+    "relu": (lambda x: max(x, 0.0), ("x",)),
+    "squared_error": (lambda t, p: (t - p) ** 2, ("target", "prediction")),
+}
+
+
+def central_diff(f: Callable[..., float], args: Sequence[float], i: int,
+                 rel_step: float = 1e-6) -> float:
+    """Central finite difference of f with respect to argument i."""
+    x = float(args[i])
+    h = rel_step * max(1.0, abs(x))
+    up = list(args)
+    dn = list(args)
+    up[i] = x + h
+    dn[i] = x - h
+    return (f(*up) - f(*dn)) / ((x + h) - (x - h))
+
+
+def close(a: float, b: float, rel: float = 1e-6, abs_: float = 1e-7) -> bool:
+    return abs(a - b) <= abs_ + rel * max(abs(a), abs(b))
+
+
+def op_graph(op: str, args: Sequence[float], ports: Sequence[str] | None = None
+             ) -> tuple[Graph, list[str], str]:
+    """A graph with one input leaf per port feeding one ``op`` node, marked as output.
+
+    Returns the graph, the leaf ids (port order) and the op node's id.
+    """
+    g = Graph()
+    if ports is None:
+        ports = REFERENCE[op][1] if op in REFERENCE else [f"x{i + 1}" for i in range(len(args))]
+    leaves = [g.add_node("input", name=f"v{i}", value=v) for i, v in enumerate(args)]
+    node = g.add_node(op, name="out")
+    for leaf, port in zip(leaves, ports):
+        g.connect(leaf, node, port)
+    g.set_output(node)
+    return g, leaves, node
+
+
+def leaf_function(graph: Graph, leaf: str, output: str) -> Callable[[float], float]:
+    """``x ↦ value of output`` with every other leaf held fixed (for finite differences)."""
+    from engine.evaluate import evaluate
+
+    def f(x: float) -> float:
+        g = graph.copy()
+        g.set_value(leaf, float(x))
+        return evaluate(g).value(output)
+
+    return f
