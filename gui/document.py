@@ -213,6 +213,10 @@ class Document(QObject):
         self.resultsChanged.emit()
         self.fileChanged.emit()
 
+    def load_graph(self, graph: Graph, path: str | None = None) -> None:
+        """Show a ready-made graph (example, render, test) as a fresh, unmodified document."""
+        self._reset(graph, path)
+
     def new(self) -> None:
         self._reset(Graph(), None)
 
