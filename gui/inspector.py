@@ -1,0 +1,318 @@
+"""The inspector dock: the selected node's name, kind, value, formula and local derivatives.
+
+Numbers are shown at full precision (engine.numfmt.full) because this is where a
+learner checks the canvas's rounded labels. Edits go through the Document, so each
+is one undo step; a slider drag passes one merge id so the whole drag is one step.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.labels import derivative_rows, grad_symbol, node_formula
+from engine.ops import LEAF_KINDS, OPS
+from engine.numfmt import full
+from gui.document import Document
+
+SLIDER_STEPS = 1000
+_merge_ids = itertools.count(1)
+
+
+def parse_number(text: str) -> float:
+    """A typed number: accepts the typographic minus and ``inf``/``nan`` spellings."""
+    t = text.strip().replace("−", "-").replace("∞", "inf").replace(",", ".") if text else ""
+    t = t.replace("NaN", "nan")
+    return float(t)
+
+
+class Inspector(QScrollArea):
+    """Shows and edits one selected node; says how many when several are selected."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        self.nid: str | None = None
+        self.count = 0
+        self._merge: int | None = None
+        self._updating = False
+        self.setWidgetResizable(True)
+        body = QWidget()
+        self.setWidget(body)
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(8, 8, 8, 8)
+
+        self.heading = QLabel("Nothing selected")
+        self.heading.setObjectName("heading")
+        self.heading.setWordWrap(True)
+        outer.addWidget(self.heading)
+
+        self.form_box = QWidget()
+        form = QFormLayout(self.form_box)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("A Python-style name: letters, digits and _")
+        form.addRow("Name", self.name_edit)
+        self.kind_combo = QComboBox()
+        for kind in LEAF_KINDS:
+            self.kind_combo.addItem(OPS[kind].title, kind)
+        self.kind_combo.setToolTip("Input: a value you set. Parameter: trained. Constant: fixed.")
+        self.kind_label = QLabel("Kind")
+        form.addRow(self.kind_label, self.kind_combo)
+        self.value_edit = QLineEdit()
+        self.value_edit.setToolTip("Type a number and press Enter (full precision)")
+        self.value_label = QLabel("Value")
+        form.addRow(self.value_label, self.value_edit)
+
+        self.slider_box = QWidget()
+        sl = QGridLayout(self.slider_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.min_edit = QLineEdit("-5")
+        self.max_edit = QLineEdit("5")
+        for e, tip in ((self.min_edit, "Slider minimum"), (self.max_edit, "Slider maximum")):
+            e.setMaximumWidth(56)
+            e.setToolTip(tip)
+        sl.addWidget(self.min_edit, 0, 0)
+        sl.addWidget(self.slider, 0, 1)
+        sl.addWidget(self.max_edit, 0, 2)
+        form.addRow("Slide", self.slider_box)
+        outer.addWidget(self.form_box)
+
+        self.formula = QLabel()
+        self.formula.setObjectName("formula")
+        self.formula.setWordWrap(True)
+        self.formula.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        outer.addWidget(self.formula)
+
+        self.numbers = QLabel()
+        self.numbers.setWordWrap(True)
+        self.numbers.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        outer.addWidget(self.numbers)
+
+        self.derivs_box = QGroupBox("Local derivatives")
+        self.derivs = QLabel()
+        self.derivs.setWordWrap(True)
+        self.derivs.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        QVBoxLayout(self.derivs_box).addWidget(self.derivs)
+        outer.addWidget(self.derivs_box)
+
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        outer.addWidget(self.problem)
+
+        row = QHBoxLayout()
+        self.output_button = QPushButton("Mark as output")
+        self.output_button.setToolTip("Backpropagate from this node: it becomes L")
+        row.addWidget(self.output_button)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(1)
+
+        self.name_edit.editingFinished.connect(self._rename)
+        self.kind_combo.activated.connect(self._kind)
+        self.value_edit.editingFinished.connect(self._typed_value)
+        self.slider.sliderPressed.connect(self._slide_start)
+        self.slider.sliderReleased.connect(self._slide_end)
+        self.slider.valueChanged.connect(self._slid)
+        self.min_edit.editingFinished.connect(self._sync_slider)
+        self.max_edit.editingFinished.connect(self._sync_slider)
+        self.output_button.clicked.connect(self._mark_output)
+        for sig in (document.resultsChanged, document.graphReset):
+            sig.connect(self.refresh)
+        document.nodeRemoved.connect(self._removed)
+        self.refresh()
+
+    # ------------------------------------------------------------ selection
+    def set_selection(self, ids: list[str]) -> None:
+        ids = [i for i in ids if i in self.doc.graph]
+        self.count = len(ids)
+        self.nid = ids[0] if len(ids) == 1 else None
+        self.refresh()
+
+    def _removed(self, nid: str) -> None:
+        if nid == self.nid:
+            self.nid = None
+            self.count = 0
+
+    # -------------------------------------------------------------- display
+    def refresh(self) -> None:
+        self._updating = True
+        try:
+            self._show()
+        finally:
+            self._updating = False
+
+    def _show(self) -> None:
+        g, r = self.doc.graph, self.doc.result
+        nid = self.nid if self.nid in g else None
+        self.problem.setText("")
+        if nid is None:
+            self.heading.setText(f"{self.count} nodes selected" if self.count > 1 else
+                                 "Nothing selected — click a node to inspect it")
+            for w in (self.form_box, self.formula, self.numbers, self.derivs_box,
+                      self.output_button):
+                w.setVisible(False)
+            return
+        node = g.node(nid)
+        spec = OPS[node.op]
+        is_out = r.output == nid
+        self.heading.setText(f"{spec.symbol}  {spec.title}" + ("  · output (L)" if is_out else ""))
+        self.form_box.setVisible(True)
+        if not self.name_edit.hasFocus():
+            self.name_edit.setText(node.name)
+        for w in (self.kind_label, self.kind_combo, self.value_label, self.value_edit,
+                  self.slider_box):
+            w.setVisible(spec.is_leaf)
+        nr = r.nodes.get(nid)
+        if spec.is_leaf:
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(node.op))
+            if not self.value_edit.hasFocus():
+                self.value_edit.setText(full(node.value))
+            if not self.slider.isSliderDown():
+                self._widen_range(node.value)
+                self._place_slider(node.value)
+        self.formula.setVisible(True)
+        self.formula.setText(node_formula(g, nid))
+        self.numbers.setVisible(True)
+        lines = [f"value = {full(nr.value) if nr else '?'}"]
+        if r.output is None:
+            lines.append("∂L/∂ = — (no output)")
+        elif nr is not None and nr.on_path:
+            lines.append(f"{grad_symbol(g, r, nid)} = {full(nr.grad)}")
+        else:
+            lines.append(f"{grad_symbol(g, r, nid)} = 0 (does not feed the output)")
+        self.numbers.setText("\n".join(lines))
+        rows = derivative_rows(g, r, nid) if not spec.is_leaf else []
+        self.derivs_box.setVisible(not spec.is_leaf)
+        if not spec.is_leaf:
+            text = []
+            for port, src in g.inputs(nid):
+                er = r.edges.get((src, nid, port))
+                num = full(er.local) if er else "?"
+                label = spec.port_label(port)
+                formula = next((f for pl, f, _ in rows if pl == label), "")
+                text.append(f"{label}: {formula} = {num}")
+                if er is not None and er.reason:
+                    text.append(f"    ⚠ {er.reason}")
+            fed = {p for p, _ in g.inputs(nid)}
+            for port in spec.ports:
+                if port not in fed:
+                    text.append(f"{spec.port_label(port)}: not connected")
+            self.derivs.setText("\n".join(text) if text else "no inputs yet")
+        problems = []
+        if nr is not None and nr.reason:
+            problems.append(f"⚠ value: {nr.reason}")
+        if nr is not None and nr.grad_reason:
+            problems.append(f"⚠ gradient: {nr.grad_reason}")
+        self.problem.setText("\n".join(problems))
+        self.output_button.setVisible(True)
+        self.output_button.setEnabled(not (g.output == nid))
+        self.output_button.setText("Output (L) ✓" if g.output == nid else "Mark as output")
+
+    # ------------------------------------------------------------- slider
+    def _range(self) -> tuple[float, float]:
+        try:
+            lo, hi = parse_number(self.min_edit.text()), parse_number(self.max_edit.text())
+        except ValueError:
+            lo, hi = -5.0, 5.0
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+            lo, hi = -5.0, 5.0
+        return lo, hi
+
+    def set_range(self, lo: float, hi: float) -> None:
+        self.min_edit.setText(full(lo).replace("−", "-"))
+        self.max_edit.setText(full(hi).replace("−", "-"))
+        self._sync_slider()
+
+    def _widen_range(self, v: float) -> None:
+        if not math.isfinite(v):
+            return
+        lo, hi = self._range()
+        if v < lo or v > hi:
+            span = max(abs(v) * 2.0, 1.0)
+            self.min_edit.setText(full(min(lo, -span)).replace("−", "-"))
+            self.max_edit.setText(full(max(hi, span)).replace("−", "-"))
+
+    def _place_slider(self, v: float) -> None:
+        lo, hi = self._range()
+        pos = 0 if not math.isfinite(v) else round((v - lo) / (hi - lo) * SLIDER_STEPS)
+        self.slider.blockSignals(True)
+        self.slider.setValue(max(0, min(SLIDER_STEPS, pos)))
+        self.slider.blockSignals(False)
+
+    def slider_value(self, pos: int) -> float:
+        """The value a slider position stands for, rounded to the step so it reads cleanly."""
+        lo, hi = self._range()
+        step = (hi - lo) / SLIDER_STEPS
+        v = lo + pos * step
+        digits = max(0, 1 - math.floor(math.log10(step))) if step > 0 else 6
+        return round(v, digits)
+
+    def _sync_slider(self) -> None:
+        if self.nid in self.doc.graph and OPS[self.doc.graph.op_of(self.nid)].is_leaf:
+            self._place_slider(self.doc.graph.node(self.nid).value)
+
+    def _slide_start(self) -> None:
+        self._merge = next(_merge_ids)
+
+    def _slide_end(self) -> None:
+        self._merge = None
+
+    def _slid(self, pos: int) -> None:
+        if self._updating or self.nid not in self.doc.graph:
+            return
+        merge = self._merge if self._merge is not None else next(_merge_ids)
+        self.doc.set_value(self.nid, self.slider_value(pos), merge_id=merge)
+
+    # -------------------------------------------------------------- edits
+    def _rename(self) -> None:
+        if self._updating or self.nid not in self.doc.graph:
+            return
+        name = self.name_edit.text().strip()
+        why = self.doc.rename(self.nid, name)
+        if why:
+            self.problem.setText(f"⚠ {why}")
+            self.name_edit.setText(self.doc.graph.name_of(self.nid))
+
+    def _kind(self, index: int) -> None:
+        if self.nid in self.doc.graph:
+            self.doc.set_kind(self.nid, self.kind_combo.itemData(index))
+
+    def _typed_value(self) -> None:
+        if self._updating or self.nid not in self.doc.graph:
+            return
+        try:
+            v = parse_number(self.value_edit.text())
+        except ValueError:
+            self.problem.setText(f"⚠ {self.value_edit.text()!r} is not a number")
+            self.value_edit.setText(full(self.doc.graph.node(self.nid).value))
+            return
+        self.doc.set_value(self.nid, v)
+        self._widen_range(v)
+        self._sync_slider()
+
+    def _mark_output(self) -> None:
+        if self.nid in self.doc.graph:
+            self.doc.set_output(self.nid)
+
+
+__all__ = ["Inspector", "parse_number"]

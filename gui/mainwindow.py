@@ -1,0 +1,531 @@
+"""The main window: canvas in the middle, palette, inspector and history docks, menus.
+
+The window owns one Document and routes menu actions to it; it never edits the graph
+itself. File problems are shown in dialogs with the engine's own words and never
+leave the document half-changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QCursor, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QGraphicsScene,
+    QGraphicsView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QUndoView,
+    QWidget,
+)
+
+import engine
+from engine.labels import LABEL_MODES, display_name
+from engine.numfmt import fmt
+from gui.commands import fragment_nodes
+from gui.document import Document
+from gui.inspector import Inspector
+from gui.mime import GRAPH_MIME
+from gui.palette import OpPalette
+from gui.theme import THEMES, apply_theme, current_theme
+
+APP_TITLE = "Chain Rule Studio"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = ROOT / "assets" / "examples"
+DEFAULT_EXAMPLE = "two_layer.json"
+FILE_FILTER = "Chain Rule Studio graphs (*.json);;All files (*)"
+MAX_RECENT = 8
+LABEL_TITLES = {"none": "No labels", "local": "Local derivative", "product": "Product",
+                "both": "Local and product", "formulas": "Formulas"}
+
+
+class _PlaceholderCanvas(QGraphicsView):
+    """Stands in for gui.canvas.CanvasView while it is not available."""
+
+    selectionChangedIds = Signal(list)
+    statusMessage = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(QGraphicsScene(), parent)
+        self.document = document
+
+    def fit_all(self) -> None: ...
+    def fit_selection(self) -> None: ...
+    def zoom_in(self) -> None: ...
+    def zoom_out(self) -> None: ...
+    def selected_ids(self) -> list[str]: return []
+    def select_ids(self, ids: list[str]) -> None: ...
+    def set_label_mode(self, mode: str) -> None: ...
+
+
+def make_canvas(document: Document) -> QGraphicsView:
+    try:
+        from gui.canvas import CanvasView
+    except ImportError:
+        return _PlaceholderCanvas(document)
+    if not (isinstance(CanvasView, type) and issubclass(CanvasView, QGraphicsView)):
+        return _PlaceholderCanvas(document)  # the canvas is still being written
+    return CanvasView(document)
+
+
+def example_files() -> list[Path]:
+    return sorted(EXAMPLES_DIR.glob("*.json")) if EXAMPLES_DIR.is_dir() else []
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document: Document | None = None) -> None:
+        super().__init__()
+        self.doc = document or Document(self)
+        self.untitled_name = "Untitled"
+        self.settings = QSettings()
+        self._paste_count = 0
+        self.canvas = make_canvas(self.doc)
+        self.setCentralWidget(self.canvas)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+        self.canvas.selectionChangedIds.connect(self._selection_changed)
+        self.canvas.statusMessage.connect(self.show_message)
+        self.doc.fileChanged.connect(self._update_title)
+        self.doc.resultsChanged.connect(self._update_status)
+        self.doc.graphReset.connect(lambda: QTimer.singleShot(0, self.canvas.fit_all))
+        self.set_label_mode(str(self.settings.value("labelMode", "both")))
+        self.set_theme(str(self.settings.value("theme", "light")))
+        self.resize(1280, 820)
+        self._update_title()
+        self._update_status()
+
+    # ---------------------------------------------------------------- build
+    def _build_docks(self) -> None:
+        self.palette = OpPalette()
+        self.palette.opActivated.connect(self.add_at_centre)
+        self.palette_dock = self._dock("Palette", self.palette, Qt.LeftDockWidgetArea)
+        self.inspector = Inspector(self.doc)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.history = QUndoView(self.doc.undo_stack)
+        self.history.setEmptyLabel("<opened>")
+        self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 320], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.history_dock], [620, 200], Qt.Vertical)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower() + "_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                a.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(lambda _checked=False: slot())
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        A = self._action
+        self.act_new = A("&New", self.new_file, QKeySequence.New, "Start an empty graph")
+        self.act_open = A("&Open…", self.open_dialog, QKeySequence.Open, "Open a graph file")
+        self.act_save = A("&Save", self.save, QKeySequence.Save, "Save the graph")
+        self.act_save_as = A("Save &As…", self.save_as, QKeySequence.SaveAs)
+        self.act_quit = A("&Quit", self.close, QKeySequence.Quit)
+        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.Undo)
+        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence(QKeySequence.Redo), QKeySequence("Ctrl+Y")]
+                                   if QKeySequence(QKeySequence.Redo) != QKeySequence("Ctrl+Y")
+                                   else [QKeySequence(QKeySequence.Redo)])
+        self.addAction(self.act_undo)
+        self.addAction(self.act_redo)
+        self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut)
+        self.act_copy = A("&Copy", self.copy, QKeySequence.Copy)
+        self.act_paste = A("&Paste", self.paste, QKeySequence.Paste)
+        self.act_duplicate = A("&Duplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = A("&Delete", self.delete_selection, QKeySequence.Delete,
+                            "Delete the selected nodes and their edges")
+        self.act_select_all = A("Select &All", self.select_all, QKeySequence.SelectAll)
+        self.act_mark_output = A("&Mark as Output", self.mark_output, "Ctrl+M",
+                                 "Backpropagate from the selected node")
+        self.act_fit = A("&Fit All", lambda: self.canvas.fit_all(), "F", "Show the whole graph")
+        self.act_fit_sel = A("Fit &Selection", lambda: self.canvas.fit_selection(), "Shift+F")
+        self.act_zoom_in = A("Zoom &In", lambda: self.canvas.zoom_in(), ["Ctrl+=", "Ctrl++"])
+        self.act_zoom_out = A("Zoom &Out", lambda: self.canvas.zoom_out(), "Ctrl+-")
+        self.act_layout = A("Auto-&Layout", self.doc.auto_layout, "L",
+                            "Arrange left to right by generation (one undo step)")
+        self.label_group = QActionGroup(self)
+        self.label_actions: dict[str, QAction] = {}
+        for mode in LABEL_MODES:
+            a = QAction(LABEL_TITLES.get(mode, mode), self.label_group)
+            a.setCheckable(True)
+            a.setToolTip(f"Edge labels: {LABEL_TITLES.get(mode, mode).lower()}")
+            a.triggered.connect(lambda _c=False, m=mode: self.set_label_mode(m))
+            self.label_actions[mode] = a
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for theme in THEMES:
+            a = QAction(theme.title(), self.theme_group)
+            a.setCheckable(True)
+            a.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
+            self.theme_actions[theme] = a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addActions([self.act_new, self.act_open])
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.examples_menu = f.addMenu("&Examples")
+        self.examples_menu.aboutToShow.connect(self._fill_examples)
+        self._fill_recent()
+        self._fill_examples()
+        f.addSeparator()
+        f.addActions([self.act_save, self.act_save_as])
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        e = mb.addMenu("&Edit")
+        e.addActions([self.act_undo, self.act_redo])
+        e.addSeparator()
+        e.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
+                      self.act_delete])
+        e.addSeparator()
+        e.addActions([self.act_select_all, self.act_mark_output])
+        v = mb.addMenu("&View")
+        v.addActions([self.act_fit, self.act_fit_sel, self.act_zoom_in, self.act_zoom_out])
+        v.addSeparator()
+        v.addAction(self.act_layout)
+        labels = v.addMenu("Edge &Labels")
+        labels.addActions(list(self.label_actions.values()))
+        themes = v.addMenu("&Theme")
+        themes.addActions(list(self.theme_actions.values()))
+        v.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.history_dock):
+            v.addAction(dock.toggleViewAction())
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main_toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        tb.addActions([self.act_new, self.act_open, self.act_save])
+        tb.addSeparator()
+        stack = self.doc.undo_stack
+        for text, act, sig in (("Undo", self.act_undo, stack.canUndoChanged),
+                               ("Redo", self.act_redo, stack.canRedoChanged)):
+            short = QAction(text, self)  # fixed text so the toolbar does not jump
+            short.triggered.connect(act.trigger)
+            short.setEnabled(act.isEnabled())
+            sig.connect(short.setEnabled)
+            act.changed.connect(lambda a=act, s=short: s.setToolTip(a.text().replace("&", "")))
+            short.setToolTip(act.text().replace("&", ""))
+            tb.addAction(short)
+        tb.addSeparator()
+        tb.addActions([self.act_fit, self.act_layout])
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Labels: "))
+        tb.addActions(list(self.label_actions.values()))
+        self.addToolBar(Qt.TopToolBarArea, tb)
+        self.toolbar = tb
+
+    def _build_status(self) -> None:
+        self.output_label = QLabel()
+        self.output_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.statusBar().addPermanentWidget(self.output_label)
+
+    # --------------------------------------------------------------- status
+    def show_message(self, text: str) -> None:
+        """Transient message (refusal reasons, file results)."""
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_status(self) -> None:
+        r, g = self.doc.result, self.doc.graph
+        if r.output_error is not None:
+            self.output_label.setObjectName("problem")
+            self.output_label.setText(f"⚠ {r.output_error}")
+        elif r.output is not None:
+            self.output_label.setObjectName("")
+            nr = r.nodes[r.output]
+            text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6)}"
+            if nr.reason:
+                text = f"⚠ {text}: {nr.reason}"
+                self.output_label.setObjectName("problem")
+            self.output_label.setText(text)
+        else:
+            self.output_label.setText("")
+        self.output_label.style().unpolish(self.output_label)
+        self.output_label.style().polish(self.output_label)
+
+    def _update_title(self) -> None:
+        name = os.path.basename(self.doc.path) if self.doc.path else self.untitled_name
+        self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
+        self.setWindowModified(self.doc.is_modified())
+
+    def _selection_changed(self, ids: list) -> None:
+        self.inspector.set_selection(list(ids))
+
+    # ---------------------------------------------------------------- files
+    def maybe_save(self) -> bool:
+        """Ask Save / Discard / Cancel when there are unsaved changes; True to go on."""
+        if not self.doc.is_modified():
+            return True
+        name = os.path.basename(self.doc.path) if self.doc.path else self.untitled_name
+        answer = QMessageBox.question(
+            self, APP_TITLE, f"Save the changes to {name}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.untitled_name = "Untitled"
+            self.doc.new()
+            self._paste_count = 0
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = os.path.dirname(self.doc.path) if self.doc.path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", start, FILE_FILTER)
+        if path:
+            self.open_path(path, ask=False)
+
+    def open_path(self, path: str, ask: bool = True) -> bool:
+        """Open a file; on failure show the loader's message and keep the current document."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            self.doc.open(path)
+        except (engine.GraphFileError, OSError) as e:
+            self.show_error("Could not open the file", _file_error_text(e, path))
+            return False
+        self._add_recent(path)
+        self.show_message(f"Opened {path}")
+        return True
+
+    def open_example(self, path: str | Path, ask: bool = True) -> bool:
+        """Open a shipped example as an untitled copy, so Save never overwrites it."""
+        from engine import fileformat
+        if ask and not self.maybe_save():
+            return False
+        try:
+            graph = fileformat.load(str(path))
+        except (engine.GraphFileError, OSError) as e:
+            self.show_error("Could not open the example", _file_error_text(e, str(path)))
+            return False
+        self.untitled_name = f"{Path(path).stem} (example)"
+        self.doc.load_graph(graph, None)
+        return True
+
+    def save(self) -> bool:
+        if not self.doc.path:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        start = self.doc.path or str(Path.home() / f"{self.untitled_name.split(' ')[0]}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph as", start, FILE_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".json"
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.doc.save(path)
+        except OSError as e:
+            why = e.strerror or str(e)
+            self.show_error("Could not save", f"{path} was not saved: {why}.\n\n"
+                            "Your changes are still here, unsaved; the old file is unchanged.")
+            return False
+        self._add_recent(path)
+        self.show_message(f"Saved {path}")
+        return True
+
+    def show_error(self, title: str, text: str) -> None:
+        self.show_message(text.splitlines()[0] if text else title)
+        QMessageBox.critical(self, title, text)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        files = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recentFiles", [path] + files[:MAX_RECENT - 1])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for p in files:
+            a = self.recent_menu.addAction(os.path.basename(p))
+            a.setToolTip(p)
+            a.setStatusTip(p)
+            a.triggered.connect(lambda _c=False, p=p: self.open_path(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", self._clear_recent)
+        else:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recentFiles", [])
+
+    def _fill_examples(self) -> None:
+        self.examples_menu.clear()
+        files = example_files()
+        for p in files:
+            a = self.examples_menu.addAction(p.stem.replace("_", " "))
+            a.setData(str(p))
+            a.setStatusTip(str(p))
+            a.triggered.connect(lambda _c=False, p=p: self.open_example(p))
+        if not files:
+            self.examples_menu.addAction("(none found)").setEnabled(False)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.maybe_save():
+            event.accept()
+        else:
+            event.ignore()
+
+    # ----------------------------------------------------------------- edit
+    def selected_ids(self) -> list[str]:
+        return [i for i in self.canvas.selected_ids() if i in self.doc.graph]
+
+    def delete_selection(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.doc.delete(ids)
+
+    def select_all(self) -> None:
+        self.canvas.select_ids(self.doc.graph.ids())
+
+    def mark_output(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.doc.set_output(ids[0])
+        else:
+            self.show_message("Select exactly one node to mark it as the output")
+
+    def copy(self) -> bool:
+        ids = self.selected_ids()
+        if not ids:
+            return False
+        data = self.doc.copy_data(ids)
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        md = QMimeData()
+        md.setData(GRAPH_MIME, text.encode("utf-8"))
+        md.setText(text)
+        QApplication.clipboard().setMimeData(md)
+        self._paste_count = 0
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            self.doc.delete(self.selected_ids())
+
+    def paste(self) -> None:
+        md = QApplication.clipboard().mimeData()
+        if md is None:
+            return
+        if md.hasFormat(GRAPH_MIME):
+            raw = bytes(md.data(GRAPH_MIME)).decode("utf-8")
+        elif md.hasText():
+            raw = md.text()
+        else:
+            return
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not a graph")
+            self._paste_count += 1
+            self._paste_data(data, self._paste_offset(data))
+        except (ValueError, KeyError, TypeError, engine.EngineError) as e:
+            self.show_message(f"Nothing to paste: the clipboard holds no graph ({e})")
+
+    def duplicate(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self._paste_data(self.doc.copy_data(ids), (40.0, 40.0))
+
+    def _paste_offset(self, data: dict) -> tuple[float, float]:
+        """At the mouse when it is over the canvas, else a little down-right of the original."""
+        vp = self.canvas.viewport()
+        local = vp.mapFromGlobal(QCursor.pos())
+        nodes = fragment_nodes(data)
+        if nodes and vp.rect().contains(local):
+            at = self.canvas.mapToScene(local)
+            x0 = min(n["pos"][0] for n in nodes)
+            y0 = min(n["pos"][1] for n in nodes)
+            return at.x() - x0, at.y() - y0
+        k = 40.0 * self._paste_count
+        return k, k
+
+    def _paste_data(self, data: dict, offset: tuple[float, float]) -> None:
+        new = self.doc.paste(data, offset)
+        if new:
+            self.canvas.select_ids(new)
+
+    def add_at_centre(self, op: str) -> str:
+        c = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        from engine.layout import NODE_BASE_HEIGHT, NODE_WIDTH
+        nid = self.doc.add_node(op, (c.x() - NODE_WIDTH / 2, c.y() - NODE_BASE_HEIGHT / 2))
+        self.canvas.select_ids([nid])
+        return nid
+
+    # ----------------------------------------------------------------- view
+    def set_label_mode(self, mode: str) -> None:
+        if mode not in LABEL_MODES:
+            mode = "both"
+        self.label_mode = mode
+        self.label_actions[mode].setChecked(True)
+        self.canvas.set_label_mode(mode)
+        self.settings.setValue("labelMode", mode)
+
+    def set_theme(self, theme: str) -> None:
+        if theme not in THEMES:
+            theme = "light"
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, theme)
+        self.theme_actions[theme].setChecked(True)
+        scene = self.canvas.scene()
+        if hasattr(scene, "set_dark"):
+            scene.set_dark(theme == "dark")
+        self.settings.setValue("theme", theme)
+        self._update_status()
+
+    @property
+    def theme(self) -> str:
+        app = QApplication.instance()
+        return current_theme(app) if app is not None else "light"
+
+
+def _file_error_text(e: Exception, path: str) -> str:
+    if isinstance(e, engine.GraphFileError):
+        return str(e)
+    if isinstance(e, OSError):
+        return f"{path}: {e.strerror or e}"
+    return str(e)
+
+
+__all__ = ["MainWindow", "example_files", "EXAMPLES_DIR", "DEFAULT_EXAMPLE"]
