@@ -224,16 +224,15 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
         tb.addActions([self.act_new, self.act_open, self.act_save])
         tb.addSeparator()
-        stack = self.doc.undo_stack
-        for text, act, sig in (("Undo", self.act_undo, stack.canUndoChanged),
-                               ("Redo", self.act_redo, stack.canRedoChanged)):
-            short = QAction(text, self)  # fixed text so the toolbar does not jump
-            short.triggered.connect(act.trigger)
-            short.setEnabled(act.isEnabled())
-            sig.connect(short.setEnabled)
-            act.changed.connect(lambda a=act, s=short: s.setToolTip(a.text().replace("&", "")))
-            short.setToolTip(act.text().replace("&", ""))
-            tb.addAction(short)
+        # fixed texts, so the toolbar does not jump; the tooltip names the command
+        self.tb_undo = QAction("Undo", self)
+        self.tb_undo.triggered.connect(self.doc.undo_stack.undo)
+        self.tb_redo = QAction("Redo", self)
+        self.tb_redo.triggered.connect(self.doc.undo_stack.redo)
+        self.doc.undo_stack.indexChanged.connect(self._update_undo_buttons)
+        self.doc.undo_stack.cleanChanged.connect(self._update_undo_buttons)
+        self._update_undo_buttons()
+        tb.addActions([self.tb_undo, self.tb_redo])
         tb.addSeparator()
         tb.addActions([self.act_fit, self.act_layout])
         tb.addSeparator()
@@ -248,6 +247,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.output_label)
 
     # --------------------------------------------------------------- status
+    def _update_undo_buttons(self, *_args) -> None:
+        stack = self.doc.undo_stack
+        self.tb_undo.setEnabled(stack.canUndo())
+        self.tb_redo.setEnabled(stack.canRedo())
+        self.tb_undo.setToolTip(f"Undo {stack.undoText()}" if stack.canUndo() else "Nothing to undo")
+        self.tb_redo.setToolTip(f"Redo {stack.redoText()}" if stack.canRedo() else "Nothing to redo")
+
     def show_message(self, text: str) -> None:
         """Transient message (refusal reasons, file results)."""
         self.statusBar().showMessage(text, 8000)
