@@ -1,0 +1,366 @@
+"""One node on the canvas: a card (ops) or a pill (leaves) showing two numbers.
+
+The card is exactly ``engine.layout.node_size`` with its top-left at the node's
+``pos``, so the auto-layout and the picture agree. It shows the op symbol, the
+node's name, its value and ∂L/∂node, all as text the engine produced.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from engine.evaluate import Result
+from engine.graph import Graph
+from engine.labels import display_name, grad_symbol, node_formula
+from engine.layout import node_size
+from engine.numfmt import fmt, full
+from engine.ops import OPS
+from gui.canvas.port_item import PortItem
+from gui.canvas.theme import font
+
+HEADER = 24.0
+#: room around the card for the shadow, the output tag and the fault badge
+MARGIN_X = 12.0
+MARGIN_TOP = 22.0
+MARGIN_BOTTOM = 8.0
+LEAF_RADIUS = 22.0
+CARD_RADIUS = 8.0
+PORT_LABEL_MIN_LOD = 0.55
+TEXT_MIN_LOD = 0.3
+
+
+def port_y(height: float, index: int, count: int) -> float:
+    """Vertical position of input port ``index`` of ``count``: spread over the body."""
+    return HEADER + (height - HEADER) * (index + 0.5) / count
+
+
+def output_port_y(height: float) -> float:
+    return HEADER + (height - HEADER) / 2.0
+
+
+class NodeItem(QGraphicsItem):
+    """The picture of one node. The scene calls ``sync`` when the model changes."""
+
+    Type = QGraphicsItem.UserType + 1
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.edges: set = set()
+        self.w, self.h = 170.0, 78.0
+        self.op = "input"
+        self.name = ""
+        self.symbol = ""
+        self.value_text = "—"
+        self.grad_caption = "∂L/∂"
+        self.grad_text = "—"
+        self.grad_sign = 0
+        self.is_output = False
+        self.greyed = False
+        self.fault: str | None = None
+        self.port_labels: list[str] = []
+        self.in_ports: list[PortItem] = []
+        self.out_port = PortItem(self, node_id, None)
+        self._numbers: tuple | None = None
+        self._f_name = font(13, bold=True)
+        self._f_symbol = font(12, bold=True)
+        self._f_small = font(11)
+        self._f_num = font(12, bold=True)
+        self._f_tag = font(10, bold=True)
+        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+
+    def type(self) -> int:
+        return self.Type
+
+    # ----------------------------------------------------------------- model → item
+    def sync(self, graph: Graph, result: Result) -> None:
+        """Take everything but the numbers from the graph: size, ports, name, kind."""
+        node = graph.node(self.node_id)
+        w, h = node_size(graph, self.node_id)
+        if (w, h) != (self.w, self.h):
+            self.prepareGeometryChange()
+            self.w, self.h = w, h
+        self.op = node.op
+        spec = OPS[node.op]
+        self.symbol = spec.symbol
+        self.name = display_name(graph, self.node_id)
+        self.is_output = result.output == self.node_id
+        ports = [] if spec.is_leaf else graph.ports(self.node_id)
+        self.port_labels = [spec.port_label(p) for p in ports] if len(ports) > 1 else []
+        self._sync_ports(graph, ports)
+        if QPointF(*node.pos) != self.pos():
+            self.setPos(*node.pos)
+        self._numbers = None
+        self.sync_numbers(graph, result)
+        self.update()
+
+    def _sync_ports(self, graph: Graph, ports: list[str]) -> None:
+        have = [p.port for p in self.in_ports]
+        if have != ports:
+            keep = {p.port: p for p in self.in_ports}
+            new = []
+            for name in ports:
+                item = keep.pop(name, None) or PortItem(self, self.node_id, name)
+                new.append(item)
+            for gone in keep.values():
+                gone.setParentItem(None)
+                if gone.scene() is not None:
+                    gone.scene().removeItem(gone)
+            self.in_ports = new
+        for i, item in enumerate(self.in_ports):
+            item.setPos(0.0, port_y(self.h, i, len(self.in_ports)))
+            item.set_fed(graph.source_of(self.node_id, item.port) is not None)
+        self.out_port.setPos(self.w, output_port_y(self.h))
+
+    def sync_numbers(self, graph: Graph, result: Result) -> bool:
+        """Update the two numbers and the state they imply; False when nothing changed."""
+        nr = result.nodes.get(self.node_id)
+        has_output = result.output is not None
+        key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
+               result.output, self.name)
+        if key == self._numbers:
+            return False
+        self._numbers = key
+        self.is_output = result.output == self.node_id
+        if nr is None:
+            self.value_text, self.grad_text, self.grad_sign = "—", "—", 0
+            self.fault, self.greyed = None, False
+        else:
+            self.value_text = fmt(nr.value)
+            self.fault = nr.reason if not math.isfinite(nr.value) else None
+            if has_output and nr.on_path:
+                self.grad_text = fmt(nr.grad)
+                self.grad_sign = 0 if nr.grad == 0 or math.isnan(nr.grad) else (1 if nr.grad > 0 else -1)
+            else:
+                self.grad_text, self.grad_sign = "—", 0
+            self.greyed = has_output and not nr.on_path
+        self.grad_caption = grad_symbol(graph, result, self.node_id)
+        self.setOpacity(0.5 if self.greyed else 1.0)
+        self.setToolTip(self._tooltip(graph, result))
+        self.update()
+        return True
+
+    def _tooltip(self, graph: Graph, result: Result) -> str:
+        spec = OPS[self.op]
+        lines = [f"{node_formula(graph, self.node_id)}    ({spec.title.lower()})"]
+        nr = result.nodes.get(self.node_id)
+        if nr is not None:
+            lines.append(f"value = {full(nr.value)}")
+            if nr.reason:
+                lines.append(f"⚠ {nr.reason}")
+            if result.output is None:
+                why = str(result.output_error) if result.output_error else "no output"
+                lines.append(f"no gradient: {why}")
+            elif nr.on_path:
+                lines.append(f"{grad_symbol(graph, result, self.node_id)} = {full(nr.grad)}")
+                if nr.grad_reason:
+                    lines.append(f"⚠ {nr.grad_reason}")
+            else:
+                lines.append("off the path to the output: it does not affect "
+                             f"{display_name(graph, result.output)}")
+        if self.op == "param":
+            lines.append("θ trainable: gradient descent updates this value")
+        if self.is_output:
+            lines.append("this node is the output L")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ geometry
+    def rect(self) -> QRectF:
+        """The card, in item coordinates: exactly the engine's node size."""
+        return QRectF(0.0, 0.0, self.w, self.h)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
+                      self.h + MARGIN_TOP + MARGIN_BOTTOM)
+
+    def shape(self) -> QPainterPath:
+        p = QPainterPath()
+        p.addRoundedRect(self.rect(), self._radius(), self._radius())
+        return p
+
+    def name_rect(self) -> QRectF:
+        """Where the name is written (double-click there renames)."""
+        return QRectF(34.0, 0.0, self.w - 34.0 - self._tag_width() - 8.0, HEADER + 2)
+
+    def card_scene_rect(self) -> QRectF:
+        return self.mapRectToScene(self.rect())
+
+    def port_index(self, port: str) -> int:
+        for i, p in enumerate(self.in_ports):
+            if p.port == port:
+                return i
+        return len(self.in_ports)
+
+    def port_item(self, port: str | None) -> PortItem | None:
+        if port is None:
+            return self.out_port
+        return next((p for p in self.in_ports if p.port == port), None)
+
+    def _radius(self) -> float:
+        return LEAF_RADIUS if OPS[self.op].is_leaf else CARD_RADIUS
+
+    def _tag_text(self) -> str:
+        return {"input": "input", "param": "θ trainable", "const": "const"}.get(self.op, "")
+
+    def _tag_width(self) -> float:
+        t = self._tag_text()
+        return QFontMetricsF(self._f_tag).horizontalAdvance(t) + 12.0 if t else 0.0
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            # siblings (x·x) in port order, so each label avoids the ones placed before it
+            for e in sorted(self.edges, key=lambda e: (e.src_item.node_id, e.dst_item.node_id,
+                                                       e.dst_item.port_index(e.port))):
+                e.update_path()
+        elif change == QGraphicsItem.ItemSelectedHasChanged:
+            self.setZValue(1.5 if value else 1)
+        return super().itemChange(change, value)
+
+    # ------------------------------------------------------------------- painting
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        scene = self.scene()
+        if scene is None:
+            return
+        t = scene.theme
+        spec = OPS[self.op]
+        leaf = spec.is_leaf
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.TextAntialiasing)
+        r = self._radius()
+        card = self.rect()
+        accent = t.leaf_accent[self.op] if leaf else t.group_accent.get(spec.group, t.selection)
+
+        # soft shadow: two offset translucent shapes
+        painter.setPen(Qt.NoPen)
+        for grow, dy, alpha in ((3.0, 3.0, 0.45), (1.0, 1.5, 1.0)):
+            c = QColor(t.shadow)
+            c.setAlphaF(c.alphaF() * alpha)
+            painter.setBrush(c)
+            painter.drawRoundedRect(card.adjusted(-grow, -grow + dy, grow, grow + dy),
+                                    r + grow, r + grow)
+
+        # body
+        fill = t.leaf_fill[self.op] if leaf else t.card
+        if self.isSelected():
+            border = QPen(t.selection, 2.5)
+        elif self.is_output:
+            border = QPen(t.output, 2.5)
+        else:
+            border = QPen(accent if leaf else t.card_border, 1.3)
+        painter.setBrush(fill)
+        painter.setPen(border)
+        painter.drawRoundedRect(card, r, r)
+
+        # header band (ops): a tinted strip in the group colour
+        if not leaf:
+            band = QPainterPath()
+            band.addRoundedRect(card.adjusted(0.8, 0.8, -0.8, 0), r - 0.8, r - 0.8)
+            clip = QPainterPath()
+            clip.addRect(QRectF(0, 0, self.w, HEADER))
+            tint = QColor(accent)
+            tint.setAlpha(40 if not t.dark else 70)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(tint)
+            painter.drawPath(band.intersected(clip))
+            painter.setPen(QPen(QColor(accent.red(), accent.green(), accent.blue(), 90), 1))
+            painter.drawLine(QPointF(1, HEADER), QPointF(self.w - 1, HEADER))
+
+        if lod < TEXT_MIN_LOD:
+            self._paint_badges(painter, t)
+            return
+
+        # symbol chip
+        fm = QFontMetricsF(self._f_symbol)
+        sym_w = max(20.0, fm.horizontalAdvance(self.symbol) + 10.0)
+        chip = QRectF(8.0 if not leaf else 12.0, 4.0, sym_w, 17.0)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(accent)
+        painter.drawRoundedRect(chip, 5, 5)
+        painter.setFont(self._f_symbol)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(chip, Qt.AlignCenter, self.symbol)
+
+        # kind tag (leaves): input / θ trainable / const
+        tag = self._tag_text()
+        tag_w = self._tag_width()
+        if tag:
+            tr = QRectF(self.w - tag_w - 12.0, 5.0, tag_w, 15.0)
+            bg = QColor(accent)
+            bg.setAlpha(38 if not t.dark else 80)
+            painter.setBrush(bg)
+            painter.setPen(QPen(accent, 1))
+            painter.drawRoundedRect(tr, 7.5, 7.5)
+            painter.setFont(self._f_tag)
+            painter.setPen(accent if not t.dark else t.text)
+            painter.drawText(tr, Qt.AlignCenter, tag)
+
+        # name
+        painter.setFont(self._f_name)
+        painter.setPen(t.text)
+        left = chip.right() + 7.0
+        right = self.w - (tag_w + 16.0 if tag else 10.0)
+        name = QFontMetricsF(self._f_name).elidedText(self.name, Qt.ElideRight, right - left)
+        painter.drawText(QRectF(left, 2.0, right - left, HEADER), Qt.AlignVCenter | Qt.AlignLeft, name)
+
+        # port labels
+        if self.port_labels and lod >= PORT_LABEL_MIN_LOD:
+            painter.setFont(self._f_small)
+            painter.setPen(t.text_muted)
+            for item, text in zip(self.in_ports, self.port_labels):
+                y = item.pos().y()
+                painter.drawText(QRectF(11.0, y - 8.0, self.w / 2, 16.0),
+                                 Qt.AlignVCenter | Qt.AlignLeft, text)
+
+        # the two numbers, right-aligned: value and ∂L/∂node
+        inset = 16.0 if leaf else 12.0
+        rows = ((self.value_text, "value", 0), (self.grad_text, self.grad_caption, self.grad_sign))
+        for i, (num, caption, sign) in enumerate(rows):
+            y = port_y(self.h, i, 2)
+            painter.setFont(self._f_num)
+            nfm = QFontMetricsF(self._f_num)
+            nw = nfm.horizontalAdvance(num)
+            colour = t.text if sign == 0 else (t.positive if sign > 0 else t.negative)
+            if i == 0 and self.fault:
+                colour = t.fault
+            painter.setPen(colour)
+            nrect = QRectF(self.w - inset - nw, y - 9.0, nw + 1, 18.0)
+            painter.drawText(nrect, Qt.AlignVCenter | Qt.AlignRight, num)
+            painter.setFont(self._f_small)
+            painter.setPen(t.text_muted)
+            cfm = QFontMetricsF(self._f_small)
+            min_left = 72.0 if self.port_labels else inset
+            room = nrect.left() - 6.0 - min_left
+            cap = cfm.elidedText(caption, Qt.ElideLeft, room) if room > 8 else ""
+            painter.drawText(QRectF(nrect.left() - 6.0 - room, y - 9.0, room, 18.0),
+                             Qt.AlignVCenter | Qt.AlignRight, cap)
+
+        self._paint_badges(painter, t)
+
+    def _paint_badges(self, painter: QPainter, t) -> None:
+        if self.is_output:
+            painter.setFont(self._f_tag)
+            text = "output"
+            tw = QFontMetricsF(self._f_tag).horizontalAdvance(text) + 14.0
+            tr = QRectF(self.w - tw - 6.0, -17.0, tw, 15.0)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(t.output)
+            painter.drawRoundedRect(tr, 4, 4)
+            painter.setPen(t.card)
+            painter.drawText(tr, Qt.AlignCenter, text)
+        if self.fault:
+            c = QPointF(self.w - 2.0, 0.0) if not self.is_output else QPointF(-2.0, 0.0)
+            painter.setPen(QPen(t.card, 1.5))
+            painter.setBrush(t.fault)
+            painter.drawEllipse(c, 9.0, 9.0)
+            painter.setFont(self._f_num)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(QRectF(c.x() - 9, c.y() - 9, 18, 18), Qt.AlignCenter, "!")

@@ -1,0 +1,210 @@
+"""The canvas scene: node and edge items that follow the document's signals.
+
+The scene never edits the graph and never computes a number. It builds its
+items from ``document.graph`` once, then reacts only to the document's signals,
+touching only the items a change concerns — a slider drag repaints the numbers
+that moved, it does not rebuild the picture.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGraphicsScene
+
+from engine.labels import LABEL_MODES, edge_label
+from gui.canvas.edge_item import EdgeItem, EdgeLabelItem
+from gui.canvas.node_item import NodeItem
+from gui.canvas.theme import DARK, LIGHT, Theme
+
+EdgeKey = tuple[str, str, str]
+
+
+class CanvasScene(QGraphicsScene):
+    """Items for one Document: ``nodes[id]`` and ``edges[(src, dst, port)]``."""
+
+    def __init__(self, document, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.theme: Theme = LIGHT
+        self.label_mode = "both"
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[EdgeKey, EdgeItem] = {}
+        self._dirty_edges: set[EdgeKey] = set()
+        self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        self.setBackgroundBrush(self.theme.background)
+        d = document
+        d.nodeAdded.connect(self._on_node_added)
+        d.nodeRemoved.connect(self._on_node_removed)
+        d.nodeChanged.connect(self._on_node_changed)
+        d.nodeMoved.connect(self._on_node_moved)
+        d.edgeAdded.connect(self._on_edge_added)
+        d.edgeRemoved.connect(self._on_edge_removed)
+        d.outputChanged.connect(self._on_output_changed)
+        d.resultsChanged.connect(self._on_results_changed)
+        d.graphReset.connect(self.rebuild)
+        self.rebuild()
+
+    # ------------------------------------------------------------------ public API
+    def set_dark(self, dark: bool) -> None:
+        """Switch between the light and the dark canvas palette (a repaint, not a rebuild)."""
+        self.theme = DARK if dark else LIGHT
+        self.setBackgroundBrush(self.theme.background)
+        self.update()
+
+    def set_label_mode(self, mode: str) -> None:
+        """What edge labels show: one of engine.labels.LABEL_MODES."""
+        if mode not in LABEL_MODES:
+            raise ValueError(f"unknown label mode {mode!r}: use one of {', '.join(LABEL_MODES)}")
+        self.label_mode = mode
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers()
+
+    def selected_ids(self) -> list[str]:
+        return [it.node_id for it in self.selectedItems() if isinstance(it, NodeItem)]
+
+    def select_ids(self, ids) -> None:
+        ids = set(ids)
+        for nid, item in self.nodes.items():
+            item.setSelected(nid in ids)
+
+    def node_rects_in(self, area: QRectF) -> list[QRectF]:
+        """Card rectangles (scene coordinates) of the nodes touching ``area``."""
+        return [it.card_scene_rect() for it in self.items(area) if isinstance(it, NodeItem)]
+
+    def label_rects_in(self, area: QRectF, exclude=None) -> list[QRectF]:
+        """Scene rectangles of the visible edge labels touching ``area`` (but ``exclude``)."""
+        return [it.sceneBoundingRect() for it in self.items(area)
+                if isinstance(it, EdgeLabelItem) and it is not exclude and it.isVisible()]
+
+    def items_rect(self) -> QRectF:
+        """Bounding box of everything drawn (nodes, edges, labels)."""
+        r = QRectF()
+        for it in self.nodes.values():
+            r = r.united(it.sceneBoundingRect())
+        for e in self.edges.values():
+            r = r.united(e.sceneBoundingRect())
+            if e.label.isVisible():
+                r = r.united(e.label.sceneBoundingRect())
+        return r
+
+    def edge_label_text(self, src: str, dst: str, port: str) -> str:
+        """The text an edge's label shows right now (as a user reads it)."""
+        e = self.edges.get((src, dst, port))
+        return e.label.text() if e is not None else ""
+
+    # --------------------------------------------------------------- construction
+    def rebuild(self) -> None:
+        """Throw every item away and build them again from the graph (new/open/replace)."""
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        g, r = self.document.graph, self.document.result
+        for nid in g.ids():
+            self._make_node(nid)
+        for src, dst, port in g.edges():
+            self._make_edge(src, dst, port)
+        for item in self.nodes.values():
+            item.sync(g, r)
+        for e in self.edges.values():
+            e.update_path()
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers()
+
+    def _make_node(self, nid: str) -> NodeItem:
+        item = NodeItem(nid)
+        self.nodes[nid] = item
+        self.addItem(item)
+        return item
+
+    def _make_edge(self, src: str, dst: str, port: str) -> EdgeItem:
+        e = EdgeItem(self.nodes[src], self.nodes[dst], port)
+        self.nodes[src].edges.add(e)
+        self.nodes[dst].edges.add(e)
+        self.edges[(src, dst, port)] = e
+        self.addItem(e)
+        self.addItem(e.label)
+        return e
+
+    # ------------------------------------------------------------- signal handlers
+    def _on_node_added(self, nid: str) -> None:
+        item = self._make_node(nid)
+        item.sync(self.document.graph, self.document.result)
+
+    def _on_node_removed(self, nid: str) -> None:
+        item = self.nodes.pop(nid, None)
+        if item is None:
+            return
+        for e in list(item.edges):  # normally none left: edgeRemoved came first
+            self._drop_edge(e.key)
+        self.removeItem(item)
+
+    def _on_node_changed(self, nid: str) -> None:
+        g = self.document.graph
+        item = self.nodes.get(nid)
+        if item is None:
+            return
+        item.sync(g, self.document.result)
+        # names (and a constant's number) appear in the formulas of the edges into
+        # this node and into the nodes it feeds; the output's name in every ∂L/∂…
+        if nid == self.document.result.output:
+            self._dirty_edges.update(self.edges)
+        touched = {nid} | {d for d, _ in g.consumers(nid)}
+        self._dirty_edges.update(k for k in self.edges if k[1] in touched or k[0] == nid)
+        for k in [k for k in self.edges if k[1] in touched]:
+            self.edges[k].update_path()
+
+    def _on_node_moved(self, nid: str) -> None:
+        item = self.nodes.get(nid)
+        if item is not None:
+            x, y = self.document.graph.node(nid).pos
+            if (item.pos().x(), item.pos().y()) != (x, y):
+                item.setPos(x, y)  # edges follow through itemChange
+
+    def _on_edge_added(self, src: str, dst: str, port: str) -> None:
+        e = self._make_edge(src, dst, port)
+        self._resync_ports(dst)
+        e.update_path()
+        self._dirty_edges.update(k for k in self.edges if k[1] == dst)
+
+    def _on_edge_removed(self, src: str, dst: str, port: str) -> None:
+        self._drop_edge((src, dst, port))
+        if dst in self.nodes:
+            self._resync_ports(dst)
+        self._dirty_edges.update(k for k in self.edges if k[1] == dst)
+
+    def _drop_edge(self, key: EdgeKey) -> None:
+        e = self.edges.pop(key, None)
+        if e is None:
+            return
+        e.src_item.edges.discard(e)
+        e.dst_item.edges.discard(e)
+        self.removeItem(e.label)
+        self.removeItem(e)
+        self._dirty_edges.discard(key)
+
+    def _resync_ports(self, nid: str) -> None:
+        """Ports (and for sum, the size) depend on the edges: re-sync, then re-route its edges."""
+        item = self.nodes[nid]
+        item.sync(self.document.graph, self.document.result)
+        for e in sorted(item.edges, key=lambda e: e.dst_item.port_index(e.port)):
+            e.update_path()
+
+    def _on_output_changed(self) -> None:
+        self._dirty_edges.update(self.edges)
+
+    def _on_results_changed(self) -> None:
+        self._refresh_numbers()
+
+    def _refresh_numbers(self) -> None:
+        """Push the current Result into the items whose numbers (or wording) changed."""
+        g, r = self.document.graph, self.document.result
+        for item in self.nodes.values():
+            item.sync_numbers(g, r)
+        for key, e in self.edges.items():
+            er = r.edges.get(key)
+            er_key = None if er is None else (er.product, er.on_path, er.local, er.reason)
+            if key not in self._dirty_edges and er_key == e.numbers_key():
+                continue
+            lines = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
+            e.set_numbers(er, lines)
+        self._dirty_edges.clear()

@@ -1,0 +1,397 @@
+"""The canvas view: zoom, pan, fit, keys, drops, and the dispatch of mouse gestures.
+
+Gestures themselves live in interactions.py; this class only decides which one
+a press starts and forwards the moves and the release to it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import QFrame, QGraphicsView, QMenu
+
+from engine.ops import OPS
+from gui.canvas.edge_item import EdgeItem
+from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGesture,
+                                     RerouteGesture, node_at, port_at)
+from gui.canvas.node_item import HEADER, NodeItem
+from gui.canvas.port_item import PortItem
+from gui.canvas.rename_editor import RenameEditor
+from gui.canvas.scene import CanvasScene
+
+try:
+    from gui.mime import OP_MIME
+except ImportError:  # the shell's module is not there yet
+    OP_MIME = "application/x-chain-rule-studio-op"
+
+MIN_ZOOM = 0.1
+MAX_ZOOM = 4.0
+ZOOM_STEP = 1.2
+#: fitting never zooms in further than this, so a tiny graph is not drawn huge
+FIT_MAX_ZOOM = 1.25
+GRID = 20.0
+WORLD = 1.0e5
+
+
+class CanvasView(QGraphicsView):
+    """Where the learner builds the function; all edits go to ``document``."""
+
+    selectionChangedIds = Signal(list)
+    statusMessage = Signal(str)
+
+    def __init__(self, document, scene: CanvasScene | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.setScene(scene if scene is not None else CanvasScene(document, self))
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing
+                            | QPainter.SmoothPixmapTransform)
+        self.setViewportUpdateMode(QGraphicsView.BoundingRectViewportUpdate)
+        self.setDragMode(QGraphicsView.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setSceneRect(QRectF(-WORLD, -WORLD, 2 * WORLD, 2 * WORLD))
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMouseTracking(True)
+        self._gesture: Gesture | None = None
+        self._space = False
+        self._quick = None
+        self._quick_callback = None
+        self._editor: RenameEditor | None = None
+        self.scene().selectionChanged.connect(self._selection_changed)
+
+    # ----------------------------------------------------------------- public API
+    def selected_ids(self) -> list[str]:
+        return self.scene().selected_ids()
+
+    def select_ids(self, ids) -> None:
+        self.scene().select_ids(ids)
+
+    def set_label_mode(self, mode: str) -> None:
+        self.scene().set_label_mode(mode)
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        z = self.zoom()
+        factor = max(MIN_ZOOM / z, min(MAX_ZOOM / z, factor))
+        self.scale(factor, factor)
+
+    def zoom_in(self) -> None:
+        self._zoom_centre(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self._zoom_centre(1.0 / ZOOM_STEP)
+
+    def _zoom_centre(self, factor: float) -> None:
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
+        self.zoom_by(factor)
+        self.setTransformationAnchor(anchor)
+
+    def fit_all(self) -> None:
+        """Show every node, edge and label (key F)."""
+        self._fit(self.scene().items_rect())
+
+    def fit_selection(self) -> None:
+        """Show the selected nodes; everything when nothing is selected."""
+        items = [self.scene().nodes[i] for i in self.selected_ids()]
+        if not items:
+            self.fit_all()
+            return
+        r = QRectF()
+        for it in items:
+            r = r.united(it.sceneBoundingRect())
+        self._fit(r)
+
+    def _fit(self, rect: QRectF) -> None:
+        if rect.isEmpty():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        rect = rect.adjusted(-30, -30, 30, 30)
+        vp = self.viewport().rect()
+        z = min(vp.width() / rect.width(), vp.height() / rect.height())
+        z = max(MIN_ZOOM, min(FIT_MAX_ZOOM, z))
+        self.resetTransform()
+        self.scale(z, z)
+        self.centerOn(rect.center())
+
+    # ----------------------------------------------------------------- background
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        t = self.scene().theme
+        painter.fillRect(rect, t.background)
+        z = self.zoom()
+        step = GRID if z >= 0.5 else GRID * 5
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        minor, major = [], []
+        x = left
+        while x < rect.right():
+            (major if round(x / step) % 5 == 0 else minor).append((x, True))
+            x += step
+        y = top
+        while y < rect.bottom():
+            (major if round(y / step) % 5 == 0 else minor).append((y, False))
+            y += step
+        for lines, colour in ((minor, t.grid_minor), (major, t.grid_major)):
+            pen = QPen(colour, 0)  # cosmetic: one pixel at every zoom
+            painter.setPen(pen)
+            for v, vertical in lines:
+                if vertical:
+                    painter.drawLine(QPointF(v, rect.top()), QPointF(v, rect.bottom()))
+                else:
+                    painter.drawLine(QPointF(rect.left(), v), QPointF(rect.right(), v))
+
+    # ------------------------------------------------------------------- mouse
+    def _scene_point(self, event) -> tuple[QPointF, QPoint]:
+        vp = event.position().toPoint()
+        return self.mapToScene(vp), vp
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        sp, vp = self._scene_point(event)
+        if self._gesture is not None:
+            self._gesture.cancel()
+            self._gesture = None
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
+            self._gesture = PanGesture(self, vp)
+            event.accept()
+            return
+        if event.button() == Qt.LeftButton:
+            port = port_at(self, vp)
+            if port is not None:
+                self._gesture = self._wire_gesture(port)
+                if self._gesture is not None:
+                    event.accept()
+                    return
+            super().mousePressEvent(event)
+            if node_at(self, vp) is not None:
+                self._gesture = MoveGesture(self)
+            return
+        super().mousePressEvent(event)
+
+    def _wire_gesture(self, port: PortItem) -> Gesture | None:
+        if port.is_output:
+            return ConnectGesture(self, port)
+        src = self.document.graph.source_of(port.node_id, port.port)
+        if src is None:
+            return ConnectGesture(self, port)
+        edge = self.scene().edges.get((src, port.node_id, port.port))
+        return RerouteGesture(self, port, edge) if edge is not None else None
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        sp, vp = self._scene_point(event)
+        g = self._gesture
+        if g is not None and not isinstance(g, MoveGesture):
+            g.move(sp, vp)
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        sp, vp = self._scene_point(event)
+        g, self._gesture = self._gesture, None
+        if g is not None and not isinstance(g, MoveGesture):
+            g.release(sp, vp)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if g is not None:
+            g.release(sp, vp)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        sp, vp = self._scene_point(event)
+        if event.button() != Qt.LeftButton:
+            super().mouseDoubleClickEvent(event)
+            return
+        node = node_at(self, vp)
+        if node is None:
+            if not any(isinstance(it, EdgeItem) for it in self.items(vp)):
+                self.open_quick_add(vp)
+            return
+        local = node.mapFromScene(sp)
+        if local.y() <= HEADER + 2:
+            self.start_rename(node.node_id)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        dy = event.angleDelta().y()
+        if dy == 0:
+            return
+        self.zoom_by(math.pow(1.0015, dy))
+        event.accept()
+
+    # --------------------------------------------------------------------- keys
+    def event(self, event) -> bool:
+        # Tab opens the quick-add popup instead of moving the keyboard focus
+        if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Tab \
+                and self._editor is None:
+            self.keyPressEvent(event)
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if self._editor is not None or self.scene().focusItem() is not None:
+            super().keyPressEvent(event)
+            return
+        key, mods = event.key(), event.modifiers()
+        if event.matches(QKeySequence.Undo):
+            self.document.undo_stack.undo()
+        elif event.matches(QKeySequence.Redo) or (key == Qt.Key_Y and mods & Qt.ControlModifier):
+            self.document.undo_stack.redo()
+        elif key in (Qt.Key_Delete, Qt.Key_Backspace):
+            self.delete_selection()
+        elif key == Qt.Key_Escape and self._gesture is not None:
+            self._gesture.cancel()
+            self._gesture = None
+        elif key == Qt.Key_Escape:
+            self.scene().clearSelection()
+        elif key == Qt.Key_Tab:
+            self.open_quick_add(self.mapFromGlobal(self.cursor().pos()))
+        elif key in (Qt.Key_Equal, Qt.Key_Plus) and mods & Qt.ControlModifier:
+            self.zoom_in()
+        elif key in (Qt.Key_Minus, Qt.Key_Underscore) and mods & Qt.ControlModifier:
+            self.zoom_out()
+        elif key == Qt.Key_F and not mods & (Qt.ControlModifier | Qt.AltModifier):
+            self.fit_all()
+        elif key == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.OpenHandCursor)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+        super().keyReleaseEvent(event)
+
+    def delete_selection(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.document.delete(ids)
+
+    # ----------------------------------------------------------------- rename
+    def start_rename(self, nid: str) -> None:
+        """Open the inline name editor over node ``nid``."""
+        item = self.scene().nodes.get(nid)
+        if item is None or self._editor is not None:
+            return
+
+        def done(text: str | None) -> None:
+            self._editor = None
+            self.setFocus()
+            if text is None or nid not in self.document.graph:
+                return
+            why = self.document.rename(nid, text)
+            if why:
+                self.statusMessage.emit(f"Not renamed: {why}")
+
+        self._editor = RenameEditor(item, self.document.graph.name_of(nid), done)
+        self.scene().addItem(self._editor)
+        self._editor.start()
+
+    # -------------------------------------------------------------- quick add
+    def open_quick_add(self, view_pos: QPoint, callback=None, ops: list[str] | None = None) -> bool:
+        """Show the quick-add popup at ``view_pos``; the chosen op is placed there (or
+        handed to ``callback``). False when the popup is not available."""
+        try:
+            from gui.quickadd import QuickAddPopup
+        except ImportError:
+            self.statusMessage.emit("Quick-add is not available")
+            return False
+        if self._quick is None:
+            self._quick = QuickAddPopup(self)
+            self._quick.opChosen.connect(self._quick_chosen)
+        sp = self.mapToScene(view_pos)
+        if callback is None:
+            def callback(op: str, sp=sp) -> None:
+                self.document.add_node(op, (sp.x() - 20.0, sp.y() - 12.0))
+        self._quick_callback = callback
+        self._quick.open_at(self.viewport().mapToGlobal(view_pos), ops)
+        return True
+
+    def quick_add_popup(self):
+        """The popup (None until first opened); tests choose from it like a user."""
+        return self._quick
+
+    def _quick_chosen(self, op: str) -> None:
+        cb, self._quick_callback = self._quick_callback, None
+        if cb is not None:
+            cb(op)
+
+    # ---------------------------------------------------------------- context
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
+        node = node_at(self, event.pos())
+        if node is None:
+            menu = QMenu(self)
+            vp = event.pos()
+            menu.addAction("Add node…", lambda: self.open_quick_add(vp))
+            menu.addAction("Fit all", self.fit_all)
+            menu.exec(event.globalPos())
+            return
+        if not node.isSelected():
+            self.scene().clearSelection()
+            node.setSelected(True)
+        self.node_menu(node.node_id).exec(event.globalPos())
+
+    def node_menu(self, nid: str) -> QMenu:
+        """Mark as output, Rename, Delete for node ``nid``."""
+        menu = QMenu(self)
+        out = menu.addAction("Mark as output", lambda: self.document.set_output(nid))
+        out.setCheckable(True)
+        out.setChecked(self.document.graph.output == nid)
+        menu.addAction("Rename…", lambda: self.start_rename(nid))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.document.delete(self.selected_ids() or [nid]))
+        return menu
+
+    # ------------------------------------------------------------------ drops
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(OP_MIME):
+            event.setDropAction(Qt.CopyAction)
+            event.accept()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(OP_MIME):
+            event.setDropAction(Qt.CopyAction)
+            event.accept()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        md = event.mimeData()
+        if not md.hasFormat(OP_MIME):
+            super().dropEvent(event)
+            return
+        op = bytes(md.data(OP_MIME)).decode("utf-8", "replace").strip()
+        if op not in OPS:
+            self.statusMessage.emit(f"Unknown node kind {op!r}")
+            event.ignore()
+            return
+        sp = self.mapToScene(event.position().toPoint())
+        # the cursor ends up on the new node's header, near its symbol
+        self.document.add_node(op, (sp.x() - 20.0, sp.y() - 12.0))
+        event.setDropAction(Qt.CopyAction)
+        event.accept()
+        self.setFocus()
+
+    # ---------------------------------------------------------------- signals
+    def _selection_changed(self) -> None:
+        try:
+            ids = self.selected_ids()
+        except RuntimeError:  # scene torn down
+            return
+        self.selectionChangedIds.emit(ids)
