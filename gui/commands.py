@@ -2,7 +2,7 @@
 
 Each top-level command re-evaluates once after redo/undo (``doc.refresh()``);
 composite edits (delete, paste, re-route, replace) are a parent command whose
-Qt children each undo one primitive change, so undo replays them in reverse.
+sub-commands each undo one primitive change, so undo replays them in reverse.
 """
 
 from __future__ import annotations
@@ -24,33 +24,39 @@ SET_VALUE_ID = 1001
 
 
 class _Command(QUndoCommand):
-    """Base: re-evaluate once after the whole (possibly composite) change."""
+    """Base: sub-commands run first on redo and last (reversed) on undo; re-evaluate once.
 
-    def __init__(self, doc: "Document", text: str = "", parent: QUndoCommand | None = None) -> None:
-        super().__init__(text, parent)
+    Sub-commands are owned by their parent in Python, not as Qt children: PySide's
+    garbage collection of Qt-parented Python commands is not safe.
+    """
+
+    def __init__(self, doc: "Document", text: str = "", parent: "_Command | None" = None) -> None:
+        super().__init__(text)
         self.doc = doc
         self.top = parent is None
-        self.kids: list[QUndoCommand] = []  # keep Python wrappers of Qt children alive
+        self.kids: list[_Command] = []
 
-    def child(self, cmd: QUndoCommand) -> QUndoCommand:
+    def child(self, cmd: "_Command") -> "_Command":
         self.kids.append(cmd)
         return cmd
 
     def apply(self) -> None:
-        """The change itself (children run before it)."""
+        """The change itself (sub-commands run before it)."""
 
     def revert(self) -> None:
-        """Undo the change itself (children are undone after it)."""
+        """Undo the change itself (sub-commands are undone after it)."""
 
     def redo(self) -> None:
-        super().redo()  # children, in order
+        for k in self.kids:
+            k.redo()
         self.apply()
         if self.top:
             self.doc.refresh()
 
     def undo(self) -> None:
         self.revert()
-        super().undo()  # children, in reverse order
+        for k in reversed(self.kids):
+            k.undo()
         if self.top:
             self.doc.refresh()
 
@@ -62,7 +68,7 @@ def _name(doc: "Document", nid: str) -> str:
 # ------------------------------------------------------------------ primitives
 class AddNode(_Command):
     def __init__(self, doc: "Document", nid: str, op: str, name: str, value: float, pos: "Pos",
-                 parent: QUndoCommand | None = None) -> None:
+                 parent: "_Command | None" = None) -> None:
         super().__init__(doc, f"Add {pretty(name)}", parent)
         self.nid, self.op, self.name, self.value = nid, op, name, float(value)
         self.pos = (float(pos[0]), float(pos[1]))
@@ -77,7 +83,7 @@ class AddNode(_Command):
 class RemoveNode(_Command):
     """Removes one node whose edges are already gone; restores it (and the output mark)."""
 
-    def __init__(self, doc: "Document", nid: str, parent: QUndoCommand | None = None) -> None:
+    def __init__(self, doc: "Document", nid: str, parent: "_Command | None" = None) -> None:
         super().__init__(doc, f"Delete {_name(doc, nid)}", parent)
         n = doc.graph.node(nid)
         self.nid, self.op, self.name, self.value, self.pos = n.id, n.op, n.name, n.value, n.pos
@@ -95,7 +101,7 @@ class RemoveNode(_Command):
 
 class Connect(_Command):
     def __init__(self, doc: "Document", src: str, dst: str, port: str,
-                 parent: QUndoCommand | None = None) -> None:
+                 parent: "_Command | None" = None) -> None:
         super().__init__(doc, f"Connect {_name(doc, src)} → {_name(doc, dst)}", parent)
         self.src, self.dst, self.port = src, dst, port
 
@@ -108,7 +114,7 @@ class Connect(_Command):
 
 class Disconnect(_Command):
     def __init__(self, doc: "Document", src: str, dst: str, port: str,
-                 parent: QUndoCommand | None = None) -> None:
+                 parent: "_Command | None" = None) -> None:
         super().__init__(doc, f"Disconnect {_name(doc, src)} → {_name(doc, dst)}", parent)
         self.src, self.dst, self.port = src, dst, port
 
@@ -121,7 +127,7 @@ class Disconnect(_Command):
 
 class SetOutput(_Command):
     def __init__(self, doc: "Document", old: str | None, new: str | None,
-                 parent: QUndoCommand | None = None) -> None:
+                 parent: "_Command | None" = None) -> None:
         text = f"Mark {_name(doc, new)} as output" if new is not None else "Clear output mark"
         super().__init__(doc, text, parent)
         self.old, self.new = old, new
