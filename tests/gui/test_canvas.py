@@ -1,0 +1,441 @@
+"""The canvas, used the way a learner uses it: real mouse presses, moves with the
+button held and releases on the view's viewport, real keys, palette drops.
+
+Every expected number comes from the tutorial's hand calculation (x=2, y=1,
+w1=0.5, w2=0.3: h=1, ŷ=0.3, L=0.49, ∂L/∂ŷ=−1.4, ∂L/∂h=−0.42, ∂L/∂w1=−0.84).
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import (QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
+                           QMouseEvent)
+from PySide6.QtWidgets import QApplication
+
+import engine
+from gui.canvas import CanvasView
+from gui.canvas.node_item import NodeItem
+from gui.document import Document
+
+MINUS = "\u2212"
+YHAT = "y\u0302"  # how engine.names.pretty writes yhat: y + combining circumflex
+
+
+# --------------------------------------------------------------------- set-up
+def tutorial_graph(with_w1_edge: bool = True) -> tuple[engine.Graph, dict[str, str]]:
+    """The two-layer net, laid out in four columns 130 px apart."""
+    g = engine.Graph()
+    ids = {
+        "x": g.add_node("input", "x", 2.0, (0, 0)),
+        "w1": g.add_node("param", "w1", 0.5, (0, 130)),
+        "w2": g.add_node("param", "w2", 0.3, (0, 260)),
+        "y": g.add_node("input", "y", 1.0, (0, 390)),
+        "h": g.add_node("mul", "h", pos=(300, 60)),
+        "yhat": g.add_node("mul", "yhat", pos=(600, 140)),
+        "L": g.add_node("squared_error", "L", pos=(900, 260)),
+    }
+    edges = [("x", "h", "a"), ("w1", "h", "b"), ("w2", "yhat", "a"), ("h", "yhat", "b"),
+             ("y", "L", "target"), ("yhat", "L", "prediction")]
+    for s, d, p in edges:
+        if with_w1_edge or s != "w1":
+            g.connect(ids[s], ids[d], p)
+    g.set_output(ids["L"])
+    return g, ids
+
+
+@pytest.fixture
+def canvas(qtbot):
+    """(document, view) for a given graph, shown at zoom 1 with the graph in view."""
+    made = []
+
+    def make(graph: engine.Graph) -> tuple[Document, CanvasView]:
+        doc = Document()
+        doc.load_graph(graph)
+        view = CanvasView(doc)
+        qtbot.addWidget(view)
+        view.resize(1300, 800)
+        view.show()
+        qtbot.waitExposed(view)
+        view.resetTransform()
+        view.centerOn(520, 280)
+        made.append(view)
+        return doc, view
+    return make
+
+
+def vp(view, x: float, y: float) -> QPoint:
+    return view.mapFromScene(QPointF(x, y))
+
+
+def press(qtbot, view, pt: QPoint, mods=Qt.NoModifier) -> None:
+    qtbot.mousePress(view.viewport(), Qt.LeftButton, mods, pt)
+
+
+def drag_to(view, pts: list[QPoint], button=Qt.LeftButton) -> None:
+    """Mouse moves with the button held (qtbot.mouseMove carries no button)."""
+    for p in pts:
+        ev = QMouseEvent(QEvent.MouseMove, QPointF(p), QPointF(view.viewport().mapToGlobal(p)),
+                         Qt.NoButton, button, Qt.NoModifier)
+        QApplication.sendEvent(view.viewport(), ev)
+
+
+def release(qtbot, view, pt: QPoint) -> None:
+    qtbot.mouseRelease(view.viewport(), Qt.LeftButton, Qt.NoModifier, pt)
+
+
+def steps(a: QPoint, b: QPoint, n: int = 5) -> list[QPoint]:
+    return [QPoint(round(a.x() + (b.x() - a.x()) * i / n), round(a.y() + (b.y() - a.y()) * i / n))
+            for i in range(1, n + 1)]
+
+
+def drag(qtbot, view, a: QPoint, b: QPoint) -> None:
+    press(qtbot, view, a)
+    drag_to(view, steps(a, b))
+    release(qtbot, view, b)
+
+
+def out_port(view, nid: str) -> QPoint:
+    return view.mapFromScene(view.scene().nodes[nid].out_port.scenePos())
+
+
+def in_port(view, nid: str, port: str) -> QPoint:
+    return view.mapFromScene(view.scene().nodes[nid].port_item(port).scenePos())
+
+
+def label(view, s: str, d: str, p: str) -> str:
+    return view.scene().edge_label_text(s, d, p)
+
+
+# ---------------------------------------------------------------------- tests
+def test_move_node_by_dragging_is_one_undo_step(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    before = doc.undo_stack.count()
+    a = vp(view, 80, 10)          # x's header, away from its ports
+    b = vp(view, 80 + 60, 10 + 45)
+    drag(qtbot, view, a, b)
+    assert doc.graph.node(ids["x"]).pos == (60.0, 45.0)
+    assert doc.undo_stack.count() == before + 1
+    item = view.scene().nodes[ids["x"]]
+    assert (item.pos().x(), item.pos().y()) == (60.0, 45.0)
+    # the edge x → h starts at x's moved output port
+    edge = view.scene().edges[(ids["x"], ids["h"], "a")]
+    assert edge.path().pointAtPercent(0) == item.out_port.scenePos()
+    doc.undo_stack.undo()
+    assert doc.graph.node(ids["x"]).pos == (0.0, 0.0)
+    assert (item.pos().x(), item.pos().y()) == (0.0, 0.0)
+    assert edge.path().pointAtPercent(0) == item.out_port.scenePos()
+
+
+def test_connect_two_ports_shows_local_derivative_and_product(qtbot, canvas):
+    g, ids = tutorial_graph(with_w1_edge=False)
+    doc, view = canvas(g)
+    assert doc.graph.source_of(ids["h"], "b") is None
+    drag(qtbot, view, out_port(view, ids["w1"]), in_port(view, ids["h"], "b"))
+    assert doc.graph.source_of(ids["h"], "b") == ids["w1"]
+    text = label(view, ids["w1"], ids["h"], "b")
+    # ∂h/∂w₁ = x = 2 ; ∂L/∂h × 2 = −0.84 (tutorial)
+    assert "∂h/∂w₁ = x = 2" in text
+    assert f"∂L/∂h × 2 = {MINUS}0.84" in text
+    w1 = view.scene().nodes[ids["w1"]]
+    assert w1.grad_text == f"{MINUS}0.84"
+    assert view.scene().nodes[ids["L"]].value_text == "0.49"
+    assert doc.undo_stack.undoText().startswith("Connect")
+
+
+def test_refused_cycle_leaves_graph_unchanged_and_says_why(qtbot, canvas):
+    g = engine.Graph()
+    x = g.add_node("input", "x", 1.0, (0, 0))
+    s = g.add_node("add", "s", pos=(300, 0))
+    m = g.add_node("mul", "m", pos=(600, 0))
+    g.connect(x, s, "a")
+    g.connect(s, m, "a")
+    g.connect(x, m, "b")
+    doc, view = canvas(g)
+    messages = []
+    view.statusMessage.connect(messages.append)
+    edges_before = doc.graph.edges()
+    steps_before = doc.undo_stack.count()
+    a, b = out_port(view, m), in_port(view, s, "b")
+    press(qtbot, view, a)
+    drag_to(view, steps(a, b))
+    # while dragging, the cycle-making port is not offered; nothing valid exists here
+    assert view.scene().nodes[s].port_item("b")._highlight is None
+    release(qtbot, view, b)
+    assert doc.graph.edges() == edges_before
+    assert doc.undo_stack.count() == steps_before
+    assert messages and "cycle" in messages[-1]
+
+
+def test_valid_ports_highlight_while_dragging(qtbot, canvas):
+    g, ids = tutorial_graph(with_w1_edge=False)
+    doc, view = canvas(g)
+    a = out_port(view, ids["w1"])
+    press(qtbot, view, a)
+    drag_to(view, steps(a, a + QPoint(40, 0), 2))
+    nodes = view.scene().nodes
+    assert nodes[ids["h"]].port_item("b")._highlight == "valid"   # free port
+    assert nodes[ids["h"]].port_item("a")._highlight is None      # fed by x
+    release(qtbot, view, a + QPoint(40, 0))  # on empty canvas → quick-add popup
+    popup = view.quick_add_popup()
+    if popup is not None:
+        popup.hide()
+    assert nodes[ids["h"]].port_item("b")._highlight is None
+
+
+def test_rubber_band_and_ctrl_click_select(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    # a band from above-left of x to the middle of w1 touches x and w1 only
+    drag(qtbot, view, vp(view, -40, -40), vp(view, 100, 170))
+    assert sorted(view.selected_ids()) == sorted([ids["x"], ids["w1"]])
+    # Ctrl-click adds h
+    p = vp(view, 380, 70)
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, Qt.ControlModifier, p)
+    assert sorted(view.selected_ids()) == sorted([ids["x"], ids["w1"], ids["h"]])
+
+
+def test_delete_key_then_undo_and_redo_keys(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, vp(view, 380, 70))
+    assert view.selected_ids() == [ids["h"]]
+    qtbot.keyClick(view, Qt.Key_Delete)
+    assert ids["h"] not in doc.graph
+    assert len(doc.graph.edges()) == 3
+    assert ids["h"] not in view.scene().nodes
+    qtbot.keyClick(view, Qt.Key_Z, Qt.ControlModifier)
+    assert ids["h"] in doc.graph and len(doc.graph.edges()) == 6
+    assert f"∂L/∂h × 2 = {MINUS}0.84" in label(view, ids["w1"], ids["h"], "b")
+    redo = QKeySequence(QKeySequence.Redo)[0]
+    qtbot.keyClick(view, redo.key(), redo.keyboardModifiers())
+    assert ids["h"] not in doc.graph
+
+
+def test_backspace_deletes_too(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    view.select_ids([ids["y"]])
+    qtbot.keyClick(view, Qt.Key_Backspace)
+    assert ids["y"] not in doc.graph
+
+
+def test_palette_drop_places_the_op_at_the_drop_point(qtbot, canvas):
+    from gui.palette import OpPalette
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    palette = OpPalette()
+    qtbot.addWidget(palette)
+    mime: QMimeData = palette.mime_data("sigmoid")
+    at = vp(view, 400, 480)
+    vpw = view.viewport()
+    enter = QDragEnterEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(vpw, enter)
+    assert enter.isAccepted()
+    move = QDragMoveEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(vpw, move)
+    assert move.isAccepted()
+    drop = QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(vpw, drop)
+    new = [n for n in doc.graph.nodes() if n.op == "sigmoid"]
+    assert len(new) == 1
+    item = view.scene().nodes[new[0].id]
+    assert item.card_scene_rect().contains(QPointF(400, 480))
+    doc.undo_stack.undo()
+    assert not [n for n in doc.graph.nodes() if n.op == "sigmoid"]
+
+
+def test_drag_input_end_to_empty_canvas_disconnects(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    drag(qtbot, view, in_port(view, ids["h"], "a"), vp(view, 200, 520))
+    assert doc.graph.source_of(ids["h"], "a") is None
+    assert (ids["x"], ids["h"], "a") not in view.scene().edges
+    doc.undo_stack.undo()
+    assert doc.graph.source_of(ids["h"], "a") == ids["x"]
+    assert view.scene().edges[(ids["x"], ids["h"], "a")].isVisible()
+
+
+def test_drag_input_end_to_another_port_reroutes(qtbot, canvas):
+    g, ids = tutorial_graph(with_w1_edge=False)
+    doc, view = canvas(g)
+    # x feeds h.a; move that end to h.b
+    drag(qtbot, view, in_port(view, ids["h"], "a"), in_port(view, ids["h"], "b"))
+    assert doc.graph.source_of(ids["h"], "a") is None
+    assert doc.graph.source_of(ids["h"], "b") == ids["x"]
+    assert doc.undo_stack.count() == 1
+
+
+def test_edge_dropped_on_empty_canvas_offers_quick_add_and_connects(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    view.scene().nodes[ids["L"]]
+    a = out_port(view, ids["L"])
+    b = a + QPoint(120, 120)
+    drag(qtbot, view, a, b)
+    popup = view.quick_add_popup()
+    assert popup is not None and popup.isVisible()
+    assert "input" not in popup.visible_ops()      # a new edge needs an op with an input
+    qtbot.keyClicks(popup.edit, "sqrt")
+    qtbot.keyClick(popup.edit, Qt.Key_Return)
+    new = [n for n in doc.graph.nodes() if n.op == "sqrt"]
+    assert len(new) == 1
+    assert doc.graph.source_of(new[0].id, "x") == ids["L"]
+    doc.undo_stack.undo()                            # add + connect is one step
+    assert not [n for n in doc.graph.nodes() if n.op == "sqrt"]
+
+
+def test_double_click_name_renames_and_refusal_is_reported(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    messages = []
+    view.statusMessage.connect(messages.append)
+    name_pt = vp(view, 300 + 60, 60 + 12)
+    qtbot.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, name_pt)
+    editor = view._editor
+    assert editor is not None
+    qtbot.keyClick(view.viewport(), Qt.Key_A, Qt.ControlModifier)
+    for ch in "hidden":
+        qtbot.keyClick(view.viewport(), ch)
+    qtbot.keyClick(view.viewport(), Qt.Key_Return)
+    assert doc.graph.name_of(ids["h"]) == "hidden"
+    assert "∂L/∂hidden × 2" in label(view, ids["w1"], ids["h"], "b")
+    qtbot.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, name_pt)
+    for ch in "x":
+        qtbot.keyClick(view.viewport(), Qt.Key_A, Qt.ControlModifier)
+        qtbot.keyClick(view.viewport(), ch)
+    qtbot.keyClick(view.viewport(), Qt.Key_Return)
+    assert doc.graph.name_of(ids["h"]) == "hidden"    # x is taken
+    assert messages and "already used" in messages[-1]
+
+
+def test_value_change_updates_numbers_in_place(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    scene = view.scene()
+    node_items = dict(scene.nodes)
+    edge_items = dict(scene.edges)
+    doc.set_value(ids["y"], 2.0)
+    # y=2: L=(2−0.3)²=2.89, ∂L/∂ŷ=−3.4, ∂L/∂h=−1.02, ∂L/∂w1=−2.04
+    assert scene.nodes == node_items and scene.edges == edge_items   # same items, no rebuild
+    assert scene.nodes[ids["L"]].value_text == "2.89"
+    assert scene.nodes[ids["w1"]].grad_text == f"{MINUS}2.04"
+    assert f"∂L/∂h × 2 = {MINUS}2.04" in label(view, ids["w1"], ids["h"], "b")
+
+
+def test_label_modes(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    key = (ids["h"], ids["yhat"], "b")
+    view.set_label_mode("local")
+    assert label(view, *key) == f"∂{YHAT}/∂h = 0.3"
+    view.set_label_mode("product")
+    assert label(view, *key) == f"∂L/∂{YHAT} × 0.3 = {MINUS}0.42"
+    view.set_label_mode("none")
+    assert label(view, *key) == ""
+    assert not view.scene().edges[key].label.isVisible()
+    view.set_label_mode("both")
+    assert label(view, *key) == f"∂{YHAT}/∂h = w₂ = 0.3\n∂L/∂{YHAT} × 0.3 = {MINUS}0.42"
+
+
+def test_edge_colour_and_width_follow_the_product(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    t = view.scene().theme
+    neg = view.scene().edges[(ids["w1"], ids["h"], "b")]      # product −0.84
+    pos = view.scene().edges[(ids["y"], ids["L"], "target")]   # ∂L/∂y = 2(y−ŷ) = 1.4
+    assert neg.colour() == t.negative
+    assert pos.colour() == t.positive
+    assert pos.pen_width() > neg.pen_width()
+
+
+def test_labels_clear_their_own_nodes_and_twin_edges_both_readable(qtbot, canvas):
+    g = engine.Graph()
+    x = g.add_node("input", "x", 3.0, (0, 0))
+    m = g.add_node("mul", "m", pos=(300, 0))
+    g.connect(x, m, "a")
+    g.connect(x, m, "b")
+    doc, view = canvas(g)
+    scene = view.scene()
+    ea, eb = scene.edges[(x, m, "a")], scene.edges[(x, m, "b")]
+    # m = x·x at x=3: each port's local derivative is the other operand, 3; ∂m/∂m = 1
+    assert ea.label.text().splitlines() == ["∂m/∂x [a] = x = 3", "∂m/∂m × 3 = 3"]
+    assert eb.label.text().splitlines() == ["∂m/∂x [b] = x = 3", "∂m/∂m × 3 = 3"]
+    ra, rb = ea.label.sceneBoundingRect(), eb.label.sceneBoundingRect()
+    assert not ra.intersects(rb)
+    for e in (ea, eb):
+        r = e.label.sceneBoundingRect()
+        assert not r.intersects(scene.nodes[x].card_scene_rect())
+        assert not r.intersects(scene.nodes[m].card_scene_rect())
+
+
+def test_tutorial_labels_never_cover_their_own_nodes(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    scene = view.scene()
+    for (s, d, p), e in scene.edges.items():
+        r = e.label.sceneBoundingRect()
+        assert not r.intersects(scene.nodes[s].card_scene_rect()), (s, d, p)
+        assert not r.intersects(scene.nodes[d].card_scene_rect()), (s, d, p)
+
+
+def test_nan_node_has_a_badge_and_the_reason(qtbot, canvas):
+    g = engine.Graph()
+    x = g.add_node("input", "x", -1.0, (0, 0))
+    lg = g.add_node("log", "l", pos=(300, 0))
+    g.connect(x, lg, "x")
+    doc, view = canvas(g)
+    item = view.scene().nodes[lg]
+    assert item.fault is not None
+    assert "log of a negative number" in item.toolTip()
+    assert item.value_text == "NaN"
+
+
+def test_node_size_and_place_come_from_the_engine(qtbot, canvas):
+    from engine.layout import node_size
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    for nid, item in view.scene().nodes.items():
+        w, h = node_size(doc.graph, nid)
+        r = item.card_scene_rect()
+        assert (r.width(), r.height()) == (w, h)
+        assert (r.left(), r.top()) == doc.graph.node(nid).pos
+
+
+def test_off_path_nodes_are_greyed_and_output_marked(qtbot, canvas):
+    g, ids = tutorial_graph()
+    stray = g.add_node("input", "z", 1.0, (0, 520))
+    doc, view = canvas(g)
+    nodes = view.scene().nodes
+    assert nodes[stray].greyed and not nodes[ids["x"]].greyed
+    assert nodes[ids["L"]].is_output and not nodes[ids["h"]].is_output
+    doc.set_output(ids["h"])
+    assert nodes[ids["h"]].is_output and not nodes[ids["L"]].is_output
+    assert nodes[ids["y"]].greyed      # y only feeds L, now past the output
+    assert "off the path" in label(view, ids["y"], ids["L"], "target")
+
+
+def test_zoom_keys_and_fit(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    z0 = view.zoom()
+    qtbot.keyClick(view, Qt.Key_Equal, Qt.ControlModifier)
+    assert view.zoom() > z0
+    qtbot.keyClick(view, Qt.Key_Minus, Qt.ControlModifier)
+    qtbot.keyClick(view, Qt.Key_Minus, Qt.ControlModifier)
+    assert view.zoom() < z0
+    qtbot.keyClick(view, Qt.Key_F)
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    for item in view.scene().nodes.values():
+        assert shown.contains(item.card_scene_rect())
+
+
+def test_graph_reset_rebuilds_items(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    g2 = engine.Graph()
+    only = g2.add_node("input", "q", 1.0, (0, 0))
+    doc.load_graph(g2)
+    assert list(view.scene().nodes) == [only]
+    assert view.scene().edges == {}
