@@ -21,6 +21,7 @@ from gui.canvas.theme import font
 MIN_WIDTH = 1.4
 MAX_WIDTH = 7.0
 LABEL_MIN_LOD = 0.45
+LABEL_FONT_PX = 11
 LABEL_PAD_X = 5.0
 LABEL_PAD_Y = 3.0
 #: clearance kept between a label and any node card
@@ -52,7 +53,7 @@ class EdgeLabelItem(QGraphicsItem):
         self.edge = edge
         self.lines: list[str] = []
         self._size = QRectF()
-        self._font = font(11)
+        self._font = font(LABEL_FONT_PX)
         self.setZValue(3)
         self.setAcceptedMouseButtons(Qt.NoButton)
 
@@ -134,7 +135,8 @@ class EdgeItem(QGraphicsItem):
         return (self.src_item.node_id, self.dst_item.node_id, self.port)
 
     # ---------------------------------------------------------------- model → item
-    def set_numbers(self, er: EdgeResult | None, lines: list[str]) -> bool:
+    def set_numbers(self, er: EdgeResult | None, lines: list[str],
+                    full_lines: list[str] | None = None) -> bool:
         """Colour, width and label from the engine's EdgeResult; False when unchanged."""
         er_key = None if er is None else (er.product, er.on_path, er.local, er.reason)
         key = (er_key, tuple(lines))
@@ -147,7 +149,8 @@ class EdgeItem(QGraphicsItem):
             self.product, self.on_path = er.product, er.on_path
             self.finite = math.isfinite(er.product) and math.isfinite(er.local)
         self.label.set_lines(lines)
-        tip = "\n".join(lines)
+        self.label.setOpacity(1.0 if self.on_path or er is None else 0.6)
+        tip = "\n".join(full_lines if full_lines is not None else lines)
         if er is not None and er.reason:
             tip += f"\n⚠ {er.reason}"
         self.label.setToolTip(tip)
@@ -210,51 +213,53 @@ class EdgeItem(QGraphicsItem):
         return sorted(same, key=lambda e: e.dst_item.port_index(e.port))
 
     def place_label(self) -> None:
-        """Put the label on the curve where it covers neither of this edge's nodes.
+        """Put the label near the middle of the curve where it covers no node.
 
-        Tries points along the curve, nudged up and down; prefers spots clear of
-        every node, and always keeps clear of its own two nodes and of the labels
-        of edges between the same pair (placed before it).
+        Candidates are the curve's middle and points either side of it, each also
+        slid just above or just below every box in the way. A spot on one of this
+        edge's own two nodes, or on the label of an edge between the same pair
+        (x·x, placed before it), is never taken; other nodes and labels are avoided
+        when possible. Among what is left the spot nearest the curve wins.
         """
         if not self.label.lines or self._path.isEmpty():
             return
         size = self.label.size()
-        own = [self.src_item.card_scene_rect(), self.dst_item.card_scene_rect()]
-        own = [r.adjusted(-CLEARANCE, -CLEARANCE, CLEARANCE, CLEARANCE) for r in own]
+        w, h = size.width(), size.height()
+        grow = lambda r, m: r.adjusted(-m, -m, m, m)  # noqa: E731
+        own = [grow(self.src_item.card_scene_rect(), CLEARANCE),
+               grow(self.dst_item.card_scene_rect(), CLEARANCE)]
         sibs = self.siblings()
         idx = sibs.index(self) if self in sibs else 0
-        hard = own + [s.label.sceneBoundingRect() for s in sibs[:idx] if s.label.lines]
-        others: list[QRectF] = []
+        hard = own + [grow(s.label.sceneBoundingRect(), 2) for s in sibs[:idx] if s.label.lines]
+        soft: list[QRectF] = []
         scene = self.scene()
         if scene is not None:
-            area = self._path.boundingRect().adjusted(-size.width(), -3 * size.height(),
-                                                      size.width(), 3 * size.height())
-            others = [r.adjusted(-CLEARANCE, -CLEARANCE, CLEARANCE, CLEARANCE)
-                      for r in scene.node_rects_in(area)
-                      if r not in own]
-            others += [r.adjusted(-2, -2, 2, 2) for r in scene.label_rects_in(area, self.label)]
-        shift0 = (idx - (len(sibs) - 1) / 2.0) * (size.height() + 4.0)
-        step = size.height() / 2.0 + 2.0
-        fallback = None
-        for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74):
+            area = self._path.boundingRect().adjusted(-w, -4 * h, w, 4 * h)
+            soft = [grow(r, CLEARANCE) for r in scene.node_rects_in(area) if grow(r, CLEARANCE) not in own]
+            soft += [grow(r, 2) for r in scene.label_rects_in(area, self.label)]
+        shift0 = (idx - (len(sibs) - 1) / 2.0) * (h + 4.0)
+        best, best_score = None, math.inf
+        for rank, t in enumerate((0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)):
             c = self._path.pointAtPercent(t)
-            for k in range(0, 14):
-                dy = shift0 + (0 if k == 0 else ((k + 1) // 2) * step * (1 if k % 2 else -1))
-                r = QRectF(c.x() - size.width() / 2, c.y() + dy - size.height() / 2,
-                           size.width(), size.height())
+            x = c.x() - w / 2
+            y0 = c.y() + shift0 - h / 2
+            ys = {y0}
+            for o in hard + soft:
+                if o.right() > x and o.left() < x + w:
+                    ys.add(o.top() - h - 0.5)
+                    ys.add(o.bottom() + 0.5)
+            for y in ys:
+                r = QRectF(x, y, w, h)
                 if any(r.intersects(o) for o in hard):
                     continue
-                if not any(r.intersects(o) for o in others):
-                    self.label.setPos(r.topLeft())
-                    return
-                if fallback is None:
-                    fallback = r
-        if fallback is None:
-            # squeeze failed everywhere on the curve: go above both nodes
-            top = min(o.top() for o in hard) - size.height() - 2.0
+                crowd = sum(1 for o in soft if r.intersects(o))
+                score = abs(y - y0) + 25.0 * rank + 1000.0 * crowd
+                if score < best_score:
+                    best, best_score = r, score
+        if best is None:  # boxed in everywhere: go above both nodes
             c = self._path.pointAtPercent(0.5)
-            fallback = QRectF(c.x() - size.width() / 2, top, size.width(), size.height())
-        self.label.setPos(fallback.topLeft())
+            best = QRectF(c.x() - w / 2, min(o.top() for o in hard) - h - 2.0, w, h)
+        self.label.setPos(best.topLeft())
 
     # -------------------------------------------------------------------- painting
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

@@ -339,7 +339,7 @@ class NodeItem(QGraphicsItem):
             cfm = QFontMetricsF(self._f_small)
             min_left = 72.0 if self.port_labels else inset
             room = nrect.left() - 6.0 - min_left
-            cap = cfm.elidedText(caption, Qt.ElideLeft, room) if room > 8 else ""
+            cap = cfm.elidedText(caption, Qt.ElideRight, room) if room > 8 else ""
             painter.drawText(QRectF(nrect.left() - 6.0 - room, y - 9.0, room, 18.0),
                              Qt.AlignVCenter | Qt.AlignRight, cap)
 

@@ -8,15 +8,18 @@ that moved, it does not rebuild the picture.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.labels import LABEL_MODES, edge_label
-from gui.canvas.edge_item import EdgeItem, EdgeLabelItem
+from gui.canvas.edge_item import LABEL_FONT_PX, EdgeItem, EdgeLabelItem
 from gui.canvas.node_item import NodeItem
-from gui.canvas.theme import DARK, LIGHT, Theme
+from gui.canvas.theme import DARK, LIGHT, Theme, font
 
 EdgeKey = tuple[str, str, str]
+#: widest label line (scene px) before the formula gives way to the number
+MAX_LABEL_WIDTH = 240.0
 
 
 class CanvasScene(QGraphicsScene):
@@ -30,6 +33,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self._dirty_edges: set[EdgeKey] = set()
+        self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(self.theme.background)
         d = document
@@ -192,6 +196,19 @@ class CanvasScene(QGraphicsScene):
     def _on_output_changed(self) -> None:
         self._dirty_edges.update(self.edges)
 
+    def _fit_lines(self, key: EdgeKey, lines: list[str]) -> list[str]:
+        """Keep labels compact: a formula too long to read (long names) gives way to
+        the number alone, and what is still too wide is shortened in the middle.
+        The full text stays in the label's tooltip."""
+        fm = self._label_metrics
+        if not any(fm.horizontalAdvance(s) > MAX_LABEL_WIDTH for s in lines):
+            return lines
+        out = list(lines)
+        if self.label_mode == "both" and out:
+            g, r = self.document.graph, self.document.result
+            out[0] = edge_label(g, r, *key, mode="local")[0]
+        return [fm.elidedText(s, Qt.ElideMiddle, MAX_LABEL_WIDTH) for s in out]
+
     def _on_results_changed(self) -> None:
         self._refresh_numbers()
 
@@ -205,6 +222,6 @@ class CanvasScene(QGraphicsScene):
             er_key = None if er is None else (er.product, er.on_path, er.local, er.reason)
             if key not in self._dirty_edges and er_key == e.numbers_key():
                 continue
-            lines = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
-            e.set_numbers(er, lines)
+            full = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
+            e.set_numbers(er, self._fit_lines(key, full), full)
         self._dirty_edges.clear()
