@@ -1,0 +1,404 @@
+"""The main window as a user meets it: keys, menu actions, dialogs (monkeypatched so
+nothing blocks), files that fail to load or save, and the docks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider
+
+from _gui_helpers import two_layer
+from engine import fileformat
+from gui import app as app_module
+from gui.mainwindow import EXAMPLES_DIR, MainWindow
+from gui.mime import OP_MIME
+from gui.quickadd import QuickAddPopup
+
+
+class Dialogs:
+    """Records every dialog the window shows; answers questions with ``answer``."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.questions: list[str] = []
+        self.answer = QMessageBox.Discard
+        self.save_name = ""
+        self.open_name = ""
+
+
+@pytest.fixture
+def dialogs(monkeypatch) -> Dialogs:
+    d = Dialogs()
+
+    def critical(parent, title, text, *a, **k):
+        d.errors.append(text)
+        return QMessageBox.Ok
+
+    def question(parent, title, text, *a, **k):
+        d.questions.append(text)
+        return d.answer
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (d.save_name, "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (d.open_name, "")))
+    return d
+
+
+@pytest.fixture
+def window(qtbot, dialogs) -> MainWindow:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    w.canvas.setFocus()
+    yield w
+    dialogs.answer = QMessageBox.Discard  # closing at teardown never blocks
+
+
+def press(qtbot, widget, seq: QKeySequence.StandardKey | str) -> None:
+    """Type a key sequence's first chord as the user would."""
+    combo = QKeySequence(seq)[0]
+    qtbot.keyClick(widget, combo.key(), combo.keyboardModifiers())
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """Make ``folder`` unwritable, even when the tests run as root (drop the effective uid)."""
+    os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP
+             | stat.S_IROTH | stat.S_IXOTH)
+    dropped = False
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.seteuid(65534)
+        dropped = True
+    try:
+        yield
+    finally:
+        if dropped:
+            os.seteuid(0)
+        os.chmod(folder, 0o755)
+
+
+def test_title_shows_file_name_and_modified_marker(window, dialogs, tmp_path):
+    assert window.windowTitle().startswith("Untitled")
+    assert not window.isWindowModified()
+    ids = two_layer(window.doc)
+    assert window.isWindowModified()
+    dialogs.save_name = str(tmp_path / "net")
+    window.act_save.trigger()  # untitled: Save asks for a name
+    assert (tmp_path / "net.json").is_file()
+    assert window.windowTitle().startswith("net.json[*]")
+    assert not window.isWindowModified()
+    window.doc.set_value(ids["x"], 5.0)
+    assert window.isWindowModified()
+
+
+def test_undo_redo_keys_and_menu_text(window, qtbot):
+    ids = two_layer(window.doc)
+    assert window.act_undo.text().replace("&", "") == "Undo Connect y\u0302 → L"
+    window.doc.disconnect(ids["h"], "a")
+    window.doc.connect(ids["x"], ids["h"], "a")
+    assert window.act_undo.text().replace("&", "") == "Undo Connect x → h"
+    edges = len(window.doc.graph.edges())
+    press(qtbot, window.canvas, QKeySequence.Undo)
+    assert len(window.doc.graph.edges()) == edges - 1
+    assert window.act_redo.text().replace("&", "") == "Redo Connect x → h"
+    press(qtbot, window.canvas, QKeySequence.Redo)
+    assert len(window.doc.graph.edges()) == edges
+    # ∂L/∂w1 is the tutorial's again after the round trip
+    assert window.doc.result.grad(ids["w1"]) == pytest.approx(-0.84)
+
+
+def test_new_with_unsaved_changes_asks(window, dialogs):
+    two_layer(window.doc)
+    dialogs.answer = QMessageBox.Cancel
+    window.act_new.trigger()
+    assert dialogs.questions and len(window.doc.graph) == 7  # cancelled: nothing lost
+    dialogs.answer = QMessageBox.Discard
+    window.act_new.trigger()
+    assert len(window.doc.graph) == 0 and not window.doc.is_modified()
+
+
+def test_save_answer_saves_before_new(window, dialogs, tmp_path):
+    two_layer(window.doc)
+    dialogs.answer = QMessageBox.Save
+    dialogs.save_name = str(tmp_path / "kept.json")
+    window.act_new.trigger()
+    assert len(window.doc.graph) == 0
+    kept = fileformat.load(str(tmp_path / "kept.json"))
+    assert len(kept) == 7
+
+
+def test_close_with_unsaved_changes_can_be_cancelled(window, dialogs):
+    two_layer(window.doc)
+    dialogs.answer = QMessageBox.Cancel
+    assert not window.close()
+    assert window.isVisible()
+    dialogs.answer = QMessageBox.Discard
+    assert window.close()
+
+
+def test_open_bad_file_shows_loader_message_and_keeps_document(window, dialogs, tmp_path):
+    two_layer(window.doc)
+    before = fileformat.dumps(window.doc.graph)
+    bad = tmp_path / "broken.json"
+    bad.write_text("{ this is not json", encoding="utf-8")
+    dialogs.answer = QMessageBox.Discard
+    dialogs.open_name = str(bad)
+    window.act_open.trigger()
+    assert len(dialogs.errors) == 1 and "broken.json" in dialogs.errors[0]
+    assert fileformat.dumps(window.doc.graph) == before
+    assert window.doc.is_modified()
+
+
+def test_open_via_menu_and_recent(window, dialogs, tmp_path):
+    other = MainWindow()
+    ids = two_layer(other.doc)
+    path = tmp_path / "saved.json"
+    other.doc.save(str(path))
+    other.deleteLater()
+    dialogs.open_name = str(path)
+    window.act_open.trigger()
+    assert window.doc.path == str(path) and window.windowTitle().startswith("saved.json")
+    assert window.doc.result.grad(ids["w1"]) == pytest.approx(-0.84)
+    window._fill_recent()
+    names = [a.text() for a in window.recent_menu.actions()]
+    assert "saved.json" in names
+
+
+def test_failed_save_keeps_modified_and_old_file(window, dialogs, tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="crs-ro-"))
+    os.chmod(folder, 0o755)
+    try:
+        ids = two_layer(window.doc)
+        path = folder / "g.json"
+        window.doc.save(str(path))
+        old = path.read_bytes()
+        window.doc.set_value(ids["x"], 9.0)
+        with read_only_folder(folder):
+            window.act_save.trigger()
+        assert len(dialogs.errors) == 1 and "not saved" in dialogs.errors[0]
+        assert window.doc.is_modified() and window.isWindowModified()
+        assert path.read_bytes() == old
+        assert sorted(p.name for p in folder.iterdir()) == ["g.json"]  # no temp file left
+    finally:
+        os.chmod(folder, 0o755)
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+
+
+def test_examples_menu_lists_every_example(window):
+    window._fill_examples()
+    listed = {a.data() for a in window.examples_menu.actions() if a.data()}
+    assert listed == {str(p) for p in EXAMPLES_DIR.glob("*.json")}
+    assert any(p.endswith("two_layer.json") for p in listed)
+
+
+def test_example_opens_untitled_so_save_never_overwrites_it(window, dialogs):
+    window._fill_examples()
+    act = next(a for a in window.examples_menu.actions()
+               if a.data() and a.data().endswith("two_layer.json"))
+    original = Path(act.data()).read_bytes()
+    act.trigger()
+    assert window.doc.path is None and len(window.doc.graph) > 0
+    assert "two_layer" in window.windowTitle()
+    # the tutorial network: L = 0.49 and ∂L/∂w1 = −0.84
+    g, r = window.doc.graph, window.doc.result
+    assert r.value(r.output) == pytest.approx(0.49)
+    assert r.grad(g.id_of("w1")) == pytest.approx(-0.84)
+    assert Path(act.data()).read_bytes() == original
+
+
+def test_startup_without_file_opens_two_layer(qtbot, dialogs):
+    w = app_module.create_window(None)
+    qtbot.addWidget(w)
+    assert len(w.doc.graph) > 0 and not w.doc.is_modified()
+    assert w.doc.result.value(w.doc.result.output) == pytest.approx(0.49)
+
+
+def test_startup_with_bad_file_still_opens_window(qtbot, dialogs, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2", encoding="utf-8")
+    w = app_module.create_window(str(bad))
+    qtbot.addWidget(w)
+    assert w.isVisible()
+    assert len(dialogs.errors) == 1 and "bad.json" in dialogs.errors[0]
+
+
+def test_copy_paste_duplicate_and_cut(window):
+    ids = two_layer(window.doc)
+    window.canvas.select_ids([ids["x"], ids["w1"], ids["h"]])
+    window.act_copy.trigger()
+    md = QApplication.clipboard().mimeData()
+    assert md.hasFormat("application/x-chain-rule-studio") and md.hasText()
+    window.act_paste.trigger()
+    g = window.doc.graph
+    assert len(g) == 10 and len(g.edges()) == 8  # 3 nodes and the 2 edges inside them
+    assert len(g.names()) == 10  # names stay unique
+    assert window.act_undo.text().replace("&", "").startswith("Undo Paste")
+    window.doc.undo_stack.undo()
+    assert len(g) == 7
+    window.canvas.select_ids([ids["w2"]])
+    window.act_duplicate.trigger()
+    assert len(window.doc.graph) == 8
+    window.doc.undo_stack.undo()
+    window.canvas.select_ids([ids["y"]])
+    window.act_cut.trigger()
+    assert ids["y"] not in window.doc.graph
+    window.act_paste.trigger()
+    assert len(window.doc.graph) == 7
+
+
+def test_delete_action_removes_selection_with_edges(window):
+    ids = two_layer(window.doc)
+    window.canvas.select_ids([ids["h"]])
+    window.act_delete.trigger()
+    assert ids["h"] not in window.doc.graph and len(window.doc.graph.edges()) == 3
+    assert window.doc.undo_stack.undoText() == "Delete h"
+
+
+def test_status_bar_explains_missing_output(window):
+    window.doc.add_node("input", (0, 0), "a", 1.0)
+    window.doc.add_node("input", (0, 200), "b", 1.0)
+    assert "mark one as the output" in window.output_label.text()
+    window.doc.set_output(window.doc.graph.id_of("a"))
+    assert "mark one" not in window.output_label.text()
+
+
+def test_label_mode_and_theme_actions(window):
+    window.label_actions["local"].trigger()
+    assert window.label_mode == "local" and window.settings.value("labelMode") == "local"
+    window.theme_actions["dark"].trigger()
+    dark_bg = QApplication.palette().window().color().lightness()
+    window.theme_actions["light"].trigger()
+    assert QApplication.palette().window().color().lightness() > dark_bg
+
+
+# ----------------------------------------------------------------- inspector
+def test_inspector_typed_value_is_exact_and_one_step(window, qtbot):
+    ids = two_layer(window.doc)
+    window.inspector.set_selection([ids["x"]])
+    edit = window.inspector.value_edit
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "3")
+    qtbot.keyClick(edit, Qt.Key_Return)
+    assert window.doc.graph.node(ids["x"]).value == 3.0
+    # x = 3: h = 1.5, ŷ = 0.45, ∂L/∂ŷ = −1.1, ∂L/∂h = −0.33, ∂L/∂w1 = −0.33·3 = −0.99,
+    # ∂L/∂x = −0.33·w1 = −0.165
+    assert window.doc.result.grad(ids["w1"]) == pytest.approx(-0.99)
+    value_line, grad_line = window.inspector.numbers.text().splitlines()[:2]
+    assert value_line == "value = 3.0"
+    assert grad_line.startswith("∂L/∂x = ")
+    assert float(grad_line.split(" = ")[1].replace("−", "-")) == pytest.approx(-0.165)
+    assert window.doc.undo_stack.undoText() == "Set x = 3"
+
+
+def _slider_handle_centre(slider) -> QPoint:
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    return slider.style().subControlRect(QStyle.CC_Slider, opt, QStyle.SC_SliderHandle,
+                                         slider).center()
+
+
+def test_slider_drag_updates_live_and_is_one_undo_step(window, qtbot):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    ids = two_layer(window.doc)
+    window.inspector.set_selection([ids["w2"]])
+    slider = window.inspector.slider
+    start = window.doc.undo_stack.count()
+    a = _slider_handle_centre(slider)
+    qtbot.mousePress(slider, Qt.LeftButton, Qt.NoModifier, a)
+    seen = []
+    for dx in (10, 20, 40):
+        p = QPointF(a.x() + dx, a.y())
+        ev = QMouseEvent(QEvent.MouseMove, p, slider.mapToGlobal(p), Qt.NoButton,
+                         Qt.LeftButton, Qt.NoModifier)
+        QApplication.sendEvent(slider, ev)
+        seen.append(window.doc.graph.node(ids["w2"]).value)
+    qtbot.mouseRelease(slider, Qt.LeftButton, Qt.NoModifier, QPoint(a.x() + 40, a.y()))
+    assert seen[0] > 0.3 and seen == sorted(seen) and len(set(seen)) == 3  # live, increasing
+    w2 = window.doc.graph.node(ids["w2"]).value
+    # with h = 1: ∂L/∂w2 = −2(1 − w2)
+    assert window.doc.result.grad(ids["w2"]) == pytest.approx(-2 * (1 - w2))
+    assert window.doc.undo_stack.count() == start + 1
+    window.doc.undo_stack.undo()
+    assert window.doc.graph.node(ids["w2"]).value == 0.3
+
+
+def test_inspector_kind_rename_and_output(window, qtbot):
+    ids = two_layer(window.doc)
+    ins = window.inspector
+    ins.set_selection([ids["x"]])
+    ins.kind_combo.setFocus()
+    qtbot.keyClick(ins.kind_combo, Qt.Key_Down)  # Input → Parameter
+    assert window.doc.graph.op_of(ids["x"]) == "param"
+    ins.name_edit.setFocus()
+    ins.name_edit.selectAll()
+    qtbot.keyClicks(ins.name_edit, "w1")
+    qtbot.keyClick(ins.name_edit, Qt.Key_Return)
+    assert "already used" in ins.problem.text()
+    assert window.doc.graph.name_of(ids["x"]) == "x"
+    ins.set_selection([ids["yhat"]])
+    assert "w₂" in ins.derivs.text() and "0.3" in ins.derivs.text()  # ∂ŷ/∂h = w₂ = 0.3
+    qtbot.mouseClick(ins.output_button, Qt.LeftButton)
+    assert window.doc.graph.output == ids["yhat"]
+    assert window.doc.undo_stack.undoText().startswith("Mark")
+
+
+# ----------------------------------------------------------------- palette and quick-add
+def test_palette_lists_every_op_with_derivative_tooltips(window):
+    from engine.ops import OPS
+    pal = window.palette
+    assert sorted(pal.ops()) == sorted(OPS)
+    tip = pal.item_for("mul").toolTip(0)
+    assert "∂(a·b)/∂a = b" in tip and "∂(a·b)/∂b = a" in tip
+    md = pal.mimeData([pal.item_for("sigmoid")])
+    assert bytes(md.data(OP_MIME)).decode() == "sigmoid"
+
+
+def test_palette_double_click_adds_node(window, qtbot):
+    item = window.palette.item_for("exp")
+    rect = window.palette.visualItemRect(item)
+    vp = window.palette.viewport()
+    qtbot.mouseClick(vp, Qt.LeftButton, Qt.NoModifier, rect.center())
+    qtbot.mouseDClick(vp, Qt.LeftButton, Qt.NoModifier, rect.center())
+    assert [n.op for n in window.doc.graph.nodes()] == ["exp"]
+
+
+def test_quick_add_filters_and_enter_chooses(qtbot):
+    popup = QuickAddPopup()
+    qtbot.addWidget(popup)
+    popup.open_at(QPoint(100, 100))
+    qtbot.keyClicks(popup.edit, "sig")
+    assert popup.visible_ops() == ["sigmoid"]
+    with qtbot.waitSignal(popup.opChosen) as chosen:
+        qtbot.keyClick(popup.edit, Qt.Key_Return)
+    assert chosen.args == ["sigmoid"]
+    popup.open_at(QPoint(100, 100), ops=["add", "mul"])
+    assert popup.visible_ops() == ["add", "mul"]
+
+
+# ----------------------------------------------------------------- crash hook
+def test_excepthook_logs_and_shows_dialog(dialogs):
+    try:
+        raise ZeroDivisionError("boom in a slot")
+    except ZeroDivisionError:
+        app_module.excepthook(*sys.exc_info())
+    log = Path(os.environ["CHAIN_RULE_STUDIO_DATA_DIR"]) / app_module.LOG_NAME
+    assert "ZeroDivisionError: boom in a slot" in log.read_text(encoding="utf-8")
+    assert dialogs.errors and "boom in a slot" in dialogs.errors[-1]
