@@ -64,7 +64,7 @@ class Inspector(QScrollArea):
         outer.addWidget(self.heading)
 
         self.form_box = QWidget()
-        form = QFormLayout(self.form_box)
+        form = self.form = QFormLayout(self.form_box)
         form.setContentsMargins(0, 0, 0, 0)
         self.name_edit = QLineEdit()
         self.name_edit.setToolTip("A Python-style name: letters, digits and _")
@@ -179,9 +179,8 @@ class Inspector(QScrollArea):
         self.form_box.setVisible(True)
         if not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
-        for w in (self.kind_label, self.kind_combo, self.value_label, self.value_edit,
-                  self.slider_box):
-            w.setVisible(spec.is_leaf)
+        for w in (self.kind_combo, self.value_edit, self.slider_box):
+            self.form.setRowVisible(w, spec.is_leaf)
         nr = r.nodes.get(nid)
         if spec.is_leaf:
             self.kind_combo.setCurrentIndex(self.kind_combo.findData(node.op))

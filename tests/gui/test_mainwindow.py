@@ -402,3 +402,14 @@ def test_excepthook_logs_and_shows_dialog(dialogs):
     log = Path(os.environ["CHAIN_RULE_STUDIO_DATA_DIR"]) / app_module.LOG_NAME
     assert "ZeroDivisionError: boom in a slot" in log.read_text(encoding="utf-8")
     assert dialogs.errors and "boom in a slot" in dialogs.errors[-1]
+
+
+def test_inspector_shows_why_a_value_is_nan(window):
+    doc = window.doc
+    a = doc.add_node("input", (0, 0), "a", -1.0)
+    ln = doc.add_node("log", (250, 0), "l")
+    doc.connect(a, ln, "x")
+    window.inspector.set_selection([ln])
+    # ln(−1) is not a real number: the engine says why, the inspector repeats it
+    assert "log of a negative number" in window.inspector.problem.text()
+    assert "NaN" in window.inspector.numbers.text()
