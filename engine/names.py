@@ -38,9 +38,14 @@ def pretty(name: str) -> str:
     return base + digits.translate(_SUBSCRIPTS)
 
 
-def unique_name(stem: str, taken: set[str] | dict) -> str:
-    """First of stem1, stem2, … not in `taken` (used for temporaries and new nodes)."""
-    i = 1
+def unique_name(stem: str, taken: set[str] | dict, start: dict[str, int] | None = None) -> str:
+    """First of stem1, stem2, … not in `taken` (used for temporaries and new nodes).
+
+    ``start`` remembers where each stem's search ended, so naming n temporaries is O(n)
+    rather than O(n²) when nothing is ever freed (the parser's case)."""
+    i = start.get(stem, 1) if start is not None else 1
     while f"{stem}{i}" in taken:
         i += 1
+    if start is not None:
+        start[stem] = i + 1
     return f"{stem}{i}"
