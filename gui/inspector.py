@@ -136,8 +136,8 @@ class Inspector(QScrollArea):
         self.min_edit.editingFinished.connect(self._sync_slider)
         self.max_edit.editingFinished.connect(self._sync_slider)
         self.output_button.clicked.connect(self._mark_output)
-        for sig in (document.resultsChanged, document.graphReset):
-            sig.connect(self.refresh)
+        document.resultsChanged.connect(self.refresh)
+        document.graphReset.connect(self._graph_reset)
         document.nodeRemoved.connect(self._removed)
         self.refresh()
 
@@ -147,6 +147,9 @@ class Inspector(QScrollArea):
         self.count = len(ids)
         self.nid = ids[0] if len(ids) == 1 else None
         self.refresh()
+
+    def _graph_reset(self) -> None:
+        self.set_selection([])  # ids of the old graph mean other nodes in the new one
 
     def _removed(self, nid: str) -> None:
         if nid == self.nid:
