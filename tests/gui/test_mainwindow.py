@@ -413,3 +413,18 @@ def test_inspector_shows_why_a_value_is_nan(window):
     # ln(−1) is not a real number: the engine says why, the inspector repeats it
     assert "log of a negative number" in window.inspector.problem.text()
     assert "NaN" in window.inspector.numbers.text()
+
+
+def test_toolbar_label_toggle_changes_what_edges_show(window, qtbot):
+    ids = two_layer(window.doc)
+    scene = window.canvas.scene()
+    qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["both"]), Qt.LeftButton)
+    both = scene.edge_label_text(ids["w1"], ids["h"], "b")
+    # h = x·w1: ∂h/∂w1 = x = 2; product ∂L/∂h × 2 = −0.42 × 2 = −0.84
+    assert "2" in both and "−0.84" in both
+    qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["local"]), Qt.LeftButton)
+    local = scene.edge_label_text(ids["w1"], ids["h"], "b")
+    assert "2" in local and "−0.84" not in local
+    qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["none"]), Qt.LeftButton)
+    assert scene.edge_label_text(ids["w1"], ids["h"], "b").strip() == ""
+    assert window.label_mode == "none"
