@@ -36,6 +36,15 @@ def curve(p0: QPointF, p1: QPointF) -> QPainterPath:
     return path
 
 
+def _grow(b: tuple, m: float) -> tuple:
+    return (b[0] - m, b[1] - m, b[2] + m, b[3] + m)
+
+
+def _hit(a: tuple, b: tuple) -> bool:
+    """Do boxes (left, top, right, bottom) overlap?"""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def width_for(product: float) -> float:
     """Stroke width from |product|, log-scaled and clamped so huge gradients stay drawable."""
     if not math.isfinite(product):
@@ -54,6 +63,9 @@ class EdgeLabelItem(QGraphicsItem):
         self.lines: list[str] = []
         self._size = QRectF()
         self._font = font(LABEL_FONT_PX)
+        self.placed = False
+        self._xy = (0.0, 0.0)
+        self._box = (0.0, 0.0, 0.0, 0.0)
         self.setZValue(3)
         self.setAcceptedMouseButtons(Qt.NoButton)
 
@@ -69,11 +81,28 @@ class EdgeLabelItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.lines = list(lines)
         self._size = QRectF(0, 0, w + 2 * LABEL_PAD_X, h + 2 * LABEL_PAD_Y) if lines else QRectF()
+        x, y = self._xy
+        self._box = (x, y, x + self._size.width(), y + self._size.height())
         self.setVisible(bool(lines))
         self.update()
 
     def size(self) -> QRectF:
         return self._size
+
+    def place_at(self, x: float, y: float) -> None:
+        self.placed = True
+        self._xy = (x, y)
+        self._box = (x, y, x + self._size.width(), y + self._size.height())
+        if (self.pos().x(), self.pos().y()) != (x, y):
+            self.setPos(x, y)
+
+    def box(self) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) in scene coordinates (labels are top-level items)."""
+        return self._box
+
+    def centre(self) -> tuple[float, float]:
+        b = self._box
+        return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
 
     def text(self) -> str:
         """What the label shows, one line per line (what tests and users read)."""
@@ -123,6 +152,8 @@ class EdgeItem(QGraphicsItem):
         self._path = QPainterPath()
         self._numbers: tuple | None = None
         self.label = EdgeLabelItem(self)
+        #: True while a re-route drag has lifted this edge off its port
+        self.hidden_by_gesture = False
         self.setZValue(0)
         self.setAcceptedMouseButtons(Qt.NoButton)
         self.setAcceptHoverEvents(False)
@@ -156,7 +187,7 @@ class EdgeItem(QGraphicsItem):
         self.label.setToolTip(tip)
         self.update()
         self.label.update()
-        self.place_label()
+        self.place_label(keep=True)
         return True
 
     def numbers_key(self) -> tuple | None | bool:
@@ -212,7 +243,7 @@ class EdgeItem(QGraphicsItem):
                 if e.dst_item is self.dst_item and e.src_item is self.src_item]
         return sorted(same, key=lambda e: e.dst_item.port_index(e.port))
 
-    def place_label(self) -> None:
+    def place_label(self, keep: bool = False) -> None:
         """Put the label near the middle of the curve where it covers no node.
 
         Candidates are the curve's middle and points either side of it, each also
@@ -220,23 +251,32 @@ class EdgeItem(QGraphicsItem):
         edge's own two nodes, or on the label of an edge between the same pair
         (x·x, placed before it), is never taken; other nodes and labels are avoided
         when possible. Among what is left the spot nearest the curve wins.
+        ``keep``: stay centred where the label is if that spot is still clear (a
+        value change must not make labels jump around).
         """
-        if not self.label.lines or self._path.isEmpty():
+        label = self.label
+        if not label.lines or self._path.isEmpty():
             return
-        size = self.label.size()
+        size = label.size()
         w, h = size.width(), size.height()
-        grow = lambda r, m: r.adjusted(-m, -m, m, m)  # noqa: E731
-        own = [grow(self.src_item.card_scene_rect(), CLEARANCE),
-               grow(self.dst_item.card_scene_rect(), CLEARANCE)]
+        own = [_grow(self.src_item.card_box(), CLEARANCE), _grow(self.dst_item.card_box(), CLEARANCE)]
         sibs = self.siblings()
         idx = sibs.index(self) if self in sibs else 0
-        hard = own + [grow(s.label.sceneBoundingRect(), 2) for s in sibs[:idx] if s.label.lines]
-        soft: list[QRectF] = []
+        hard = own + [_grow(s.label.box(), 2) for s in sibs[:idx] if s.label.lines]
+        pb = self._path.boundingRect()
+        area = (pb.left() - w, pb.top() - 4 * h, pb.right() + w, pb.bottom() + 4 * h)
+        soft: list[tuple] = []
         scene = self.scene()
         if scene is not None:
-            area = self._path.boundingRect().adjusted(-w, -4 * h, w, 4 * h)
-            soft = [grow(r, CLEARANCE) for r in scene.node_rects_in(area) if grow(r, CLEARANCE) not in own]
-            soft += [grow(r, 2) for r in scene.label_rects_in(area, self.label)]
+            soft = [_grow(b, CLEARANCE) for b in scene.node_boxes_in(area)]
+            soft = [b for b in soft if b not in own]
+            soft += [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
+        if keep and label.placed:
+            cx, cy = label.centre()
+            r = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            if not any(_hit(r, o) for o in hard) and not any(_hit(r, o) for o in soft):
+                label.place_at(r[0], r[1])
+                return
         shift0 = (idx - (len(sibs) - 1) / 2.0) * (h + 4.0)
         best, best_score = None, math.inf
         for rank, t in enumerate((0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)):
@@ -245,21 +285,23 @@ class EdgeItem(QGraphicsItem):
             y0 = c.y() + shift0 - h / 2
             ys = {y0}
             for o in hard + soft:
-                if o.right() > x and o.left() < x + w:
-                    ys.add(o.top() - h - 0.5)
-                    ys.add(o.bottom() + 0.5)
+                if o[2] > x and o[0] < x + w:
+                    ys.add(o[1] - h - 0.5)
+                    ys.add(o[3] + 0.5)
             for y in ys:
-                r = QRectF(x, y, w, h)
-                if any(r.intersects(o) for o in hard):
+                score = abs(y - y0) + 25.0 * rank
+                if score >= best_score:
                     continue
-                crowd = sum(1 for o in soft if r.intersects(o))
-                score = abs(y - y0) + 25.0 * rank + 1000.0 * crowd
+                r = (x, y, x + w, y + h)
+                if any(_hit(r, o) for o in hard):
+                    continue
+                score += 1000.0 * sum(1 for o in soft if _hit(r, o))
                 if score < best_score:
                     best, best_score = r, score
         if best is None:  # boxed in everywhere: go above both nodes
             c = self._path.pointAtPercent(0.5)
-            best = QRectF(c.x() - w / 2, min(o.top() for o in hard) - h - 2.0, w, h)
-        self.label.setPos(best.topLeft())
+            best = (c.x() - w / 2, min(o[1] for o in hard) - h - 2.0)
+        label.place_at(best[0], best[1])
 
     # -------------------------------------------------------------------- painting
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

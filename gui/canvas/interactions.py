@@ -281,6 +281,7 @@ class RerouteGesture(_WireGesture):
         super().__init__(view, edge.src_item.out_port.scenePos(), True)
         self.edge = edge
         self.src, self.dst, self.port = edge.key
+        edge.hidden_by_gesture = True
         edge.hide()
         edge.label.hide()
         trial = self.doc.graph.copy()
@@ -290,6 +291,7 @@ class RerouteGesture(_WireGesture):
         self.rubber.set_end(port.scenePos(), True)
 
     def _restore(self) -> None:
+        self.edge.hidden_by_gesture = False
         if self.scene.edges.get((self.src, self.dst, self.port)) is self.edge:
             self.edge.show()
             self.edge.label.setVisible(bool(self.edge.label.lines))

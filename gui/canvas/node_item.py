@@ -66,6 +66,7 @@ class NodeItem(QGraphicsItem):
         self.in_ports: list[PortItem] = []
         self.out_port = PortItem(self, node_id, None)
         self._numbers: tuple | None = None
+        self._box: tuple | None = None
         self._f_name = font(13, bold=True)
         self._f_symbol = font(12, bold=True)
         self._f_small = font(11)
@@ -87,6 +88,7 @@ class NodeItem(QGraphicsItem):
         if (w, h) != (self.w, self.h):
             self.prepareGeometryChange()
             self.w, self.h = w, h
+            self._box = None
         self.op = node.op
         spec = OPS[node.op]
         self.symbol = spec.symbol
@@ -192,6 +194,14 @@ class NodeItem(QGraphicsItem):
     def card_scene_rect(self) -> QRectF:
         return self.mapRectToScene(self.rect())
 
+    def card_box(self) -> tuple[float, float, float, float]:
+        """The card as (left, top, right, bottom) in scene coordinates (nodes are
+        top-level), cached as plain numbers: label placement reads it very often."""
+        if self._box is None:
+            p = self.pos()
+            self._box = (p.x(), p.y(), p.x() + self.w, p.y() + self.h)
+        return self._box
+
     def port_index(self, port: str) -> int:
         for i, p in enumerate(self.in_ports):
             if p.port == port:
@@ -215,6 +225,7 @@ class NodeItem(QGraphicsItem):
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
         if change == QGraphicsItem.ItemPositionHasChanged:
+            self._box = None
             # siblings (x·x) in port order, so each label avoids the ones placed before it
             for e in sorted(self.edges, key=lambda e: (e.src_item.node_id, e.dst_item.node_id,
                                                        e.dst_item.port_index(e.port))):

@@ -71,14 +71,31 @@ class CanvasScene(QGraphicsScene):
         for nid, item in self.nodes.items():
             item.setSelected(nid in ids)
 
-    def node_rects_in(self, area: QRectF) -> list[QRectF]:
-        """Card rectangles (scene coordinates) of the nodes touching ``area``."""
-        return [it.card_scene_rect() for it in self.items(area) if isinstance(it, NodeItem)]
+    def node_boxes_in(self, area: tuple) -> list[tuple]:
+        """Cards (left, top, right, bottom) of the nodes overlapping ``area``.
 
-    def label_rects_in(self, area: QRectF, exclude=None) -> list[QRectF]:
-        """Scene rectangles of the visible edge labels touching ``area`` (but ``exclude``)."""
-        return [it.sceneBoundingRect() for it in self.items(area)
-                if isinstance(it, EdgeLabelItem) and it is not exclude and it.isVisible()]
+        A plain scan over cached numbers: label placement asks this for every edge,
+        and QGraphicsScene.items() would call every item's Python boundingRect()."""
+        l, t, r, b = area
+        out = []
+        for it in self.nodes.values():
+            box = it.card_box()
+            if box[0] < r and l < box[2] and box[1] < b and t < box[3]:
+                out.append(box)
+        return out
+
+    def label_boxes_in(self, area: tuple, exclude=None) -> list[tuple]:
+        """Boxes of the placed, visible edge labels overlapping ``area`` (but ``exclude``)."""
+        l, t, r, b = area
+        out = []
+        for e in self.edges.values():
+            lab = e.label
+            if lab is exclude or not lab.placed or not lab.lines or e.hidden_by_gesture:
+                continue
+            box = lab.box()
+            if box[0] < r and l < box[2] and box[1] < b and t < box[3]:
+                out.append(box)
+        return out
 
     def items_rect(self) -> QRectF:
         """Bounding box of everything drawn (nodes, edges, labels)."""
