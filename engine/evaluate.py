@@ -129,11 +129,14 @@ def evaluate(graph: Graph, *, allow_no_output: bool = False) -> Result:
                     why = spec.explain(*args) if spec.explain else None
                     res.reason = why or f"{spec.title.lower()} is not finite"
             nodes[nid] = res
+            undefined = math.isnan(value) and res.origin == nid
             for port, src in ins:
                 fn, formula = spec.deriv_for(port)
-                local = float(fn(*args))
+                local = math.nan if undefined else float(fn(*args))
                 er = EdgeResult(src, nid, port, local)
-                if not _finite(local):
+                if undefined:
+                    er.reason = f"{data['name']} is undefined here ({res.reason})"
+                elif not _finite(local):
                     if not all(_finite(a) for a in args):
                         er.reason = "an input of " + data["name"] + " is not finite"
                     else:
