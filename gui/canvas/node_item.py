@@ -139,7 +139,8 @@ class NodeItem(QGraphicsItem):
             self.fault = nr.reason if not math.isfinite(nr.value) else None
             if has_output and nr.on_path:
                 self.grad_text = fmt(nr.grad)
-                self.grad_sign = 0 if nr.grad == 0 or math.isnan(nr.grad) else (1 if nr.grad > 0 else -1)
+                self.grad_sign = (2 if not math.isfinite(nr.grad) else
+                                  0 if nr.grad == 0 else (1 if nr.grad > 0 else -1))
             else:
                 self.grad_text, self.grad_sign = "—", 0
             self.greyed = has_output and not nr.on_path
@@ -339,7 +340,8 @@ class NodeItem(QGraphicsItem):
             painter.setFont(self._f_num)
             nfm = QFontMetricsF(self._f_num)
             nw = nfm.horizontalAdvance(num)
-            colour = t.text if sign == 0 else (t.positive if sign > 0 else t.negative)
+            colour = (t.text if sign == 0 else t.fault if sign == 2 else
+                      t.positive if sign > 0 else t.negative)
             if i == 0 and self.fault:
                 colour = t.fault
             painter.setPen(colour)

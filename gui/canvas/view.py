@@ -226,8 +226,20 @@ class CanvasView(QGraphicsView):
         dy = event.angleDelta().y()
         if dy == 0:
             return
-        self.zoom_by(math.pow(1.0015, dy))
+        self.zoom_at(event.position().toPoint(), math.pow(1.0015, dy))
         event.accept()
+
+    def zoom_at(self, view_pos: QPoint, factor: float) -> None:
+        """Zoom keeping the scene point under ``view_pos`` where it is."""
+        before = self.mapToScene(view_pos)
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.zoom_by(factor)
+        self.setTransformationAnchor(anchor)
+        moved = self.mapFromScene(before) - view_pos
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + moved.x())
+        v.setValue(v.value() + moved.y())
 
     # --------------------------------------------------------------------- keys
     def event(self, event) -> bool:

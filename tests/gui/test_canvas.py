@@ -439,3 +439,82 @@ def test_graph_reset_rebuilds_items(qtbot, canvas):
     doc.load_graph(g2)
     assert list(view.scene().nodes) == [only]
     assert view.scene().edges == {}
+
+
+def test_wheel_zooms_around_the_cursor(qtbot, canvas):
+    from PySide6.QtGui import QWheelEvent
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    at = vp(view, 380, 100)            # over h
+    z0 = view.zoom()
+    ev = QWheelEvent(QPointF(at), QPointF(view.viewport().mapToGlobal(at)), QPoint(0, 0),
+                     QPoint(0, 240), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), ev)
+    assert view.zoom() > z0
+    under = view.mapToScene(at)
+    assert abs(under.x() - 380) < 3 and abs(under.y() - 100) < 3   # the point stayed put
+
+
+def test_middle_drag_pans_without_editing(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    a = vp(view, 380, 100)                   # even when starting on a node
+    before = view.mapToScene(view.viewport().rect().center())
+    qtbot.mousePress(view.viewport(), Qt.MiddleButton, Qt.NoModifier, a)
+    drag_to(view, steps(a, a + QPoint(-120, -60), 4), button=Qt.MiddleButton)
+    qtbot.mouseRelease(view.viewport(), Qt.MiddleButton, Qt.NoModifier, a + QPoint(-120, -60))
+    after = view.mapToScene(view.viewport().rect().center())
+    assert (after.x() - before.x(), after.y() - before.y()) == pytest.approx((120, 60), abs=2)
+    assert doc.graph.node(ids["h"]).pos == (300.0, 60.0)
+    assert doc.undo_stack.count() == 0
+
+
+def test_space_drag_pans(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    a = vp(view, 200, 600)
+    before = view.mapToScene(view.viewport().rect().center())
+    qtbot.keyPress(view, Qt.Key_Space)
+    drag(qtbot, view, a, a + QPoint(80, 0))
+    qtbot.keyRelease(view, Qt.Key_Space)
+    after = view.mapToScene(view.viewport().rect().center())
+    assert after.x() - before.x() == pytest.approx(-80, abs=2)
+    assert view.selected_ids() == []
+
+
+def test_double_click_on_empty_canvas_places_the_chosen_op_there(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    at = vp(view, 420, 560)
+    qtbot.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, at)
+    popup = view.quick_add_popup()
+    assert popup is not None and popup.isVisible()
+    qtbot.keyClicks(popup.edit, "tanh")
+    qtbot.keyClick(popup.edit, Qt.Key_Return)
+    new = [n for n in doc.graph.nodes() if n.op == "tanh"]
+    assert len(new) == 1
+    assert view.scene().nodes[new[0].id].card_scene_rect().contains(QPointF(420, 560))
+
+
+def test_tab_opens_quick_add(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key_Tab)
+    popup = view.quick_add_popup()
+    assert popup is not None and popup.isVisible()
+    popup.hide()
+
+
+def test_node_context_menu_marks_output_renames_and_deletes(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    menu = view.node_menu(ids["yhat"])
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts == ["Mark as output", "Rename…", "Delete"]
+    menu.actions()[0].trigger()
+    assert doc.graph.output == ids["yhat"]
+    assert view.scene().nodes[ids["yhat"]].is_output
+    view.select_ids([ids["y"]])
+    view.node_menu(ids["y"]).actions()[-1].trigger()
+    assert ids["y"] not in doc.graph

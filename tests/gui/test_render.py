@@ -89,3 +89,23 @@ def test_dark_png_has_a_dark_background(doc, tmp_path):
 def test_unknown_extension_is_refused(doc, tmp_path):
     with pytest.raises(ValueError):
         render_document(doc, str(tmp_path / "net.bmp"))
+
+
+def test_render_reads_a_graph_file(qapp, tmp_path):
+    from engine import fileformat
+    from gui.render import render
+    src = tmp_path / "net.json"
+    fileformat.save(two_layer(), str(src))
+    out = tmp_path / "net.png"
+    render(str(src), str(out), 700)
+    img = QImage(str(out))
+    assert img.width() == 700 and img.height() > 100
+
+
+def test_render_of_a_bad_file_raises_the_loaders_error(qapp, tmp_path):
+    from gui.render import render
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json", encoding="utf-8")
+    with pytest.raises(engine.GraphFileError):
+        render(str(bad), str(tmp_path / "x.png"))
+    assert not (tmp_path / "x.png").exists()
