@@ -230,10 +230,10 @@ def test_palette_drop_places_the_op_at_the_drop_point(qtbot, canvas):
     mime: QMimeData = palette.mime_data("sigmoid")
     at = vp(view, 400, 480)
     vpw = view.viewport()
-    enter = QDragEnterEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    enter = _drag_event(QDragEnterEvent, at, mime)
     QApplication.sendEvent(vpw, enter)
     assert enter.isAccepted()
-    move = QDragMoveEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    move = _drag_event(QDragMoveEvent, at, mime)
     QApplication.sendEvent(vpw, move)
     assert move.isAccepted()
     drop = QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
@@ -244,6 +244,14 @@ def test_palette_drop_places_the_op_at_the_drop_point(qtbot, canvas):
     assert item.card_scene_rect().contains(QPointF(400, 480))
     doc.undo_stack.undo()
     assert not [n for n in doc.graph.nodes() if n.op == "sigmoid"]
+
+
+def _drag_event(cls, at: QPoint, mime: QMimeData):
+    """PySide6 ≤ 6.11 takes a QPoint here, 6.12 prefers a QPointF."""
+    try:
+        return cls(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    except TypeError:
+        return cls(at, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
 
 
 def test_drag_input_end_to_empty_canvas_disconnects(qtbot, canvas):
