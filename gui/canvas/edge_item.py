@@ -26,6 +26,8 @@ LABEL_PAD_X = 5.0
 LABEL_PAD_Y = 3.0
 #: clearance kept between a label and any node card
 CLEARANCE = 4.0
+#: sideways clearance: ports, arrow heads and the curves' ends stay visible
+PORT_CLEARANCE = 16.0
 
 
 def curve(p0: QPointF, p1: QPointF) -> QPainterPath:
@@ -38,6 +40,11 @@ def curve(p0: QPointF, p1: QPointF) -> QPainterPath:
 
 def _grow(b: tuple, m: float) -> tuple:
     return (b[0] - m, b[1] - m, b[2] + m, b[3] + m)
+
+
+def _grow_node(b: tuple) -> tuple:
+    """A node's card plus its ports (they stick out left and right) and a margin."""
+    return (b[0] - PORT_CLEARANCE, b[1] - CLEARANCE, b[2] + PORT_CLEARANCE, b[3] + CLEARANCE)
 
 
 def _hit(a: tuple, b: tuple) -> bool:
@@ -259,7 +266,7 @@ class EdgeItem(QGraphicsItem):
             return
         size = label.size()
         w, h = size.width(), size.height()
-        own = [_grow(self.src_item.card_box(), CLEARANCE), _grow(self.dst_item.card_box(), CLEARANCE)]
+        own = [_grow_node(self.src_item.card_box()), _grow_node(self.dst_item.card_box())]
         sibs = self.siblings()
         idx = sibs.index(self) if self in sibs else 0
         hard = own + [_grow(s.label.box(), 2) for s in sibs[:idx] if s.label.lines]
@@ -268,7 +275,7 @@ class EdgeItem(QGraphicsItem):
         soft: list[tuple] = []
         scene = self.scene()
         if scene is not None:
-            soft = [_grow(b, CLEARANCE) for b in scene.node_boxes_in(area)]
+            soft = [_grow_node(b) for b in scene.node_boxes_in(area)]
             soft = [b for b in soft if b not in own]
             soft += [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
         if keep and label.placed:
@@ -281,23 +288,31 @@ class EdgeItem(QGraphicsItem):
         best, best_score = None, math.inf
         for rank, t in enumerate((0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)):
             c = self._path.pointAtPercent(t)
-            x = c.x() - w / 2
+            x0 = c.x() - w / 2
             y0 = c.y() + shift0 - h / 2
+            # slide sideways off the edge's own nodes, and up/down off anything in the way
+            xs = {x0}
+            for o in own:
+                xs.add(o[2] + 0.5)
+                xs.add(o[0] - w - 0.5)
             ys = {y0}
             for o in hard + soft:
-                if o[2] > x and o[0] < x + w:
-                    ys.add(o[1] - h - 0.5)
-                    ys.add(o[3] + 0.5)
-            for y in ys:
-                score = abs(y - y0) + 25.0 * rank
-                if score >= best_score:
+                ys.add(o[1] - h - 0.5)
+                ys.add(o[3] + 0.5)
+            for x in xs:
+                dx = abs(x - x0)
+                if dx > w:
                     continue
-                r = (x, y, x + w, y + h)
-                if any(_hit(r, o) for o in hard):
-                    continue
-                score += 1000.0 * sum(1 for o in soft if _hit(r, o))
-                if score < best_score:
-                    best, best_score = r, score
+                for y in ys:
+                    score = abs(y - y0) + dx + 25.0 * rank
+                    if score >= best_score:
+                        continue
+                    r = (x, y, x + w, y + h)
+                    if any(_hit(r, o) for o in hard):
+                        continue
+                    score += 1000.0 * sum(1 for o in soft if _hit(r, o))
+                    if score < best_score:
+                        best, best_score = r, score
         if best is None:  # boxed in everywhere: go above both nodes
             c = self._path.pointAtPercent(0.5)
             best = (c.x() - w / 2, min(o[1] for o in hard) - h - 2.0)
