@@ -91,6 +91,8 @@ class EdgeLabelItem(QGraphicsItem):
         x, y = self._xy
         self._box = (x, y, x + self._size.width(), y + self._size.height())
         self.setVisible(bool(lines))
+        if self.scene() is not None:
+            self.scene().label_geometry_changed(self)
         self.update()
 
     def size(self) -> QRectF:
@@ -102,6 +104,8 @@ class EdgeLabelItem(QGraphicsItem):
         self._box = (x, y, x + self._size.width(), y + self._size.height())
         if (self.pos().x(), self.pos().y()) != (x, y):
             self.setPos(x, y)
+        if self.scene() is not None:
+            self.scene().label_geometry_changed(self)
 
     def box(self) -> tuple[float, float, float, float]:
         """(left, top, right, bottom) in scene coordinates (labels are top-level items)."""

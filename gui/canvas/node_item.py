@@ -89,6 +89,8 @@ class NodeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self.w, self.h = w, h
             self._box = None
+            if self.scene() is not None:
+                self.scene().node_geometry_changed()
         self.op = node.op
         spec = OPS[node.op]
         self.symbol = spec.symbol
@@ -227,6 +229,8 @@ class NodeItem(QGraphicsItem):
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
         if change == QGraphicsItem.ItemPositionHasChanged:
             self._box = None
+            if self.scene() is not None:
+                self.scene().node_geometry_changed()
             # siblings (x·x) in port order, so each label avoids the ones placed before it
             for e in sorted(self.edges, key=lambda e: (e.src_item.node_id, e.dst_item.node_id,
                                                        e.dst_item.port_index(e.port))):

@@ -34,6 +34,8 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self._dirty_edges: set[EdgeKey] = set()
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
+        self._node_boxes: list[tuple] | None = None
+        self._label_boxes: dict = {}
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(self.theme.background)
         d = document
@@ -74,28 +76,29 @@ class CanvasScene(QGraphicsScene):
     def node_boxes_in(self, area: tuple) -> list[tuple]:
         """Cards (left, top, right, bottom) of the nodes overlapping ``area``.
 
-        A plain scan over cached numbers: label placement asks this for every edge,
-        and QGraphicsScene.items() would call every item's Python boundingRect()."""
+        A scan over cached tuples: label placement asks this for every edge, and
+        QGraphicsScene.items() would call every item's Python boundingRect()."""
+        if self._node_boxes is None:
+            self._node_boxes = [it.card_box() for it in self.nodes.values()]
         l, t, r, b = area
-        out = []
-        for it in self.nodes.values():
-            box = it.card_box()
-            if box[0] < r and l < box[2] and box[1] < b and t < box[3]:
-                out.append(box)
-        return out
+        return [x for x in self._node_boxes if x[0] < r and l < x[2] and x[1] < b and t < x[3]]
 
     def label_boxes_in(self, area: tuple, exclude=None) -> list[tuple]:
-        """Boxes of the placed, visible edge labels overlapping ``area`` (but ``exclude``)."""
+        """Boxes of the placed, shown edge labels overlapping ``area`` (but ``exclude``)."""
         l, t, r, b = area
-        out = []
-        for e in self.edges.values():
-            lab = e.label
-            if lab is exclude or not lab.placed or not lab.lines or e.hidden_by_gesture:
-                continue
-            box = lab.box()
-            if box[0] < r and l < box[2] and box[1] < b and t < box[3]:
-                out.append(box)
-        return out
+        return [x for lab, x in self._label_boxes.items()
+                if x[0] < r and l < x[2] and x[1] < b and t < x[3]
+                and lab is not exclude and not lab.edge.hidden_by_gesture]
+
+    def node_geometry_changed(self) -> None:
+        """A node moved or changed size: the cached boxes are stale."""
+        self._node_boxes = None
+
+    def label_geometry_changed(self, label) -> None:
+        if label.placed and label.lines and label.scene() is self:
+            self._label_boxes[label] = label.box()
+        else:
+            self._label_boxes.pop(label, None)
 
     def items_rect(self) -> QRectF:
         """Bounding box of everything drawn (nodes, edges, labels)."""
@@ -119,6 +122,8 @@ class CanvasScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.edges.clear()
+        self._node_boxes = None
+        self._label_boxes.clear()
         g, r = self.document.graph, self.document.result
         for nid in g.ids():
             self._make_node(nid)
@@ -135,6 +140,7 @@ class CanvasScene(QGraphicsScene):
         item = NodeItem(nid)
         self.nodes[nid] = item
         self.addItem(item)
+        self._node_boxes = None
         return item
 
     def _make_edge(self, src: str, dst: str, port: str) -> EdgeItem:
@@ -158,6 +164,7 @@ class CanvasScene(QGraphicsScene):
         for e in list(item.edges):  # normally none left: edgeRemoved came first
             self._drop_edge(e.key)
         self.removeItem(item)
+        self._node_boxes = None
 
     def _on_node_changed(self, nid: str) -> None:
         g = self.document.graph
@@ -199,6 +206,7 @@ class CanvasScene(QGraphicsScene):
             return
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
+        self._label_boxes.pop(e.label, None)
         self.removeItem(e.label)
         self.removeItem(e)
         self._dirty_edges.discard(key)
