@@ -32,6 +32,9 @@ from engine.numfmt import full
 from gui.document import Document
 
 SLIDER_STEPS = 1000
+HINT = ("Drag an op from the palette (or press Tab on the canvas) to add a node. Drag from a "
+        "node's output port (right) to an input port (left) to connect. Every edge shows its "
+        "local derivative and the product ∂L/∂target × local.")
 _merge_ids = itertools.count(1)
 
 
@@ -62,6 +65,9 @@ class Inspector(QScrollArea):
         self.heading.setObjectName("heading")
         self.heading.setWordWrap(True)
         outer.addWidget(self.heading)
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        outer.addWidget(self.hint)
 
         self.form_box = QWidget()
         form = self.form = QFormLayout(self.form_box)
@@ -171,10 +177,12 @@ class Inspector(QScrollArea):
         if nid is None:
             self.heading.setText(f"{self.count} nodes selected" if self.count > 1 else
                                  "Nothing selected — click a node to inspect it")
+            self.hint.setVisible(self.count <= 1)
             for w in (self.form_box, self.formula, self.numbers, self.derivs_box,
                       self.output_button):
                 w.setVisible(False)
             return
+        self.hint.setVisible(False)
         node = g.node(nid)
         spec = OPS[node.op]
         is_out = r.output == nid
