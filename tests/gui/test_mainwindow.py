@@ -428,3 +428,23 @@ def test_toolbar_label_toggle_changes_what_edges_show(window, qtbot):
     qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["none"]), Qt.LeftButton)
     assert scene.edge_label_text(ids["w1"], ids["h"], "b").strip() == ""
     assert window.label_mode == "none"
+
+
+def test_build_save_reopen_and_undo_to_empty(window, dialogs, tmp_path, qtbot):
+    window.act_new.trigger()
+    ids = two_layer(window.doc)
+    scene = window.canvas.scene()
+    label = scene.edge_label_text(ids["w1"], ids["h"], "b")
+    assert "2" in label and "−0.84" in label  # local 2, product −0.84
+    dialogs.save_name = str(tmp_path / "mine.json")
+    window.act_save.trigger()
+    text = (tmp_path / "mine.json").read_text(encoding="utf-8")
+    while window.doc.undo_stack.canUndo():
+        press(qtbot, window.canvas, QKeySequence.Undo)
+    assert len(window.doc.graph) == 0 and not scene.nodes
+    dialogs.answer = QMessageBox.Discard
+    window._fill_recent()
+    next(a for a in window.recent_menu.actions() if a.text() == "mine.json").trigger()
+    assert fileformat.dumps(window.doc.graph) == text
+    assert "−0.84" in scene.edge_label_text(ids["w1"], ids["h"], "b")
+    assert window.doc.result.value(window.doc.result.output) == pytest.approx(0.49)
