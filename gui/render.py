@@ -41,6 +41,7 @@ def render_scene(scene, out: str, width: int | None = None) -> None:
         from PySide6.QtSvg import QSvgGenerator
         gen = QSvgGenerator()
         gen.setFileName(out)
+        gen.setResolution(96)  # CSS pixels: browsers show the SVG ``width`` pixels wide
         gen.setSize(QSize(width, height))
         gen.setViewBox(target)
         gen.setTitle("Chain Rule Studio")

@@ -196,6 +196,7 @@ class EdgeItem(QGraphicsItem):
         if er is not None and er.reason:
             tip += f"\n⚠ {er.reason}"
         self.label.setToolTip(tip)
+        self.setToolTip(tip)
         self.update()
         self.label.update()
         self.place_label(keep=True)
