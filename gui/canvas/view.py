@@ -160,6 +160,8 @@ class CanvasView(QGraphicsView):
         if self._gesture is not None:
             self._gesture.cancel()
             self._gesture = None
+        if self._editor is not None and self._editor not in self.items(vp):
+            self._editor.finish(True)  # clicking elsewhere ends a rename, like focus loss
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
             self._gesture = PanGesture(self, vp)
             event.accept()
@@ -309,6 +311,7 @@ class CanvasView(QGraphicsView):
             if why:
                 self.statusMessage.emit(f"Not renamed: {why}")
 
+        self.setFocus()
         self._editor = RenameEditor(item, self.document.graph.name_of(nid), done)
         self.scene().addItem(self._editor)
         self._editor.start()

@@ -526,3 +526,22 @@ def test_node_context_menu_marks_output_renames_and_deletes(qtbot, canvas):
     view.select_ids([ids["y"]])
     view.node_menu(ids["y"]).actions()[-1].trigger()
     assert ids["y"] not in doc.graph
+
+
+def test_rename_commits_when_clicking_elsewhere_and_escape_cancels(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    name_pt = vp(view, 300 + 60, 60 + 12)
+    qtbot.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, name_pt)
+    qtbot.keyClick(view.viewport(), Qt.Key_A, Qt.ControlModifier)
+    for ch in "z1":
+        qtbot.keyClick(view.viewport(), ch)
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, vp(view, 700, 600))
+    assert doc.graph.name_of(ids["h"]) == "z1"
+    assert view._editor is None
+    qtbot.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, name_pt)
+    qtbot.keyClick(view.viewport(), Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClick(view.viewport(), "q")
+    qtbot.keyClick(view.viewport(), Qt.Key_Escape)
+    assert doc.graph.name_of(ids["h"]) == "z1"
+    assert view._editor is None
