@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jsonschema
+import networkx as nx
 
 from engine.errors import EngineError, GraphFileError
 from engine.graph import Graph, id_key
@@ -247,12 +248,19 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         for end in ("source", "target"):
             if ed[end] not in g:
                 raise fail(f"{path}.{end}", f"no node has the id {ed[end]!r}")
-        err = g.connect_error(ed["source"], ed["target"], ed["port"])
+        # cycles are found once for the whole graph below: per-edge path searches are O(n²)
+        err = g.connect_error(ed["source"], ed["target"], ed["port"], check_cycle=False)
         if err is not None:
             where = {"PortError": "port", "PortTakenError": "port", "SelfLoopError": "target",
                      "CycleError": "target"}.get(type(err).__name__, "port")
             raise fail(f"{path}.{where}", str(err))
         g._connect_unchecked(ed["source"], ed["target"], ed["port"])
+    if not nx.is_directed_acyclic_graph(g.nx):
+        cycle = nx.find_cycle(g.nx)
+        index = {(ed["source"], ed["target"], ed["port"]): i for i, ed in enumerate(data["edges"])}
+        first = min(index[(u, v, k)] for u, v, k in cycle)
+        names = [g.name_of(u) for u, _, _ in cycle] + [g.name_of(cycle[0][0])]
+        raise fail(f"$.edges[{first}]", "the edges make a cycle: " + " → ".join(names))
     out = data["output"]
     if out is not None:
         if out not in g:

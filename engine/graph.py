@@ -163,7 +163,8 @@ class Graph:
         self.nx.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))
 
     # ------------------------------------------------------------------ edges
-    def connect_error(self, src: str, dst: str, port: str) -> Exception | None:
+    def connect_error(self, src: str, dst: str, port: str,
+                      check_cycle: bool = True) -> Exception | None:
         """Why src → dst.port would be refused, or None when it is allowed."""
         if src not in self.nx or dst not in self.nx:
             return KeyError("no such node")
@@ -178,7 +179,7 @@ class Graph:
         if fed is not None:
             return PortTakenError(
                 f"port {port!r} of {dname} is already fed by {self.name_of(fed)}")
-        if nx.has_path(self.nx, dst, src):
+        if check_cycle and nx.has_path(self.nx, dst, src):
             return CycleError(f"{sname} → {dname} would make a cycle: {dname} already "
                               f"feeds {sname}")
         return None
