@@ -33,3 +33,16 @@ def _isolated_qt_settings(tmp_path_factory: pytest.TempPathFactory):
     QCoreApplication.setApplicationName("ChainRuleStudioTests")
     os.environ["CHAIN_RULE_STUDIO_DATA_DIR"] = str(tmp_path_factory.mktemp("appdata"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Each test starts from empty settings, as a first-time user would."""
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:
+        yield
+        return
+    QSettings().clear()
+    yield
+    QSettings().clear()
