@@ -366,3 +366,12 @@ def test_round_trip_of_a_name_python_would_normalise() -> None:
     g.connect(x, n, "x")
     back = parse(to_expression(g))
     assert _structure(back) == _structure(g)
+
+
+def test_round_trip_keeps_the_sign_of_negative_zero() -> None:
+    # 1/x tells −0.0 from 0.0: x = −0.0 gives −inf, and so must the written-back graph
+    g = parse("x = -0.0\ny = 1/x")
+    assert evaluate(g).value(g.id_of("y")) == -math.inf
+    back = parse(to_expression(g))
+    assert math.copysign(1.0, back.node(back.id_of("x")).value) == -1.0
+    assert evaluate(back).value(back.id_of("y")) == -math.inf

@@ -371,3 +371,30 @@ def test_unsaveable_value_fails_before_touching_the_file(tmp_path: Path) -> None
         fileformat.save(g, p)
     assert p.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["g.json"]
+
+
+def test_negative_zero_survives_a_file(tmp_path: Path) -> None:
+    import math
+    g = Graph()
+    g.add_node("input", "x", -0.0)
+    back = fileformat.loads(fileformat.dumps(g))
+    assert math.copysign(1.0, back.node("n1").value) == -1.0
+
+
+def test_paste_gets_fresh_ids_and_unique_names() -> None:
+    g = _example("two_layer.json")
+    before_ids, before_names = set(g.ids()), g.names()
+    data = fileformat.to_dict(g, [g.id_of("w1"), g.id_of("x"), g.id_of("h")])
+    assert data["output"] is None and len(data["edges"]) == 2
+    for _ in range(2):
+        p = fileformat.prepare_paste(g, data)
+        ids = [n["id"] for n in p["nodes"]]
+        names = [n["name"] for n in p["nodes"]]
+        assert not set(ids) & set(g.ids())
+        assert not set(names) & g.names()
+        for n in p["nodes"]:
+            g.add_node(n["op"], n["name"], n.get("value", 0.0), tuple(n["pos"]), id=n["id"])
+        for e in p["edges"]:
+            g.connect(e["source"], e["target"], e["port"])
+    assert before_ids < set(g.ids()) and before_names < g.names()
+    assert len(g) == 7 + 6 and g.nx.number_of_edges() == 6 + 4
