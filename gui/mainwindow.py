@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self.doc.graphReset.connect(lambda: QTimer.singleShot(0, self.canvas.fit_all))
         self.set_label_mode(str(self.settings.value("labelMode", "both")))
         self.set_theme(str(self.settings.value("theme", "light")))
-        self.resize(1280, 820)
+        self.resize(*_first_size(self))
         self._update_title()
         self._update_status()
 
@@ -167,8 +167,14 @@ class MainWindow(QMainWindow):
         self.act_fit_sel = A("Fit &Selection", lambda: self.canvas.fit_selection(), "Shift+F")
         self.act_zoom_in = A("Zoom &In", lambda: self.canvas.zoom_in(), ["Ctrl+=", "Ctrl++"])
         self.act_zoom_out = A("Zoom &Out", lambda: self.canvas.zoom_out(), "Ctrl+-")
-        self.act_layout = A("Auto-&Layout", self.doc.auto_layout, "L",
+        self.act_layout = A("Auto-&Layout", self.auto_layout, "L",
                             "Arrange left to right by generation (one undo step)")
+        # single keys act on the canvas only: Delete in the palette or F typed in a
+        # field must not delete or refit the canvas selection (menus still show them)
+        for a in (self.act_delete, self.act_fit, self.act_fit_sel, self.act_layout):
+            self.removeAction(a)
+            a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.canvas.addAction(a)
         self.label_group = QActionGroup(self)
         self.label_actions: dict[str, QAction] = {}
         for mode in LABEL_MODES:
@@ -491,6 +497,13 @@ class MainWindow(QMainWindow):
         if new:
             self.canvas.select_ids(new)
 
+    def auto_layout(self) -> None:
+        """Arrange the graph, then make sure all of it is in sight."""
+        self.doc.auto_layout()
+        fit = getattr(self.canvas, "ensure_all_visible", None)
+        if fit is not None:
+            fit()
+
     def add_at_centre(self, op: str) -> str:
         c = self.canvas.mapToScene(self.canvas.viewport().rect().center())
         from engine.layout import NODE_BASE_HEIGHT, NODE_WIDTH
@@ -524,6 +537,15 @@ class MainWindow(QMainWindow):
     def theme(self) -> str:
         app = QApplication.instance()
         return current_theme(app) if app is not None else "light"
+
+
+def _first_size(window: QWidget) -> tuple[int, int]:
+    """1440×900 where the screen has room (a wide canvas for the first graph), else 90 % of it."""
+    screen = window.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return 1280, 820
+    avail = screen.availableGeometry()
+    return min(1440, int(avail.width() * 0.9)), min(900, int(avail.height() * 0.9))
 
 
 def _file_error_text(e: Exception, path: str) -> str:

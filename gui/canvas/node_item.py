@@ -127,8 +127,10 @@ class NodeItem(QGraphicsItem):
         """Update the two numbers and the state they imply; False when nothing changed."""
         nr = result.nodes.get(self.node_id)
         has_output = result.output is not None
+        # the caption (∂L/∂w₁) names the output: renaming the output changes every node's
+        caption = grad_symbol(graph, result, self.node_id)
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
-               result.output, self.name)
+               result.output, self.name, caption)
         if key == self._numbers:
             return False
         self._numbers = key
@@ -146,7 +148,7 @@ class NodeItem(QGraphicsItem):
             else:
                 self.grad_text, self.grad_sign = "—", 0
             self.greyed = has_output and not nr.on_path
-        self.grad_caption = grad_symbol(graph, result, self.node_id)
+        self.grad_caption = caption
         self.setOpacity(0.5 if self.greyed else 1.0)
         self.setToolTip(self._tooltip(graph, result))
         self.update()

@@ -33,6 +33,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self._dirty_edges: set[EdgeKey] = set()
+        self._moved = False
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         self._node_boxes: list[tuple] | None = None
         self._label_boxes: dict = {}
@@ -182,6 +183,7 @@ class CanvasScene(QGraphicsScene):
             self.edges[k].update_path()
 
     def _on_node_moved(self, nid: str) -> None:
+        self._moved = True
         item = self.nodes.get(nid)
         if item is not None:
             x, y = self.document.graph.node(nid).pos
@@ -236,6 +238,17 @@ class CanvasScene(QGraphicsScene):
 
     def _on_results_changed(self) -> None:
         self._refresh_numbers()
+        if self._moved:
+            self._moved = False
+            self.relabel_crowded()
+
+    def relabel_crowded(self) -> None:
+        """After nodes moved, labels of other edges may now sit on a moved node or on a
+        moved edge's label: place those again (a label that is still clear stays put)."""
+        for key in sorted(self.edges):
+            e = self.edges[key]
+            if e.label.placed and e.label.lines and e.label.isVisible():
+                e.place_label(keep=True)
 
     def _refresh_numbers(self) -> None:
         """Push the current Result into the items whose numbers (or wording) changed."""

@@ -64,6 +64,9 @@ class CanvasView(QGraphicsView):
         self._quick = None
         self._quick_callback = None
         self._editor: RenameEditor | None = None
+        #: after a fit, resizes (the window maximised, a dock closed) fit again until the
+        #: user zooms or pans: a start-up fit made in a small window must not leave the graph tiny
+        self._keep_fitted = False
         self.scene().selectionChanged.connect(self._selection_changed)
 
     # ----------------------------------------------------------------- public API
@@ -80,6 +83,7 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
+        self._keep_fitted = False
         z = self.zoom()
         factor = max(MIN_ZOOM / z, min(MAX_ZOOM / z, factor))
         self.scale(factor, factor)
@@ -97,8 +101,21 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(anchor)
 
     def fit_all(self) -> None:
-        """Show every node, edge and label (key F)."""
+        """Show every node, edge and label (key F); stays fitted through resizes."""
         self._fit(self.scene().items_rect())
+        self._keep_fitted = True
+
+    def ensure_all_visible(self) -> None:
+        """Fit everything when part of the graph is out of sight (after an auto-layout)."""
+        rect = self.scene().items_rect()
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not rect.isEmpty() and not shown.contains(rect):
+            self.fit_all()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._keep_fitted:
+            self._fit(self.scene().items_rect())
 
     def fit_selection(self) -> None:
         """Show the selected nodes; everything when nothing is selected."""
@@ -112,6 +129,7 @@ class CanvasView(QGraphicsView):
         self._fit(r)
 
     def _fit(self, rect: QRectF) -> None:
+        self._keep_fitted = False
         if rect.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)
@@ -157,6 +175,7 @@ class CanvasView(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         sp, vp = self._scene_point(event)
+        self._keep_fitted = False  # the user is working here: resizes keep the view as it is
         if self._gesture is not None:
             self._gesture.cancel()
             self._gesture = None
@@ -331,7 +350,7 @@ class CanvasView(QGraphicsView):
         sp = self.mapToScene(view_pos)
         if callback is None:
             def callback(op: str, sp=sp) -> None:
-                self.document.add_node(op, (sp.x() - 20.0, sp.y() - 12.0))
+                self.select_ids([self.document.add_node(op, (sp.x() - 20.0, sp.y() - 12.0))])
         self._quick_callback = callback
         self._quick.open_at(self.viewport().mapToGlobal(view_pos), ops)
         return True
@@ -398,9 +417,12 @@ class CanvasView(QGraphicsView):
             return
         sp = self.mapToScene(event.position().toPoint())
         # the cursor ends up on the new node's header, near its symbol
-        self.document.add_node(op, (sp.x() - 20.0, sp.y() - 12.0))
+        nid = self.document.add_node(op, (sp.x() - 20.0, sp.y() - 12.0))
         event.setDropAction(Qt.CopyAction)
         event.accept()
+        self._keep_fitted = False
+        # the new node is selected, so the inspector shows it ready for a value or a name
+        self.select_ids([nid])
         self.setFocus()
 
     # ---------------------------------------------------------------- signals
