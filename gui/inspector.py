@@ -205,7 +205,7 @@ class Inspector(QScrollArea):
         self.numbers.setVisible(True)
         lines = [f"value = {full(nr.value) if nr else '?'}"]
         if r.output is None:
-            lines.append("∂L/∂ = — (no output)")
+            lines.append("no gradient yet: mark a node as the output")
         elif nr is not None and nr.on_path:
             lines.append(f"{grad_symbol(g, r, nid)} = {full(nr.grad)}")
         else:

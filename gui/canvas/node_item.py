@@ -175,7 +175,8 @@ class NodeItem(QGraphicsItem):
         if self.op == "param":
             lines.append("θ trainable: gradient descent updates this value")
         if self.is_output:
-            lines.append("this node is the output L")
+            lines.append("this node is the output: every ∂ on the canvas is of "
+                         f"{display_name(graph, self.node_id)}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ geometry

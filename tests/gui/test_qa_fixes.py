@@ -153,3 +153,21 @@ def test_l_lays_out_and_keeps_the_whole_graph_in_sight(window, qtbot):
     assert window.doc.undo_stack.undoText() == "Auto-layout"
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     assert shown.contains(view.scene().items_rect())
+
+
+def test_output_tooltip_names_the_real_output_and_inspector_without_output(window):
+    """The tooltip said "the output L" whatever the output was called; the inspector
+    showed a bare "∂L/∂ = —" when nothing was marked as the output."""
+    doc = window.doc
+    x = doc.add_node("input", (0, 0), "x", -1.0)
+    lg = doc.add_node("log", (260, 0), "lg")
+    assert doc.connect(x, lg, "x") is None
+    doc.add_node("input", (0, 200), "z", 1.0)  # two sinks: no output is chosen
+    window.canvas.select_ids([lg])
+    assert "∂L/∂ =" not in window.inspector.numbers.text()
+    assert "mark a node as the output" in window.inspector.numbers.text()
+    doc.set_output(lg)
+    tip = window.canvas.scene().nodes[lg].toolTip()
+    assert "output L" not in tip and "lg" in tip
+    # the NaN badge's reason is the engine's: log of a negative number
+    assert "negative" in tip
