@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 import math
 import re
+import sys
+import threading
 from typing import Iterable
 
 from engine.errors import ExpressionError
@@ -24,6 +26,10 @@ from engine.names import unique_name
 from engine.ops import OPS
 
 MAX_CHARS = 50_000_000
+#: stack for the parsing thread (address space, committed only as used) and the recursion
+#: limit it runs under: enough for one sum of a few hundred thousand terms
+_PARSE_STACK = 1 << 29
+_PARSE_RECURSION = 1_000_000
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _BINOP_TEXT = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / ", "pow": " ** "}
@@ -289,6 +295,39 @@ class _Builder:
         return nid
 
 
+def _syntax_tree(text: str) -> ast.Module:
+    """``ast.parse`` on a thread with a large stack and a raised recursion limit: CPython
+    builds ``a + b + … + z`` as a left-nested tree recursively, so a long sum in one
+    statement would otherwise hit the default limit of 1,000 levels."""
+    box: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            box["tree"] = ast.parse(text, mode="exec")
+        except BaseException as e:  # handed to the caller's thread below
+            box["error"] = e
+
+    old_limit = sys.getrecursionlimit()
+    old_stack = threading.stack_size()
+    try:
+        threading.stack_size(_PARSE_STACK)
+        sys.setrecursionlimit(max(old_limit, _PARSE_RECURSION))
+        t = threading.Thread(target=work, name="expression-parser")
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old_stack)
+        sys.setrecursionlimit(old_limit)
+    err = box.get("error")
+    if isinstance(err, SyntaxError):
+        raise ExpressionError(err.msg, err.lineno or 1, err.offset or 1) from None
+    if isinstance(err, (ValueError, RecursionError, MemoryError)):
+        raise ExpressionError(f"cannot read the expression: {err}") from None
+    if err is not None:
+        raise err  # type: ignore[misc]
+    return box["tree"]  # type: ignore[return-value]
+
+
 def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
     """Build a graph from expression text; ExpressionError names line and column."""
     if not isinstance(text, str):
@@ -297,12 +336,7 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
         raise ExpressionError(f"the expression is too long ({len(text):,} characters; "
                               f"at most {MAX_CHARS:,})")
     params = set(params)
-    try:
-        tree = ast.parse(text, mode="exec")
-    except SyntaxError as e:
-        raise ExpressionError(e.msg, e.lineno or 1, e.offset or 1) from None
-    except (ValueError, RecursionError, MemoryError) as e:
-        raise ExpressionError(f"cannot read the expression: {e}") from None
+    tree = _syntax_tree(text)
     b = _Builder(text, params)
     b.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     b.pending_assign = {}
@@ -336,6 +370,8 @@ def is_temp_name(name: str, op: str) -> bool:
 def _literal(v: float) -> str:
     if not math.isfinite(v):
         raise ValueError("a non-finite value cannot be written as an expression")
+    if v == 0 and math.copysign(1.0, v) < 0:
+        return "-0.0"
     if v.is_integer() and abs(v) < 1e16:
         return str(int(v))
     return repr(v)

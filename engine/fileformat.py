@@ -71,6 +71,8 @@ def _find_non_finite(obj: Any, path: str = "$") -> tuple[str, str] | None:
 # --------------------------------------------------------------------- writing
 
 def _num(x: float) -> float | int:
+    if x == 0 and math.copysign(1.0, x) < 0:
+        return float(x)
     return int(x) if float(x).is_integer() and abs(x) < 1e15 else float(x)
 
 
@@ -164,9 +166,12 @@ def loads(text: str | bytes, filename: str = "<string>") -> Graph:
         data = json.loads(text, parse_constant=_NonFinite)
     except ValueError as e:
         if isinstance(e, json.JSONDecodeError):
-            problem = f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
-            if e.pos >= len(text.rstrip()):
-                problem = f"truncated or not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+            msg = e.msg[:-3] if e.msg.endswith(" at") else e.msg
+            where = f"{msg} at line {e.lineno}, column {e.colno}"
+            cut = e.pos >= len(text.rstrip()) or (
+                msg.startswith("Unterminated string") and '"' not in text[e.pos + 1:])
+            problem = (f"truncated: the JSON ends too early: {where}" if cut
+                       else f"not valid JSON: {where}")
         else:
             problem = f"not valid JSON: {e}"
         raise GraphFileError(filename, "$", problem) from None

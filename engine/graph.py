@@ -52,7 +52,7 @@ def id_key(node_id: str) -> tuple[int, str]:
 
 
 def default_stem(op: str) -> str:
-    return {"input": "x", "param": "w", "const": "c"}.get(op, op)
+    return {"input": "x", "param": "w", "const": "c", "squared_error": "loss"}.get(op, op)
 
 
 class Graph:
@@ -64,6 +64,7 @@ class Graph:
         self.note: str = ""
         self._names: dict[str, str] = {}
         self._next = 1
+        self._name_hint: dict[str, int] = {}
 
     # ------------------------------------------------------------------ nodes
     def new_id(self) -> str:
@@ -87,7 +88,7 @@ class Graph:
             if m:
                 self._next = max(self._next, int(m.group(1)) + 1)
         if name is None:
-            name = unique_name(default_stem(op), self._names)
+            name = unique_name(default_stem(op), self._names, self._name_hint)
         self._check_name(name)
         self.nx.add_node(id, name=name, op=op, value=float(value) if OPS[op].is_leaf else 0.0,
                          pos=(float(pos[0]), float(pos[1])))
@@ -272,4 +273,5 @@ class Graph:
         g.note = self.note
         g._names = dict(self._names)
         g._next = self._next
+        g._name_hint = dict(self._name_hint)
         return g

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {
@@ -18,7 +19,10 @@ _NAME_DIGITS = re.compile(r"^(.*?[^\d_])_?(\d+)$")
 
 
 def is_valid_name(name: str) -> bool:
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+    """An identifier Python reads back unchanged: its tokenizer NFKC-normalises names
+    (``ﬁ`` → ``fi``), so only already-normal names survive an expression round trip."""
+    return (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+            and unicodedata.normalize("NFKC", name) == name)
 
 
 def pretty(name: str) -> str:

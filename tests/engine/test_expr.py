@@ -358,10 +358,16 @@ def test_round_trip_of_written_expressions(text: str) -> None:
         sorted((back.name_of(n), rb.value(n)) for n in back.ids() if back.op_of(n) != "const")
 
 
-def test_round_trip_of_a_name_python_would_normalise() -> None:
-    # "ﬁ" (U+FB01) is a valid identifier, but Python's parser reads it as "fi" (NFKC)
+def test_a_name_python_would_normalise_is_refused() -> None:
+    # "ﬁ" (U+FB01) is a valid identifier, but Python's parser reads it as "fi" (NFKC), so
+    # such a name could not survive parse(to_expression(g)): the graph refuses it up front
+    from engine.errors import InvalidNameError
     g = Graph()
-    x = g.add_node("input", "ﬁ", 2.0)
+    with pytest.raises(InvalidNameError):
+        g.add_node("input", "\ufb01", 2.0)
+    x = g.add_node("input", "fi", 2.0)
+    with pytest.raises(InvalidNameError):
+        g.rename(x, "\u210c")  # ℌ reads back as H
     n = g.add_node("neg", "out")
     g.connect(x, n, "x")
     back = parse(to_expression(g))

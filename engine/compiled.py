@@ -1,0 +1,325 @@
+"""Compiled evaluation: the graph flattened once into integer-indexed arrays.
+
+``engine.evaluate`` walks networkx for every number it produces, which is clear but
+costs microseconds per node. ``compile_graph`` reads the topology once into flat
+arrays; ``Plan.evaluate`` then computes the same forward values, gradients, local
+derivatives and products without touching networkx. Two strategies, chosen per graph
+from a cost estimate:
+
+* **numpy** — nodes are grouped by (topological generation, op) and each group is one
+  vectorised kernel call; fast when generations are wide (MLPs, random DAGs).
+* **python** — a plain loop over flat lists in topological order; fast when the graph is
+  narrow and deep (a chain has one node per generation, so per-group numpy overhead
+  would dominate).
+
+Both reproduce the reference bit for bit: the same kernels as the registry (see
+``engine.compiled_kernels``), sums taken left to right from 0.0, and every gradient
+accumulated in the reference's order (consumers in reverse topological order, each
+consumer's in-edges in networkx order). Results stay valid until the topology changes;
+a leaf's value change only needs ``Plan.update_leaf``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from engine.compiled_kernels import SCALAR, VECTOR, registry_scalar
+from engine.errors import OutputError
+from engine.evaluate import EdgeResult, NodeResult, Result, evaluate
+from engine.graph import Graph, id_key
+from engine.ops import OPS, variadic_port_key
+
+#: cost model (µs) measured on a 2-core machine; only their ratios matter
+_NUMPY_PER_GROUP = 25.0
+_NUMPY_PER_NODE = 0.04
+_PY_PER_NODE = 0.45
+
+
+def topology_signature(graph: Graph) -> tuple:
+    """Everything a plan depends on except leaf values (O(nodes + edges)).
+
+    Callers that know when they made a structural edit can skip this and recompile."""
+    G = graph.nx
+    return (graph.output, tuple((n, d["op"] if not OPS[d["op"]].is_leaf else "")
+                                for n, d in G.nodes(data=True)),
+            tuple(G.edges(keys=True)))
+
+
+def _topological_order(graph: Graph) -> list[str]:
+    """The reference's order: among ready nodes always the smallest id (see
+    Graph.topological_order), computed with integer ranks instead of networkx."""
+    G = graph.nx
+    ids = sorted(G._node, key=id_key)
+    rank = {n: i for i, n in enumerate(ids)}
+    pred, succ = G._pred, G._succ
+    indeg = [0] * len(ids)
+    for n, ps in pred.items():
+        indeg[rank[n]] = sum(len(keys) for keys in ps.values())
+    heap = [i for i, d in enumerate(indeg) if d == 0]
+    heapq.heapify(heap)
+    out: list[str] = []
+    while heap:
+        r = heapq.heappop(heap)
+        n = ids[r]
+        out.append(n)
+        for c, keys in succ[n].items():
+            rc = rank[c]
+            indeg[rc] -= len(keys)
+            if indeg[rc] == 0:
+                heapq.heappush(heap, rc)
+    if len(out) != len(ids):
+        raise ValueError("the graph has a cycle")
+    return out
+
+
+@dataclass
+class CompiledResult:
+    """Numbers of one evaluation, indexed like ``plan.ids`` / ``plan.edge_keys``.
+
+    Buffers are snapshots (lists on the python path, arrays on the numpy path); the
+    array properties convert lazily, so code that reads a few numbers pays for a few."""
+
+    plan: "Plan"
+    _values: Sequence[float]
+    _grads: Sequence[float]
+    _locals: Sequence[float]
+    _products: Sequence[float]
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.asarray(self._values, dtype=np.float64)
+
+    @property
+    def grads(self) -> np.ndarray:
+        return np.asarray(self._grads, dtype=np.float64)
+
+    @property
+    def locals(self) -> np.ndarray:
+        return np.asarray(self._locals, dtype=np.float64)
+
+    @property
+    def products(self) -> np.ndarray:
+        return np.asarray(self._products, dtype=np.float64)
+
+    @property
+    def on_path(self) -> np.ndarray:
+        return self.plan.on_path
+
+    @property
+    def edge_on_path(self) -> np.ndarray:
+        return self.plan.edge_on_path
+
+    def value(self, nid: str) -> float:
+        return float(self._values[self.plan.index[nid]])
+
+    def grad(self, nid: str) -> float:
+        return float(self._grads[self.plan.index[nid]])
+
+    def edge(self, source: str, target: str, port: str) -> tuple[float, float]:
+        """(local derivative, product) of one edge."""
+        e = self.plan.edge_index[(source, target, port)]
+        return float(self._locals[e]), float(self._products[e])
+
+    def all_finite(self) -> bool:
+        return bool(np.isfinite(self.values).all() and np.isfinite(self.grads).all()
+                    and np.isfinite(self.locals).all() and np.isfinite(self.products).all())
+
+    def to_result(self, graph: Graph) -> Result:
+        """The reference ``Result`` shape for the editor. Reasons for NaN/inf are only
+        worded by the reference evaluation, so a non-finite number anywhere falls back
+        to it (the graph must still hold the plan's topology and leaf values)."""
+        plan = self.plan
+        if not self.all_finite():
+            return evaluate(graph, allow_no_output=True)
+        vals, grads = self.values.tolist(), self.grads.tolist()
+        onp = plan.on_path.tolist()
+        nodes = {nid: NodeResult(vals[i], grads[i], onp[i]) for i, nid in enumerate(plan.ids)}
+        loc, prod = self.locals.tolist(), self.products.tolist()
+        eon = plan.edge_on_path.tolist()
+        edges = {k: EdgeResult(k[0], k[1], k[2], loc[e], prod[e], eon[e])
+                 for e, k in enumerate(plan.edge_keys)}
+        return Result(plan.output, list(plan.order), nodes, edges, plan.output_error)
+
+
+class Plan:
+    """A graph compiled for fast repeated evaluation. Build with ``compile_graph``."""
+
+    def __init__(self, graph: Graph, mode: str = "auto") -> None:
+        G = graph.nx
+        self.output_error: OutputError | None = None
+        try:
+            self.output: str | None = graph.resolve_output()
+        except OutputError as e:
+            self.output, self.output_error = None, e
+        order = _topological_order(graph)
+        self.order = order
+        pos = {n: i for i, n in enumerate(order)}
+        nodedata, pred = G._node, G._pred
+        n = len(order)
+        # ---- per node, in reference order
+        ops: list[str] = [""] * n
+        leafval: list[float] = [0.0] * n
+        fwd_src: list[list[int]] = [[] for _ in range(n)]   # sources in port order
+        fwd_edge: list[list[int]] = [[] for _ in range(n)]  # edge ids in port order
+        missing = [False] * n
+        edge_keys: list[tuple[str, str, str]] = []
+        edge_src: list[int] = []
+        edge_tgt: list[int] = []
+        bw: list[list[int]] = [[] for _ in range(n)]  # edge ids in networkx in-edge order
+        for i, nid in enumerate(order):
+            d = nodedata[nid]
+            op = d["op"]
+            spec = OPS[op]
+            ops[i] = op
+            if spec.is_leaf:
+                leafval[i] = float(d["value"])
+                continue
+            ins = [(port, src) for src, keys in pred[nid].items() for port in keys]
+            eid = {}
+            for port, src in ins:
+                eid[port] = len(edge_keys)
+                edge_keys.append((src, nid, port))
+                edge_src.append(pos[src])
+                edge_tgt.append(i)
+            bw[i] = [eid[p] for p, _ in ins]
+            if spec.variadic:
+                ins.sort(key=lambda e: variadic_port_key(e[0]))
+            else:
+                ins.sort(key=lambda e: spec.ports.index(e[0]))
+                missing[i] = len(ins) < len(spec.ports)
+            fwd_src[i] = [pos[s] for _, s in ins]
+            fwd_edge[i] = [eid[p] for p, _ in ins]
+        m = len(edge_keys)
+        # ---- on-path: ancestors of the output
+        on_path = [False] * n
+        if self.output is not None:
+            on_path[pos[self.output]] = True
+            for i in range(n - 1, -1, -1):
+                if on_path[i]:
+                    for s in fwd_src[i]:
+                        on_path[s] = True
+        # ---- generations
+        gen = [0] * n
+        for i in range(n):
+            if fwd_src[i] or not OPS[ops[i]].is_leaf:
+                gen[i] = 1 + max((gen[s] for s in fwd_src[i]), default=0)
+        ngroups = len({(gen[i], ops[i], len(fwd_src[i])) for i in range(n)})
+        n_ops = sum(1 for o in ops if not OPS[o].is_leaf)
+        est_np = ngroups * _NUMPY_PER_GROUP + n_ops * _NUMPY_PER_NODE
+        est_py = n_ops * _PY_PER_NODE
+        if mode == "auto":
+            mode = "numpy" if est_np < est_py else "python"
+        if mode not in ("numpy", "python"):
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode = mode
+        self.n_nodes, self.n_edges, self.n_ops, self.n_groups = n, m, n_ops, ngroups
+        # accumulation rank: the reference adds ∂L/∂source shares consumer by consumer
+        # in reverse topological order, each consumer's in-edges in networkx order
+        rank = [0] * m
+        r = 0
+        for i in range(n - 1, -1, -1):
+            for e in bw[i]:
+                rank[e] = r
+                r += 1
+        common = dict(ops=ops, leafval=leafval, fwd_src=fwd_src, fwd_edge=fwd_edge,
+                      missing=missing, edge_src=edge_src, edge_tgt=edge_tgt, bw=bw,
+                      on_path=on_path, gen=gen, rank=rank, edge_keys=edge_keys)
+        if mode == "python":
+            from engine.compiled_loop import LoopEngine
+            self._engine = LoopEngine(order, common, pos.get(self.output))
+        else:
+            from engine.compiled_numpy import NumpyEngine
+            self._engine = NumpyEngine(order, common, pos.get(self.output))
+        eng = self._engine
+        self.ids: list[str] = eng.ids
+        self.index: dict[str, int] = {nid: i for i, nid in enumerate(self.ids)}
+        self.edge_keys: list[tuple[str, str, str]] = eng.edge_keys
+        self.edge_index = {k: e for e, k in enumerate(self.edge_keys)}
+        self.on_path = np.asarray(eng.on_path, dtype=bool)
+        self.edge_on_path = self.on_path[np.asarray(eng.edge_tgt, dtype=np.int64)] \
+            if m else np.zeros(0, dtype=bool)
+        self.leaves = [self.ids[i] for i in eng.leaf_indices]
+        self._evaluated = False
+
+    # ------------------------------------------------------------------ values
+    def set_leaf(self, index_or_id: int | str, value: float) -> None:
+        """Change a leaf's value without evaluating."""
+        i = self._leaf_index(index_or_id)
+        self._engine.set_value(i, float(value))
+        self._evaluated = False
+
+    def read_values(self, graph: Graph) -> None:
+        """Copy every leaf value from ``graph`` (same topology) into the plan."""
+        for i in self._engine.leaf_indices:
+            self._engine.set_value(i, float(graph.nx._node[self.ids[i]]["value"]))
+        self._evaluated = False
+
+    def _leaf_index(self, index_or_id: int | str) -> int:
+        i = self.index[index_or_id] if isinstance(index_or_id, str) else int(index_or_id)
+        if not self._engine.is_leaf(i):
+            raise ValueError(f"{self.ids[i]} is not a leaf")
+        return i
+
+    # -------------------------------------------------------------- evaluation
+    def evaluate(self, values: Mapping[str, float] | None = None) -> CompiledResult:
+        """Forward, backward and every edge's numbers. ``values`` (leaf id → value)
+        are stored in the plan first."""
+        if values:
+            for nid, v in values.items():
+                self._engine.set_value(self._leaf_index(nid), float(v))
+        with np.errstate(all="ignore"):
+            self._engine.forward()
+            self._engine.backward()
+        self._evaluated = True
+        return self._engine.snapshot(self)
+
+    def update_leaf(self, index_or_id: int | str, value: float) -> CompiledResult:
+        """Set one leaf and bring every number up to date: forward only over the
+        leaf's downstream cone, then the full backward pass."""
+        i = self._leaf_index(index_or_id)
+        if not self._evaluated:
+            self._engine.set_value(i, float(value))
+            return self.evaluate()
+        with np.errstate(all="ignore"):
+            self._engine.set_value(i, float(value))
+            self._engine.forward_cone(i)
+            self._engine.backward()
+        return self._engine.snapshot(self)
+
+    def __repr__(self) -> str:
+        return (f"<Plan {self.mode}: {self.n_nodes} nodes ({self.n_ops} ops), "
+                f"{self.n_edges} edges, {self.n_groups} groups>")
+
+
+def compile_graph(graph: Graph, mode: str = "auto") -> Plan:
+    """Flatten ``graph`` for fast evaluation. ``mode``: "auto", "numpy" or "python".
+
+    The plan holds a copy of the leaf values; recompile after any change of nodes,
+    edges, ops or the output (``topology_signature`` detects one)."""
+    return Plan(graph, mode)
+
+
+def _scalar_kernel(op: str):
+    return SCALAR.get(op) or registry_scalar(op)
+
+
+def _vector_kernel(op: str):
+    k = VECTOR.get(op)
+    if k is not None:
+        return k
+    scalar = registry_scalar(op)
+
+    def loop(*arrays: np.ndarray) -> tuple:  # an op without a vector kernel: per element
+        rows = [scalar(*xs) for xs in zip(*(a.tolist() for a in arrays))]
+        cols = np.array(rows, dtype=np.float64).reshape(len(rows), -1).T
+        return cols[0], tuple(cols[1:])
+    return loop
+
+
+def _finite(x: float) -> bool:
+    return not (math.isnan(x) or math.isinf(x))
