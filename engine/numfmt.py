@@ -26,4 +26,6 @@ def full(x: float) -> str:
     x = float(x)
     if math.isnan(x) or math.isinf(x):
         return fmt(x)
+    if x.is_integer() and abs(x) < 1e16 and x != 0:
+        return str(int(x)).replace("-", "−")
     return repr(x).replace("-", "−")
