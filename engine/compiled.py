@@ -22,13 +22,11 @@ a leaf's value change only needs ``Plan.update_leaf``.
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from engine.compiled_kernels import SCALAR, VECTOR, registry_scalar
 from engine.errors import OutputError
 from engine.evaluate import EdgeResult, NodeResult, Result, evaluate
 from engine.graph import Graph, id_key
@@ -302,24 +300,3 @@ def compile_graph(graph: Graph, mode: str = "auto") -> Plan:
     The plan holds a copy of the leaf values; recompile after any change of nodes,
     edges, ops or the output (``topology_signature`` detects one)."""
     return Plan(graph, mode)
-
-
-def _scalar_kernel(op: str):
-    return SCALAR.get(op) or registry_scalar(op)
-
-
-def _vector_kernel(op: str):
-    k = VECTOR.get(op)
-    if k is not None:
-        return k
-    scalar = registry_scalar(op)
-
-    def loop(*arrays: np.ndarray) -> tuple:  # an op without a vector kernel: per element
-        rows = [scalar(*xs) for xs in zip(*(a.tolist() for a in arrays))]
-        cols = np.array(rows, dtype=np.float64).reshape(len(rows), -1).T
-        return cols[0], tuple(cols[1:])
-    return loop
-
-
-def _finite(x: float) -> bool:
-    return not (math.isnan(x) or math.isinf(x))

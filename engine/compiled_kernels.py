@@ -45,11 +45,19 @@ def _v_sigmoid_k(x: np.ndarray) -> tuple:
     return s, (s * (1.0 - s),)
 
 
-def _v_pow(a: np.ndarray, b: np.ndarray) -> tuple:
-    out = np.power(a, b)
-    da = np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
-    db = np.where((a == 0) & (b > 0), 0.0, out * np.log(a))
-    return out, (da, db)
+def elementwise(op: str) -> VectorKernel:
+    """A vector kernel that calls the registry element by element: exact, slow. Used for
+    pow, whose array loop in numpy special-cases some exponents (``(-0.0) ** 0.5`` is
+    +0.0 for arrays but −0.0 for scalars), and for any op added without a kernel."""
+    def k(*arrays: np.ndarray) -> tuple:
+        scalar = registry_scalar(op)
+        if len(arrays) == 1 and arrays[0].ndim == 2:  # variadic: one stacked array
+            arrays = tuple(arrays[0])
+        rows = [scalar(*xs) for xs in zip(*(a.tolist() for a in arrays))]
+        width = 1 + len(arrays)
+        cols = np.array(rows, dtype=np.float64).reshape(len(rows), width).T
+        return cols[0], tuple(cols[1:])
+    return k
 
 
 def _v_tanh(x: np.ndarray) -> tuple:
@@ -89,7 +97,7 @@ VECTOR: dict[str, VectorKernel] = {
     "mul": lambda a, b: (a * b, (b, a)),
     "div": lambda a, b: (a / b, (1.0 / b, -a / (b * b))),
     "neg": lambda x: (-x, (-1.0,)),
-    "pow": _v_pow,
+    "pow": elementwise("pow"),
     "square": lambda x: (x * x, (2.0 * x,)),
     "exp": _v_exp,
     "log": lambda x: (np.log(x), (1.0 / x,)),
