@@ -301,7 +301,7 @@ def test_inspector_typed_value_is_exact_and_one_step(window, qtbot):
     # ∂L/∂x = −0.33·w1 = −0.165
     assert window.doc.result.grad(ids["w1"]) == pytest.approx(-0.99)
     value_line, grad_line = window.inspector.numbers.text().splitlines()[:2]
-    assert value_line == "value = 3.0"
+    assert value_line == "value = 3"
     assert grad_line.startswith("∂L/∂x = ")
     assert float(grad_line.split(" = ")[1].replace("−", "-")) == pytest.approx(-0.165)
     assert window.doc.undo_stack.undoText() == "Set x = 3"
