@@ -21,7 +21,9 @@ a leaf's value change only needs ``Plan.update_leaf``.
 
 from __future__ import annotations
 
+import gc
 import heapq
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -36,6 +38,19 @@ from engine.ops import OPS, variadic_port_key
 _NUMPY_PER_GROUP = 25.0
 _NUMPY_PER_NODE = 0.04
 _PY_PER_NODE = 0.45
+
+
+@contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector: the passes allocate many small acyclic
+    objects, and on a large heap its scans cost more than the work itself."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def topology_signature(graph: Graph) -> tuple:
@@ -147,7 +162,11 @@ class CompiledResult:
 class Plan:
     """A graph compiled for fast repeated evaluation. Build with ``compile_graph``."""
 
-    def __init__(self, graph: Graph, mode: str = "auto") -> None:
+    def __init__(self, graph: Graph, mode: str = "auto", exact: bool = True) -> None:
+        with _no_gc():
+            self._build(graph, mode, exact)
+
+    def _build(self, graph: Graph, mode: str, exact: bool) -> None:
         G = graph.nx
         self.output_error: OutputError | None = None
         try:
@@ -229,7 +248,7 @@ class Plan:
                       on_path=on_path, gen=gen, rank=rank, edge_keys=edge_keys)
         if mode == "python":
             from engine.compiled_loop import LoopEngine
-            self._engine = LoopEngine(order, common, pos.get(self.output))
+            self._engine = LoopEngine(order, common, pos.get(self.output), exact)
         else:
             from engine.compiled_numpy import NumpyEngine
             self._engine = NumpyEngine(order, common, pos.get(self.output))
@@ -270,7 +289,7 @@ class Plan:
         if values:
             for nid, v in values.items():
                 self._engine.set_value(self._leaf_index(nid), float(v))
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _no_gc():
             self._engine.forward()
             self._engine.backward()
         self._evaluated = True
@@ -283,7 +302,7 @@ class Plan:
         if not self._evaluated:
             self._engine.set_value(i, float(value))
             return self.evaluate()
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _no_gc():
             self._engine.set_value(i, float(value))
             self._engine.forward_cone(i)
             self._engine.backward()
@@ -294,9 +313,13 @@ class Plan:
                 f"{self.n_edges} edges, {self.n_groups} groups>")
 
 
-def compile_graph(graph: Graph, mode: str = "auto") -> Plan:
+def compile_graph(graph: Graph, mode: str = "auto", exact: bool = True) -> Plan:
     """Flatten ``graph`` for fast evaluation. ``mode``: "auto", "numpy" or "python".
+
+    ``exact=False`` lets the plain loop use the C library's tanh/exp/log/sin/cos even
+    where they differ from numpy's in the last bit (faster on deep chains; results then
+    agree with the reference to rounding, not bit for bit). The numpy path is always exact.
 
     The plan holds a copy of the leaf values; recompile after any change of nodes,
     edges, ops or the output (``topology_signature`` detects one)."""
-    return Plan(graph, mode)
+    return Plan(graph, mode, exact)

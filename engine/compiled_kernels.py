@@ -17,6 +17,7 @@ otherwise the numpy scalar function is called, so the scalar path is exact too.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Callable
 
 import numpy as np
@@ -262,3 +263,60 @@ for _op, _spec in OPS.items():
         SCALAR[_op] = _guard(_k, _op) if _op in _MAY_RAISE else _k
     else:
         SCALAR[_op] = registry_scalar(_op)  # pow and any op added later: exact, slower
+
+
+# ------------------------------------------------------------------ value functions
+# The plain loop computes only values (locals come from the vector kernels afterwards);
+# each is one cheap call on Python floats. They may raise on faults: the loop then uses
+# ``registry_value``.
+
+def registry_value(op: str) -> Callable[..., float]:
+    fwd = OPS[op].forward
+    return lambda *xs: float(fwd(*[F(x) for x in xs]))
+
+
+def _sum_value(*xs: float) -> float:
+    acc = 0.0
+    for x in xs:
+        acc += x
+    return acc
+
+
+def _sigmoid_value(x: float, exp: Callable[[float], float] = _exp) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + exp(-x))
+    e = exp(x)
+    return e / (1.0 + e)
+
+
+def _relu_value(x: float) -> float:
+    if x > 0.0:
+        return x
+    if x == x:
+        return 0.0  # np.maximum(±0.0 or negative, 0.0) is +0.0
+    return x
+
+
+def _value_table(exp, log, sin, cos, tanh) -> dict[str, Callable[..., float]]:
+    def log_v(x: float) -> float:
+        if x <= 0.0:
+            raise ValueError
+        return log(x)
+    return {
+        "add": operator.add, "sub": operator.sub, "mul": operator.mul,
+        "div": operator.truediv, "neg": operator.neg, "square": lambda x: x * x,
+        "exp": exp, "log": log_v, "sqrt": math.sqrt, "abs": abs, "sin": sin, "cos": cos,
+        "tanh": tanh, "sigmoid": lambda x: _sigmoid_value(x, exp), "relu": _relu_value,
+        "sum": _sum_value, "squared_error": lambda t, p: (t - p) * (t - p),
+    }
+
+
+#: bit-for-bit with the registry (math only where it agrees with numpy here)
+VALUE_EXACT = _value_table(_exp, _log, _sin, _cos, _tanh)
+#: the C library's functions throughout: may differ from numpy in the last bit
+VALUE_FAST = _value_table(math.exp, math.log, math.sin, math.cos, math.tanh)
+
+
+def value_fn(op: str, exact: bool = True) -> Callable[..., float]:
+    table = VALUE_EXACT if exact else VALUE_FAST
+    return table.get(op) or registry_value(op)
