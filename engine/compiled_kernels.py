@@ -86,10 +86,14 @@ def _v_squared_error(t: np.ndarray, p: np.ndarray) -> tuple:
 def _v_sum(x: np.ndarray) -> tuple:
     """``x`` has shape (ports, n). Summed left to right from 0.0, like ``sum(xs, 0.0)``;
     the final ``+ 0.0`` turns an all-negative-zero sum into +0.0 as the registry does."""
-    if x.shape[0] == 0:
-        return np.zeros(x.shape[1]), ()
-    acc = np.add.accumulate(x, axis=0)[-1] + 0.0
-    return acc, (1.0,) * x.shape[0]
+    k, n = x.shape
+    if k == 0:
+        return np.zeros(n), ()
+    if n >= k:  # many short sums: accumulate down the columns
+        acc = np.add.accumulate(x, axis=0)[-1] + 0.0
+    else:  # few long sums: accumulate along contiguous rows
+        acc = np.add.accumulate(np.ascontiguousarray(x.T), axis=1)[:, -1] + 0.0
+    return acc, (1.0,) * k
 
 
 VECTOR: dict[str, VectorKernel] = {

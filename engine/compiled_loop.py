@@ -151,8 +151,11 @@ class LoopEngine:
                 idx, eids = idx[:, sel], eids[:, sel]
             X = vals[idx]
             out, locs = kernel(X) if op == "sum" else kernel(*X)
-            for p, lv in enumerate(locs):
-                loc[eids[p]] = lv
+            if op == "sum":
+                loc[eids.ravel()] = 1.0
+            else:
+                for p, lv in enumerate(locs):
+                    loc[eids[p]] = lv
             nan = np.isnan(out)
             if nan.any():
                 und = nan & np.isfinite(X).all(axis=0)

@@ -126,6 +126,9 @@ class NumpyEngine:
         self.vals = np.full(n, np.nan)
         self.vals[:len(leaves)] = [c["leafval"][i] for i in leaves]
         self.loc = np.full(m, np.nan)
+        for grp in self.groups:
+            if grp.stacked:
+                self.loc[grp.e0:grp.e0 + grp.arity * grp.n] = 1.0
         self.prod = np.zeros(m)
         self.grad = np.zeros(n)
 
@@ -146,10 +149,14 @@ class NumpyEngine:
         s, n, e = g.start, g.n, g.e0
         if sel is None:
             vals[s:s + n] = out
+        else:
+            vals[s + sel] = out
+        if g.stacked:
+            return  # sum: every local is the constant 1, written at compile time
+        if sel is None:
             for p, lv in enumerate(locs):
                 loc[e + p * n:e + (p + 1) * n] = lv
         else:
-            vals[s + sel] = out
             for p, lv in enumerate(locs):
                 loc[e + p * n + sel] = lv
         nan = np.isnan(out)
@@ -201,12 +208,13 @@ class NumpyEngine:
                 break
             for g in self.gen_groups[gi]:
                 k = g.n_on
-                if not k:
+                if not k or not g.arity:
                     continue
                 gs = grad[g.start:g.start + k]
-                for p in range(g.arity):
-                    a = g.e0 + p * g.n
-                    np.multiply(gs, loc[a:a + k], out=prod[a:a + k])
+                a, b = g.e0, g.e0 + g.arity * g.n
+                # edges are port-major: a (ports, n) view; on-path nodes are the first k
+                np.multiply(gs, loc[a:b].reshape(g.arity, g.n)[:, :k],
+                            out=prod[a:b].reshape(g.arity, g.n)[:, :k])
 
     def snapshot(self, plan):
         from engine.compiled import CompiledResult
