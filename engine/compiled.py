@@ -63,27 +63,54 @@ def topology_signature(graph: Graph) -> tuple:
             tuple(G.edges(keys=True)))
 
 
+_LEAF_OPS = frozenset(n for n, sp in OPS.items() if sp.is_leaf)
+_PORT_INDEX = {n: {p: i for i, p in enumerate(sp.ports)} for n, sp in OPS.items()}
+
+
+def _sort_key(ids: list[str]):
+    """id_key, as a plain int when every id is ``n<digits>`` (the usual case)."""
+    if all(n[:1] == "n" and n[1:].isdigit() and n[1:2] != "0" for n in ids):
+        return lambda n: int(n[1:])
+    return id_key
+
+
 def _topological_order(graph: Graph) -> list[str]:
     """The reference's order: among ready nodes always the smallest id (see
     Graph.topological_order), computed with integer ranks instead of networkx."""
     G = graph.nx
-    ids = sorted(G._node, key=id_key)
+    ids = list(G._node)
+    ids.sort(key=_sort_key(ids))  # stable: ties keep insertion order, as networkx does
     rank = {n: i for i, n in enumerate(ids)}
     pred, succ = G._pred, G._succ
-    indeg = [0] * len(ids)
-    for n, ps in pred.items():
-        indeg[rank[n]] = sum(len(keys) for keys in ps.values())
-    heap = [i for i, d in enumerate(indeg) if d == 0]
-    heapq.heapify(heap)
+    # builders usually add nodes in topological order: then the id order is the answer
+    if all(rank[c] > r for r, n in enumerate(ids) for c in succ[n]):
+        return ids
+    n = len(ids)
+    indeg = [0] * n
+    for nid, ps in pred.items():
+        indeg[rank[nid]] = sum(map(len, ps.values()))
+    succ_r = [[(rank[c], len(keys)) for c, keys in succ[nid].items()] for nid in ids]
+    # Scan ranks upward, emitting each node that is ready; a node passed over while
+    # waiting goes on a heap when it becomes ready and, being smaller than the scan
+    # position, is emitted first. Same order as a heap of all ready nodes, O(E + h log h).
     out: list[str] = []
-    while heap:
-        r = heapq.heappop(heap)
-        n = ids[r]
-        out.append(n)
-        for c, keys in succ[n].items():
-            rc = rank[c]
-            indeg[rc] -= len(keys)
-            if indeg[rc] == 0:
+    heap: list[int] = []
+    p = 0
+    while True:
+        if heap:
+            r = heapq.heappop(heap)
+        else:
+            while p < n and indeg[p] != 0:
+                p += 1
+            if p == n:
+                break
+            r = p
+            p += 1
+        out.append(ids[r])
+        for rc, k in succ_r[r]:
+            left = indeg[rc] - k
+            indeg[rc] = left
+            if left == 0 and rc < p:
                 heapq.heappush(heap, rc)
     if len(out) != len(ids):
         raise ValueError("the graph has a cycle")
@@ -191,26 +218,27 @@ class Plan:
         for i, nid in enumerate(order):
             d = nodedata[nid]
             op = d["op"]
-            spec = OPS[op]
             ops[i] = op
-            if spec.is_leaf:
+            if op in _LEAF_OPS:
                 leafval[i] = float(d["value"])
                 continue
             ins = [(port, src) for src, keys in pred[nid].items() for port in keys]
-            eid = {}
+            e0 = len(edge_keys)
             for port, src in ins:
-                eid[port] = len(edge_keys)
                 edge_keys.append((src, nid, port))
                 edge_src.append(pos[src])
                 edge_tgt.append(i)
-            bw[i] = [eid[p] for p, _ in ins]
-            if spec.variadic:
-                ins.sort(key=lambda e: variadic_port_key(e[0]))
+            k = len(ins)
+            bw[i] = list(range(e0, e0 + k))
+            if op == "sum":
+                keyed = sorted((variadic_port_key(p), e0 + j, pos[s])
+                               for j, (p, s) in enumerate(ins))
             else:
-                ins.sort(key=lambda e: spec.ports.index(e[0]))
-                missing[i] = len(ins) < len(spec.ports)
-            fwd_src[i] = [pos[s] for _, s in ins]
-            fwd_edge[i] = [eid[p] for p, _ in ins]
+                pidx = _PORT_INDEX[op]
+                keyed = sorted((pidx[p], e0 + j, pos[s]) for j, (p, s) in enumerate(ins))
+                missing[i] = k < len(pidx)
+            fwd_src[i] = [t[2] for t in keyed]
+            fwd_edge[i] = [t[1] for t in keyed]
         m = len(edge_keys)
         # ---- on-path: ancestors of the output
         on_path = [False] * n
@@ -223,10 +251,10 @@ class Plan:
         # ---- generations
         gen = [0] * n
         for i in range(n):
-            if fwd_src[i] or not OPS[ops[i]].is_leaf:
-                gen[i] = 1 + max((gen[s] for s in fwd_src[i]), default=0)
-        ngroups = len({(gen[i], ops[i], len(fwd_src[i])) for i in range(n)})
-        n_ops = sum(1 for o in ops if not OPS[o].is_leaf)
+            if ops[i] not in _LEAF_OPS:
+                gen[i] = 1 + max([gen[s] for s in fwd_src[i]], default=0)
+        ngroups = len(set(zip(gen, ops, map(len, fwd_src))))
+        n_ops = n - sum(1 for o in ops if o in _LEAF_OPS)
         est_np = ngroups * _NUMPY_PER_GROUP + n_ops * _NUMPY_PER_NODE
         est_py = n_ops * _PY_PER_NODE
         if mode == "auto":
@@ -237,12 +265,13 @@ class Plan:
         self.n_nodes, self.n_edges, self.n_ops, self.n_groups = n, m, n_ops, ngroups
         # accumulation rank: the reference adds ∂L/∂source shares consumer by consumer
         # in reverse topological order, each consumer's in-edges in networkx order
-        rank = [0] * m
-        r = 0
-        for i in range(n - 1, -1, -1):
-            for e in bw[i]:
-                rank[e] = r
-                r += 1
+        # edges are numbered target by target in topological order, each target's
+        # in networkx order: so the rank sorts by target descending, then edge id
+        tg = np.asarray(edge_tgt, dtype=np.int64)
+        acc_order = np.lexsort((np.arange(m), -tg))
+        rank_arr = np.empty(m, dtype=np.int64)
+        rank_arr[acc_order] = np.arange(m)
+        rank = rank_arr
         common = dict(ops=ops, leafval=leafval, fwd_src=fwd_src, fwd_edge=fwd_edge,
                       missing=missing, edge_src=edge_src, edge_tgt=edge_tgt, bw=bw,
                       on_path=on_path, gen=gen, rank=rank, edge_keys=edge_keys)
@@ -254,14 +283,28 @@ class Plan:
             self._engine = NumpyEngine(order, common, pos.get(self.output))
         eng = self._engine
         self.ids: list[str] = eng.ids
-        self.index: dict[str, int] = {nid: i for i, nid in enumerate(self.ids)}
         self.edge_keys: list[tuple[str, str, str]] = eng.edge_keys
-        self.edge_index = {k: e for e, k in enumerate(self.edge_keys)}
+        self._index: dict[str, int] | None = None
+        self._edge_index: dict[tuple[str, str, str], int] | None = None
         self.on_path = np.asarray(eng.on_path, dtype=bool)
         self.edge_on_path = self.on_path[np.asarray(eng.edge_tgt, dtype=np.int64)] \
             if m else np.zeros(0, dtype=bool)
         self.leaves = [self.ids[i] for i in eng.leaf_indices]
         self._evaluated = False
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Node id → position in ``ids`` and in the result arrays (built on first use)."""
+        if self._index is None:
+            self._index = {nid: i for i, nid in enumerate(self.ids)}
+        return self._index
+
+    @property
+    def edge_index(self) -> dict[tuple[str, str, str], int]:
+        """(source, target, port) → position in ``edge_keys`` (built on first use)."""
+        if self._edge_index is None:
+            self._edge_index = {k: e for e, k in enumerate(self.edge_keys)}
+        return self._edge_index
 
     # ------------------------------------------------------------------ values
     def set_leaf(self, index_or_id: int | str, value: float) -> None:

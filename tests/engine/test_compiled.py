@@ -249,3 +249,30 @@ def test_topology_signature_sees_structure_not_values() -> None:
     assert topology_signature(g) == sig
     g.set_output(g.id_of("a"))
     assert topology_signature(g) != sig
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60))
+def test_topological_order_matches_reference_with_shuffled_ids(seed: int, n: int) -> None:
+    """The plan's order (used for the accumulation order) is the reference's: smallest
+    ready id first, also when ids were not created in topological order."""
+    import random
+
+    from engine.compiled import _topological_order
+    rnd = random.Random(seed)
+    g = Graph()
+    ids = [f"n{i}" for i in range(1, n + 1)]
+    rnd.shuffle(ids)
+    made: list[str] = []
+    for j, nid in enumerate(ids):
+        if j < 3:
+            made.append(g.add_node("input", value=float(j), id=nid))
+            continue
+        made.append(g.add_node("mul", id=nid))
+        g._connect_unchecked(rnd.choice(made[:-1]), nid, "a")
+        g._connect_unchecked(rnd.choice(made[:-1]), nid, "b")
+    assert _topological_order(g) == g.topological_order()
+    g.set_output(made[-1])
+    for mode in MODES:
+        res = compile_graph(g, mode=mode).evaluate()
+        assert_matches(g, res, evaluate(g))
