@@ -134,7 +134,7 @@ class EdgeLabelItem(QGraphicsItem):
         painter.setRenderHint(QPainter.TextAntialiasing)
         border = QColor(colour)
         border.setAlpha(150)
-        painter.setPen(QPen(border, 1.0))
+        painter.setPen(QPen(t.highlight, 2.5) if self.edge.highlighted else QPen(border, 1.0))
         painter.setBrush(t.label_bg)
         painter.drawRoundedRect(self._size, 5, 5)
         painter.setFont(self._font)
@@ -165,6 +165,8 @@ class EdgeItem(QGraphicsItem):
         self.label = EdgeLabelItem(self)
         #: True while a re-route drag has lifted this edge off its port
         self.hidden_by_gesture = False
+        #: drawn with a wide halo and a bold label (set by CanvasScene.set_highlight)
+        self.highlighted = False
         self.setZValue(0)
         self.setAcceptedMouseButtons(Qt.NoButton)
         self.setAcceptHoverEvents(False)
@@ -330,6 +332,12 @@ class EdgeItem(QGraphicsItem):
             return
         painter.setRenderHint(QPainter.Antialiasing)
         colour = self.colour()
+        if self.highlighted:
+            halo = QColor(self.scene().theme.highlight)
+            halo.setAlpha(150)
+            painter.setPen(QPen(halo, self.pen_width() + 8.0, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPath(self._path)
         pen = QPen(colour, self.pen_width(), Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
         if not self.on_path or not self.finite:
             pen.setStyle(Qt.DashLine)

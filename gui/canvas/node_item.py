@@ -61,6 +61,8 @@ class NodeItem(QGraphicsItem):
         self.grad_sign = 0
         self.is_output = False
         self.greyed = False
+        #: drawn with a glow ring (set by CanvasScene.set_highlight)
+        self.highlighted = False
         self.fault: str | None = None
         self.port_labels: list[str] = []
         self.in_ports: list[PortItem] = []
@@ -267,9 +269,18 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(card.adjusted(-grow, -grow + dy, grow, grow + dy),
                                     r + grow, r + grow)
 
+        if self.highlighted:
+            glow = QColor(t.highlight)
+            for grow, alpha in ((7.0, 60), (4.0, 120)):
+                glow.setAlpha(alpha)
+                painter.setBrush(glow)
+                painter.drawRoundedRect(card.adjusted(-grow, -grow, grow, grow), r + grow, r + grow)
+
         # body
         fill = t.leaf_fill[self.op] if leaf else t.card
-        if self.isSelected():
+        if self.highlighted:
+            border = QPen(t.highlight, 3.0)
+        elif self.isSelected():
             border = QPen(t.selection, 2.5)
         elif self.is_output:
             border = QPen(t.output, 2.5)

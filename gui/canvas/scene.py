@@ -8,6 +8,8 @@ that moved, it does not rebuild the picture.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsScene
@@ -34,6 +36,7 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self._dirty_edges: set[EdgeKey] = set()
         self._moved = False
+        self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         self._node_boxes: list[tuple] | None = None
         self._label_boxes: dict = {}
@@ -65,6 +68,38 @@ class CanvasScene(QGraphicsScene):
         self.label_mode = mode
         self._dirty_edges.update(self.edges)
         self._refresh_numbers()
+
+    def set_highlight(self, channel: str, nodes: Iterable[str] = (),
+                      edges: Iterable[EdgeKey] = ()) -> None:
+        """Highlight nodes and edges for one channel ("pass", "derivation", …).
+
+        Channels are independent so the step-through and the derivation panel can
+        each highlight without clearing the other; an item is drawn highlighted
+        while any channel names it. Unknown ids are ignored (the graph may have
+        changed under a stale request).
+        """
+        self._highlights[channel] = (set(nodes), set(edges))
+        want_nodes = set().union(*(n for n, _ in self._highlights.values()))
+        want_edges = set().union(*(e for _, e in self._highlights.values()))
+        for nid, item in self.nodes.items():
+            on = nid in want_nodes
+            if item.highlighted != on:
+                item.highlighted = on
+                item.update()
+        for key, item in self.edges.items():
+            on = key in want_edges
+            if item.highlighted != on:
+                item.highlighted = on
+                item.update()
+                item.label.update()
+
+    def clear_highlight(self, channel: str) -> None:
+        self.set_highlight(channel)
+
+    def highlighted(self) -> tuple[set[str], set[EdgeKey]]:
+        """What is drawn highlighted now (all channels): node ids and edge keys."""
+        return ({n for n, i in self.nodes.items() if i.highlighted},
+                {k for k, i in self.edges.items() if i.highlighted})
 
     def selected_ids(self) -> list[str]:
         return [it.node_id for it in self.selectedItems() if isinstance(it, NodeItem)]
@@ -139,6 +174,7 @@ class CanvasScene(QGraphicsScene):
 
     def _make_node(self, nid: str) -> NodeItem:
         item = NodeItem(nid)
+        item.highlighted = any(nid in n for n, _ in self._highlights.values())
         self.nodes[nid] = item
         self.addItem(item)
         self._node_boxes = None
@@ -146,6 +182,7 @@ class CanvasScene(QGraphicsScene):
 
     def _make_edge(self, src: str, dst: str, port: str) -> EdgeItem:
         e = EdgeItem(self.nodes[src], self.nodes[dst], port)
+        e.highlighted = any((src, dst, port) in k for _, k in self._highlights.values())
         self.nodes[src].edges.add(e)
         self.nodes[dst].edges.add(e)
         self.edges[(src, dst, port)] = e

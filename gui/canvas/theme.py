@@ -24,6 +24,8 @@ class Theme:
     text_muted: QColor
     selection: QColor
     output: QColor
+    #: the step-through's current node/edges and the derivation panel's hovered factor
+    highlight: QColor
     #: leaf kinds: fill and accent
     leaf_fill: dict
     leaf_accent: dict
@@ -57,6 +59,7 @@ LIGHT = Theme(
     text_muted=_c("#6b7383"),
     selection=_c("#2f6fdb"),
     output=_c("#1d2330"),
+    highlight=_c("#f5a623"),
     leaf_fill={"input": _c("#fff6e0"), "param": _c("#e6f6ea"), "const": _c("#eef0f4")},
     leaf_accent={"input": _c("#c98a00"), "param": _c("#2e9949"), "const": _c("#7b8494")},
     group_accent={"arithmetic": _c("#4a6fd1"), "function": _c("#8a4fd0"),
@@ -83,6 +86,7 @@ DARK = Theme(
     text_muted=_c("#9aa3b2"),
     selection=_c("#5b95f5"),
     output=_c("#e8ebf0"),
+    highlight=_c("#ffb627"),
     leaf_fill={"input": _c("#3b3424"), "param": _c("#233a2a"), "const": _c("#30343c")},
     leaf_accent={"input": _c("#e0a82e"), "param": _c("#4cc46c"), "const": _c("#9aa3b2")},
     group_accent={"arithmetic": _c("#6d8ff0"), "function": _c("#a77de8"),

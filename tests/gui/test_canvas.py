@@ -545,3 +545,41 @@ def test_rename_commits_when_clicking_elsewhere_and_escape_cancels(qtbot, canvas
     qtbot.keyClick(view.viewport(), Qt.Key_Escape)
     assert doc.graph.name_of(ids["h"]) == "z1"
     assert view._editor is None
+
+
+def test_highlight_channels_are_independent_and_drawn(qtbot):
+    """Two channels highlight independently; the picture changes where the halo is drawn."""
+    from gui.canvas import CanvasView
+    from gui.document import Document
+    from engine import fileformat
+    from pathlib import Path
+    from PySide6.QtGui import QImage, QPainter
+
+    doc = Document()
+    doc.load_graph(fileformat.load(Path(__file__).resolve().parents[2]
+                                   / "assets" / "examples" / "two_layer.json"))
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    scene = view.scene()
+    g = doc.graph
+    w1 = g.id_of("w1")
+    edge = next(k for k in scene.edges if k[0] == w1)
+
+    def picture():
+        img = QImage(400, 300, QImage.Format_ARGB32)
+        img.fill(0)
+        p = QPainter(img)
+        scene.render(p, source=scene.nodes[w1].sceneBoundingRect().adjusted(-20, -20, 20, 20))
+        p.end()
+        return img
+
+    before = picture()
+    scene.set_highlight("pass", [w1], [edge])
+    scene.set_highlight("derivation", [], [edge])
+    assert scene.highlighted() == ({w1}, {edge})
+    assert picture() != before
+    scene.clear_highlight("pass")
+    assert scene.highlighted() == (set(), {edge})   # the other channel still holds the edge
+    scene.clear_highlight("derivation")
+    assert scene.highlighted() == (set(), set())
+    assert picture() == before
