@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         from gui.training_panel import TrainingPanel
         self.training = TrainingPanel(self.doc)
         self.training_dock = self._dock("Training", self.training, Qt.BottomDockWidgetArea)
-        self.resizeDocks([self.training_dock], [250], Qt.Vertical)
+        self.resizeDocks([self.training_dock], [280], Qt.Vertical)
         self._view_menu().addAction(self.training_dock.toggleViewAction())
 
     def _build_note_dock(self) -> None:

@@ -9,6 +9,7 @@ because they were computed for a graph that no longer exists.
 
 from __future__ import annotations
 
+import html
 import math
 import time
 
@@ -42,6 +43,9 @@ DEFAULT_STEPS = 200
 MAX_STEPS = 1_000_000
 #: wall time per timer tick spent stepping; the rest of the tick is the event loop's
 _CHUNK_SECONDS = 0.03
+#: one colour per param curve, readable on the light and the dark theme
+CURVE_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf",
+                 "#e377c2", "#8c564b", "#bcbd22", "#7f7f7f")
 
 
 def _paren(x: float) -> str:
@@ -94,6 +98,7 @@ class TrainingPanel(QWidget):
                     document.edgeAdded, document.edgeRemoved, document.outputChanged):
             sig.connect(self._on_edit)
         document.graphReset.connect(self._on_graph_reset)
+        document.resultsChanged.connect(self._redraw_now)
         self._update_buttons()
 
     # ----------------------------------------------------------------- build
@@ -140,6 +145,7 @@ class TrainingPanel(QWidget):
         self.update_label.setObjectName("last_update")
         self.update_label.setReadOnly(True)
         self.update_label.setFrameShape(QFrame.NoFrame)
+        self.update_label.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.update_label.setPlaceholderText(
             "Press Step: each param moves by −η times its gradient, written out here.")
         self.update_label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
@@ -152,33 +158,48 @@ class TrainingPanel(QWidget):
         controls.addWidget(self.update_label, 1)
         left = QWidget()
         left.setLayout(controls)
-        left.setMinimumWidth(330)
+        left.setMinimumWidth(400)
         left.setMaximumWidth(520)
 
         self.loss_plot = pg.PlotWidget()
         self.loss_plot.setObjectName("loss_plot")
-        self.loss_plot.setTitle("Loss before each step")
+        self.loss_plot.setTitle("Loss at each step (dashed: after the last)")
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLabel("left", "L")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#2f6fde", width=2))
+        # dashed from the last step's loss to the loss now, after its update
+        self.now_marker = self.loss_plot.plot(
+            [], [], pen=pg.mkPen("#2f6fde", width=2, style=Qt.DashLine), symbol="o",
+            symbolSize=8, symbolPen=pg.mkPen("#2f6fde", width=2), symbolBrush=None)
         self.param_plot = pg.PlotWidget()
         self.param_plot.setObjectName("param_plot")
         self.param_plot.setTitle("Param values")
         self.param_plot.setLabel("bottom", "step")
         self.param_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.legend = self.param_plot.addLegend(offset=(6, 6), colCount=3)
+        # a legend beside the plot, not on it, so it never hides a curve
+        self.param_legend = QLabel()
+        self.param_legend.setObjectName("param_legend")
+        self.param_legend.setWordWrap(True)
+        self.param_legend.setTextFormat(Qt.RichText)
         self.param_curves: dict[str, pg.PlotDataItem] = {}
         for p in (self.loss_plot, self.param_plot):
             p.setMinimumSize(220, 160)
             p.setMenuEnabled(False)
+            # long runs: draw at most about one point per pixel column
+            p.setDownsampling(auto=True, mode="peak")
+            p.setClipToView(True)
 
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 4, 6, 4)
         row.addWidget(left)
         row.addWidget(self.loss_plot, 1)
-        row.addWidget(self.param_plot, 1)
+        params = QVBoxLayout()
+        params.setContentsMargins(0, 0, 0, 0)
+        params.addWidget(self.param_plot, 1)
+        params.addWidget(self.param_legend)
+        row.addLayout(params, 1)
         self._apply_palette()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
@@ -201,13 +222,6 @@ class TrainingPanel(QWidget):
                 ax = item.getAxis(axis)
                 ax.setPen(pg.mkPen(fg))
                 ax.setTextPen(pg.mkPen(fg))
-        legend = getattr(self, "legend", None)
-        if legend is not None:
-            legend.setLabelTextColor(fg)
-            back = pal.color(QPalette.Base)
-            back.setAlpha(210)
-            legend.setBrush(pg.mkBrush(back))
-            legend.setPen(pg.mkPen(pal.color(QPalette.Mid)))
 
     # ----------------------------------------------------------------- state
     def is_running(self) -> bool:
@@ -250,14 +264,15 @@ class TrainingPanel(QWidget):
     def _rebuild_param_curves(self) -> None:
         for curve in self.param_curves.values():
             self.param_plot.removeItem(curve)
-        self.legend.clear()
         self.param_curves = {}
         g = self.doc.graph
-        ids = list(self.values)
-        for i, nid in enumerate(ids):
-            pen = pg.mkPen(pg.intColor(i, hues=max(len(ids), 1), values=1, maxValue=200), width=2)
-            self.param_curves[nid] = self.param_plot.plot([], [], pen=pen,
-                                                          name=display_name(g, nid))
+        keys = []
+        for i, nid in enumerate(self.values):
+            colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
+            self.param_curves[nid] = self.param_plot.plot([], [], pen=pg.mkPen(colour, width=2))
+            keys.append(f'<span style="color:{colour}">━━</span>&nbsp;'
+                        f"{html.escape(display_name(g, nid))}")
+        self.param_legend.setText("&nbsp;&nbsp; ".join(keys))
 
     def _record(self, ts: train.TrainStep) -> None:
         self.losses.append(ts.loss)
@@ -267,8 +282,23 @@ class TrainingPanel(QWidget):
     def _redraw(self) -> None:
         xs = list(range(len(self.losses)))
         self.loss_curve.setData(xs, self.losses)
+        self._redraw_now()
+
+    def _redraw_now(self, *_args) -> None:
+        """The parts that show "now": the dashed last leg of the loss (to the loss after
+        the last update) and each param's current value at the end of its curve."""
+        idle = not self.is_running()
+        now = self._now_loss()
+        if self.losses and idle and now is not None:
+            n = len(self.losses)
+            self.now_marker.setData([n - 1, n], [self.losses[-1], now])
+        else:
+            self.now_marker.setData([], [])
+        g = self.doc.graph
         for nid, curve in self.param_curves.items():
-            ys = self.values.get(nid, [])
+            ys = list(self.values.get(nid, []))
+            if idle and ys and nid in g and g.op_of(nid) == "param":
+                ys.append(g.node(nid).value)
             curve.setData(list(range(len(ys))), ys)
 
     # --------------------------------------------------------------- actions
@@ -348,6 +378,7 @@ class TrainingPanel(QWidget):
             self._apply(values, "Train 1 step" if done == 1 else f"Train {done} steps")
             if self._last_step is not None:
                 self._show_update(run.graph, self._last_step, run.lr, len(self.losses))
+        self._redraw()
         if error:
             self._error(message)
         self.status_label.setText(message if not error else self._loss_text())
@@ -400,6 +431,13 @@ class TrainingPanel(QWidget):
         self.update_label.setPlainText(head + "\n" + "\n".join(lines))
         if not self.is_running():
             self.status_label.setText(self._loss_text())
+
+    def _now_loss(self) -> float | None:
+        r = self.doc.result
+        if r.output is None or r.output not in self.doc.graph:
+            return None
+        v = r.value(r.output)
+        return v if math.isfinite(v) else None
 
     def _loss_text(self) -> str:
         r = self.doc.result
