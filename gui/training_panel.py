@@ -62,6 +62,14 @@ def update_line(graph: Graph, out: str, u: train.Update, lr: float) -> str:
             f"= {fmt(u.new)}")
 
 
+class _StepAxis(pg.AxisItem):
+    """Step numbers are whole: no ticks at 0.2, 0.4, … when there are few steps."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803
+        levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
+        return levels or [(1.0, 0.0)]
+
+
 class _Run:
     """A Train-N run in progress: the graph copy it steps and how far it got."""
 
@@ -161,7 +169,7 @@ class TrainingPanel(QWidget):
         left.setMinimumWidth(400)
         left.setMaximumWidth(520)
 
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = pg.PlotWidget(axisItems={"bottom": _StepAxis("bottom")})
         self.loss_plot.setObjectName("loss_plot")
         self.loss_plot.setTitle("Loss at each step (dashed: after the last)")
         self.loss_plot.setLabel("bottom", "step")
@@ -173,7 +181,7 @@ class TrainingPanel(QWidget):
         self.now_marker = self.loss_plot.plot(
             [], [], pen=pg.mkPen("#2f6fde", width=2, style=Qt.DashLine), symbol="o",
             symbolSize=8, symbolPen=pg.mkPen("#2f6fde", width=2), symbolBrush=None)
-        self.param_plot = pg.PlotWidget()
+        self.param_plot = pg.PlotWidget(axisItems={"bottom": _StepAxis("bottom")})
         self.param_plot.setObjectName("param_plot")
         self.param_plot.setTitle("Param values")
         self.param_plot.setLabel("bottom", "step")

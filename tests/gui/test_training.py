@@ -262,3 +262,21 @@ def test_new_graph_clears_the_training_history(qtbot, window):
     assert loss_points(panel) == []
     assert panel.update_label.toPlainText() == ""
     assert not panel.reset_button.isEnabled()
+
+
+def test_set_values_is_one_undo_step_and_skips_no_op_changes(qtbot):
+    from gui.document import Document
+    doc = Document()
+    doc.load_graph(parse("w1 = param(0.5)\nw2 = param(0.3)\nx = 2\nL = w1 * w2 * x\n"))
+    g = doc.graph
+    w1, w2, x = g.id_of("w1"), g.id_of("w2"), g.id_of("x")
+    assert not doc.set_values({w1: 0.5, w2: 0.3}, "Nothing")
+    assert doc.undo_stack.count() == 0
+    assert doc.set_values({w1: 1.0, w2: 0.3, x: 4.0}, "Train step")
+    assert doc.undo_stack.count() == 1 and doc.undo_stack.undoText() == "Train step"
+    assert doc.result.value(g.output) == pytest.approx(1.0 * 0.3 * 4.0)
+    doc.undo_stack.undo()
+    assert (g.node(w1).value, g.node(w2).value, g.node(x).value) == (0.5, 0.3, 2.0)
+    assert doc.result.value(g.output) == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        doc.set_values({g.output: 1.0}, "not a leaf")
