@@ -227,6 +227,22 @@ class SetValue(_Command):
         self.doc._set_value(self.nid, self.old)
 
 
+class SetValues(_Command):
+    """Several leaf values at once (a training step or run): one undo step."""
+
+    def __init__(self, doc: "Document", values: dict[str, tuple[float, float]], text: str) -> None:
+        super().__init__(doc, text)
+        self.values = {nid: (float(o), float(n)) for nid, (o, n) in values.items()}
+
+    def apply(self) -> None:
+        for nid, (_, new) in self.values.items():
+            self.doc._set_value(nid, new)
+
+    def revert(self) -> None:
+        for nid, (old, _) in self.values.items():
+            self.doc._set_value(nid, old)
+
+
 class SetKind(_Command):
     def __init__(self, doc: "Document", nid: str, old: str, new: str) -> None:
         super().__init__(doc, f"Make {_name(doc, nid)} {OPS[new].title.lower()}")
@@ -323,6 +339,6 @@ class ReplaceGraph(_Command):
 
 __all__ = [
     "AddNode", "RemoveNode", "Connect", "Disconnect", "SetOutput", "DeleteNodes", "MoveNodes",
-    "Reconnect", "Rename", "SetValue", "SetKind", "Paste", "ReplaceGraph", "SET_VALUE_ID",
+    "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "Paste", "ReplaceGraph", "SET_VALUE_ID",
     "fragment_nodes", "fragment_edges",
 ]

@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status()
+        self._build_training_dock()
+        self._build_note_dock()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
@@ -117,6 +119,40 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 320], Qt.Horizontal)
         self.resizeDocks([self.inspector_dock, self.history_dock], [620, 200], Qt.Vertical)
+
+    def _build_training_dock(self) -> None:
+        """Gradient descent on the params, with live loss and value plots (bottom dock)."""
+        from gui.training_panel import TrainingPanel
+        self.training = TrainingPanel(self.doc)
+        self.training_dock = self._dock("Training", self.training, Qt.BottomDockWidgetArea)
+        self.resizeDocks([self.training_dock], [280], Qt.Vertical)
+        self._view_menu().addAction(self.training_dock.toggleViewAction())
+
+    def _build_note_dock(self) -> None:
+        """The opened file's note (what an example teaches), above the canvas; closable."""
+        self.note_label = QLabel()
+        self.note_label.setObjectName("graph_note")
+        self.note_label.setWordWrap(True)
+        self.note_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.note_label.setContentsMargins(8, 4, 8, 6)
+        self.note_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.note_dock = self._dock("Note", self.note_label, Qt.TopDockWidgetArea)
+        self._view_menu().addAction(self.note_dock.toggleViewAction())
+        self.doc.graphReset.connect(self._show_note)
+        self._show_note()
+
+    def _show_note(self) -> None:
+        """Show the graph's note when a file is opened; hide the dock when it has none."""
+        note = self.doc.graph.note.strip()
+        self.note_label.setText(note)
+        self.note_dock.setVisible(bool(note))
+        if note:  # a wrapped label's height depends on its width, which docks do not ask
+            width = max(300, self.width() - 40)
+            self.resizeDocks([self.note_dock], [self.note_label.heightForWidth(width) + 12],
+                             Qt.Vertical)
+
+    def _view_menu(self):
+        return next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
