@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status()
+        self._build_derivation_dock()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
@@ -117,6 +118,20 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 320], Qt.Horizontal)
         self.resizeDocks([self.inspector_dock, self.history_dock], [620, 200], Qt.Vertical)
+
+    def _build_derivation_dock(self) -> None:
+        """The Derivation dock (∂L/∂w written out for the selected node) and its View toggle."""
+        from gui.derivation_panel import DerivationPanel
+        self.derivation = DerivationPanel(self.doc, self.canvas)
+        self.derivation_dock = self._dock("Derivation", self.derivation, Qt.RightDockWidgetArea)
+        self.canvas.selectionChangedIds.connect(self.derivation.set_selection)
+        view_menu = next((a.menu() for a in self.menuBar().actions()
+                          if a.menu() is not None and a.text() == "&View"), None)
+        if view_menu is not None:
+            view_menu.addAction(self.derivation_dock.toggleViewAction())
+        self.resizeDocks([self.palette_dock, self.derivation_dock], [200, 380], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.history_dock, self.derivation_dock],
+                         [360, 120, 420], Qt.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
