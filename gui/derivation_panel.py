@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QTextBrowser,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -70,7 +71,11 @@ class DerivationPanel(QWidget):
         self.derivation: Derivation | None = None
         self._hover: str = ""
         self._pinned: str = ""
+        self._pinned_edges: set[EdgeKey] = set()
         self._shaded: set[str] = set()
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._page = ""
+        self._lit: tuple[set[str], set[EdgeKey]] = (set(), set())
         self._dirty = True
 
         self.browser = QTextBrowser(self)
@@ -136,13 +141,21 @@ class DerivationPanel(QWidget):
             self.node, self._selection = None, []
             self._pinned = self._hover = ""
         self.derivation = derive(g, r, self.node) if self.node is not None else None
+        if self._pinned and self.target(self._pinned)[1] != self._pinned_edges:
+            self._pinned = ""  # an edit changed what the kept link stood for
         for act in (self.act_copy_text, self.act_copy_markdown, self.act_copy_latex):
             act.setEnabled(self.derivation is not None)
-        bar = self.browser.verticalScrollBar()
-        keep = bar.value()
-        self.browser.setHtml(self._html())
-        bar.setValue(keep)
-        self._shaded.clear()
+        page = self._html()
+        if page != self._page:  # moves and unrelated edits leave the text as it is
+            self._page = page
+            bar = self.browser.verticalScrollBar()
+            keep = bar.value()
+            self.browser.setHtml(page)
+            bar.setValue(keep)
+            self._index_anchors()
+            if self._shaded:
+                self._shaded = set()
+                self.browser.setExtraSelections([])
         self._apply_highlight()
 
     def text(self) -> str:
@@ -160,34 +173,35 @@ class DerivationPanel(QWidget):
 
     def anchors(self) -> list[str]:
         """The link targets in the shown text, in reading order (``f:path:factor``, ``p:path``)."""
-        found, block = [], self.browser.document().begin()
-        while block.isValid():
-            it = block.begin()
-            while not it.atEnd():
-                href = it.fragment().charFormat().anchorHref()
-                if href and (not found or found[-1] != href):
-                    found.append(href)
-                it += 1
-            block = block.next()
-        return found
+        return list(self._spans)
 
     def anchor_rect(self, href: str):
         """Where the first piece of text linked to ``href`` is drawn (viewport coordinates)."""
+        spans = self._spans.get(href)
+        if not spans:
+            return None
+        start, end = spans[0]
+        c = QTextCursor(self.browser.document())
+        c.setPosition(start)
+        left = self.browser.cursorRect(c)
+        c.setPosition(end)
+        return left.united(self.browser.cursorRect(c))
+
+    def _index_anchors(self) -> None:
+        """One pass over the text: where each link's pieces are (for hover tints and tests)."""
+        spans: dict[str, list[tuple[int, int]]] = {}
         block = self.browser.document().begin()
         while block.isValid():
             it = block.begin()
             while not it.atEnd():
                 frag = it.fragment()
-                if frag.charFormat().anchorHref() == href:
-                    c = QTextCursor(self.browser.document())
-                    c.setPosition(frag.position())
-                    left = self.browser.cursorRect(c)
-                    c.setPosition(frag.position() + frag.length())
-                    right = self.browser.cursorRect(c)
-                    return left.united(right)
+                href = frag.charFormat().anchorHref()
+                if href:
+                    spans.setdefault(href, []).append(
+                        (frag.position(), frag.position() + frag.length()))
                 it += 1
             block = block.next()
-        return None
+        self._spans = spans
 
     def target(self, href: str) -> tuple[set[str], set[EdgeKey]]:
         """Nodes and edges a link stands for: a factor's edge, or a whole path."""
@@ -231,6 +245,7 @@ class DerivationPanel(QWidget):
     def _on_clicked(self, url: QUrl) -> None:
         href = url.toString()
         self._pinned = "" if href == self._pinned else href
+        self._pinned_edges = self.target(self._pinned)[1]
         self._apply_highlight()
 
     def _apply_highlight(self) -> None:
@@ -240,6 +255,9 @@ class DerivationPanel(QWidget):
         self._set_canvas_highlight(nodes, edges)
 
     def _set_canvas_highlight(self, nodes: set[str], edges: set[EdgeKey]) -> None:
+        if (nodes, edges) == self._lit:
+            return  # set_highlight visits every item: skip it when nothing changes
+        self._lit = (nodes, edges)
         scene = self.canvas.scene() if self.canvas is not None else None
         if scene is not None and hasattr(scene, "set_highlight"):
             if nodes or edges:
@@ -249,37 +267,34 @@ class DerivationPanel(QWidget):
         self.highlightChanged.emit(nodes, edges)
 
     def _shade(self, href: str) -> None:
-        """Tint the hovered factor (in all three rows) or every factor of a hovered path."""
+        """Tint the hovered factor (in all three rows) or every factor of a hovered path.
+
+        Extra selections, not edits of the text: hovering costs no relayout."""
         want: set[str] = set()
         if href.startswith("f:"):
             want = {href}
         elif href.startswith("p:"):
-            want = {h for h in self.anchors() if h.startswith("f:" + href[2:] + ":")} | {href}
+            prefix = "f:" + href[2:] + ":"
+            want = {h for h in self._spans if h.startswith(prefix)} | {href}
         if want == self._shaded:
             return
+        self._shaded = want
         tint = QColor(self.palette().color(QPalette.Highlight))
         tint.setAlpha(55)
         doc = self.browser.document()
-        block = doc.begin()
-        while block.isValid():
-            it = block.begin()
-            while not it.atEnd():
-                frag = it.fragment()
-                fmt_ = frag.charFormat()
-                a = fmt_.anchorHref()
-                if a and (a in want) != (a in self._shaded):
-                    c = QTextCursor(doc)
-                    c.setPosition(frag.position())
-                    c.setPosition(frag.position() + frag.length(), QTextCursor.KeepAnchor)
-                    f = QTextCharFormat(fmt_)
-                    if a in want:
-                        f.setBackground(tint)
-                    else:
-                        f.clearBackground()
-                    c.setCharFormat(f)
-                it += 1
-            block = block.next()
-        self._shaded = want
+        selections = []
+        for h in want:
+            for start, end in self._spans.get(h, ()):
+                sel = QTextEdit.ExtraSelection()
+                c = QTextCursor(doc)
+                c.setPosition(start)
+                c.setPosition(end, QTextCursor.KeepAnchor)
+                sel.cursor = c
+                f = QTextCharFormat()
+                f.setBackground(tint)
+                sel.format = f
+                selections.append(sel)
+        self.browser.setExtraSelections(selections)
 
     # ------------------------------------------------------------------ copy
     def _copy_action(self, text: str, render: Callable[[Derivation], str],
