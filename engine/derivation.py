@@ -295,10 +295,11 @@ def tokens_text(row: list[Token]) -> str:
     return "".join(t for t, _ in row)
 
 
-def chain_rows(term: PathTerm, style: str = "text") -> list[list[Token]]:
+def chain_rows(term: PathTerm, style: str = "text", lhs: str = "") -> list[list[Token]]:
     """A path's chain: symbols, formulas, numbers, product — each a row of tokens.
 
-    A row equal to the one before is dropped (``∂s/∂x`` = ``1`` = ``1`` reads ``1`` once).
+    A row equal to the one before (or to ``lhs``, what the chain is written after) is
+    dropped: ``∂s/∂x`` = ``1`` = ``1`` reads ``1`` once, ``∂L/∂ŷ = ∂L/∂ŷ`` is not written.
     Negative numbers are parenthesised when multiplied, as the tutorial writes ``(−1.4) × 0.3``.
     """
     st = _STYLES[style]
@@ -317,7 +318,8 @@ def chain_rows(term: PathTerm, style: str = "text") -> list[list[Token]]:
                       None)])
     out: list[list[Token]] = []
     for r in rows:
-        if not out or tokens_text(out[-1]) != tokens_text(r):
+        before = tokens_text(out[-1]) if out else lhs
+        if tokens_text(r) != before:
             out.append(r)
     return out
 
@@ -388,7 +390,7 @@ def to_text(d: Derivation) -> str:
             t = d.paths[0]
             lines += [f"Path: {route(d, t)}", ""]
             pad = " " * _width(d.symbol)
-            for j, row in enumerate(chain_rows(t)):
+            for j, row in enumerate(chain_rows(t, lhs=d.symbol)):
                 lines.append(f"{d.symbol if j == 0 else pad} = {tokens_text(row)}")
         else:
             for k, t in enumerate(d.paths, 1):
@@ -420,7 +422,7 @@ def to_markdown(d: Derivation) -> str:
             t = d.paths[0]
             lines += ["", f"**Path:** {_md_escape(route(d, t))}", "", "```"]
             pad = " " * _width(d.symbol)
-            for j, row in enumerate(chain_rows(t)):
+            for j, row in enumerate(chain_rows(t, lhs=d.symbol)):
                 lines.append(f"{d.symbol if j == 0 else pad} = {tokens_text(row)}")
             lines.append("```")
         else:
@@ -473,7 +475,7 @@ def to_latex(d: Derivation) -> str:
                 f"No path leads from ${d.wrt_latex}$ to ${d.of_latex}$.\n")
     body: list[str] = []
     if d.path_count == 1:
-        rows = chain_rows(d.paths[0], "latex")
+        rows = chain_rows(d.paths[0], "latex", lhs=sym)
         for j, row in enumerate(rows):
             body.append((sym if j == 0 else "") + " &= " + tokens_text(row))
     else:

@@ -370,8 +370,8 @@ class DerivationPanel(QWidget):
         return "".join(parts)
 
     def _chain_table(self, d: Derivation, term: PathTerm, k: int) -> str:
-        rows = chain_rows(term)
         first = _esc(d.symbol) if d.path_count == 1 else ""
+        rows = chain_rows(term, lhs=d.symbol if first else "")
         out = ["<table cellspacing='0' cellpadding='1' class='m'>"]
         for j, row in enumerate(rows):
             cells = []

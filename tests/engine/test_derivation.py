@@ -309,3 +309,23 @@ def test_latex_names_and_templates():
         == r"3 \cdot x^{(3 - 1)}"
     assert template_latex("1 − tanh²{x}", {"x": "h"}) == r"1 - \tanh^{2}h"
     assert template_latex("sign({x})", {"x": "z"}) == r"\operatorname{sign}(z)"
+
+
+def test_one_factor_chain_is_not_written_twice():
+    g, r = two_layer()
+    text = to_text(derive(g, r, g.id_of("yhat")))
+    assert f"∂L/∂{YHAT} = {MINUS}2(y {MINUS} {YHAT})" in text   # −2(1 − 0.3) = −1.4
+    assert f"= {MINUS}1.4" in text
+    assert f"∂L/∂{YHAT} = ∂L/∂{YHAT}" not in text
+
+
+def test_markdown_and_latex_of_several_paths():
+    g = parse("x = 3; f = x * x", layout=False)
+    d = derive(g, evaluate(g), g.id_of("x"))
+    md = to_markdown(d)
+    assert "**Path 1:**" in md and "**Path 2:**" in md
+    assert md.count("```") == 4
+    assert "**∂f/∂x = 3 + 3 = 6**" in md  # 2x at x = 3
+    tex = to_latex(d)
+    assert r"\frac{\partial f}{\partial x}\Big|_{\text{a}}" in tex
+    assert r"\frac{\partial f}{\partial x} &= 3 + 3 = 6" in tex
