@@ -53,6 +53,8 @@ class Factor:
     reason: str | None
     latex_symbol: str
     latex_formula: str
+    #: the target's port, named only when the source feeds several of its ports (x·x)
+    port_tag: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,11 +185,13 @@ def _factor(graph: Graph, result: Result, edge: EdgeKey) -> Factor:
     er = result.edges.get(edge)
     symbol, _, formula = local_formula(graph, src, dst, port).partition(" = ")
     tex_sym = partial_latex(latex_node(graph, dst), latex_node(graph, src))
+    tag = ""
     if graph.nx.number_of_edges(src, dst) > 1:
-        tex_sym += r"\Big|_{\text{" + OPS[graph.op_of(dst)].port_label(port) + "}}"
+        tag = OPS[graph.op_of(dst)].port_label(port)
+        tex_sym += r"\Big|_{\text{" + tag + "}}"
     return Factor(edge, symbol, formula, er.local if er is not None else math.nan,
                   er.reason if er is not None else "not evaluated",
-                  tex_sym, local_formula_latex(graph, src, dst, port))
+                  tex_sym, local_formula_latex(graph, src, dst, port), tag)
 
 
 def derive(graph: Graph, result: Result, nid: str, max_paths: int = MAX_PATHS) -> Derivation:
@@ -325,10 +329,17 @@ def chain_rows(term: PathTerm, style: str = "text", lhs: str = "") -> list[list[
 
 
 def route(d: Derivation, term: PathTerm, style: str = "text") -> str:
-    """``w₁ → h → ŷ → L``: the nodes a path visits, from w to the output."""
-    if style == "latex":
-        return r" \to ".join(d.latex_names[n] for n in term.nodes)
-    return " → ".join(d.names[n] for n in term.nodes)
+    """``w₁ → h → ŷ → L``: the nodes a path visits, from w to the output (with the port,
+    ``x → f [a]``, where a node feeds several ports of the next one)."""
+    names = d.latex_names if style == "latex" else d.names
+    parts = [names[term.nodes[0]]]
+    for n, f in zip(term.nodes[1:], reversed(term.factors)):
+        tag = f.port_tag
+        if style == "latex":
+            parts.append(names[n] + (rf"\,[\text{{{tag}}}]" if tag else ""))
+        else:
+            parts.append(names[n] + (f" [{tag}]" if tag else ""))
+    return (r" \to " if style == "latex" else " → ").join(parts)
 
 
 def headline(d: Derivation) -> str:

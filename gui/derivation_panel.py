@@ -45,7 +45,7 @@ from engine.derivation import (
     to_markdown,
     to_text,
 )
-from engine.numfmt import fmt
+from engine.numfmt import fmt, full
 
 CHANNEL = "derivation"
 MATH_FONTS = "'DejaVu Serif', 'Cambria Math', 'Cambria', 'STIX Two Text', 'Times New Roman', serif"
@@ -378,9 +378,9 @@ class DerivationPanel(QWidget):
             for text, i in row:
                 t = _esc(text)
                 if i is not None:
-                    v = term.factors[i].value
-                    cls = " class='warn'" if not math.isfinite(v) else ""
-                    t = f"<a href='f:{k}:{i}'{cls}>{t}</a>"
+                    f = term.factors[i]
+                    cls = " class='warn'" if not math.isfinite(f.value) else ""
+                    t = f"<a href='f:{k}:{i}' title='{_esc(_factor_tip(d, f))}'{cls}>{t}</a>"
                 cells.append(t)
             lhs = first if j == 0 else ""
             eq = "=" if (j > 0 or first) else ""
@@ -388,6 +388,19 @@ class DerivationPanel(QWidget):
                        f"<td>{''.join(cells)}</td></tr>")
         out.append("</table>")
         return "".join(out)
+
+
+def _factor_tip(d: Derivation, f) -> str:
+    """The whole local derivative at full precision, and the edge it lives on."""
+    src, dst, _port = f.edge
+    lines = [f"{f.symbol} = {f.formula} = {full(f.value)}" if f.formula != fmt(f.value)
+             else f"{f.symbol} = {full(f.value)}",
+             f"The local derivative on the edge {d.names.get(src, src)} → "
+             f"{d.names.get(dst, dst)}" + (f", port {f.port_tag}" if f.port_tag else ""),
+             "Click to keep the edge lit on the canvas."]
+    if f.reason:
+        lines.insert(1, f.reason)
+    return "\n".join(lines)
 
 
 def _esc(s: str) -> str:
