@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Callable
-
-from PySide6.QtCore import QEvent, QUrl, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,6 +31,7 @@ from engine.derivation import (
     NO_OUTPUT,
     NO_PATH,
     Derivation,
+    RENDERERS,
     PathTerm,
     chain_rows,
     derive,
@@ -41,9 +40,6 @@ from engine.derivation import (
     rounding_note,
     route,
     sum_line,
-    to_latex,
-    to_markdown,
-    to_text,
 )
 from engine.numfmt import fmt, full
 
@@ -89,10 +85,11 @@ class DerivationPanel(QWidget):
         self.browser.setContextMenuPolicy(Qt.CustomContextMenu)
         self.browser.customContextMenuRequested.connect(self._context_menu)
 
-        self.act_copy_text = self._copy_action("Copy as plain text", to_text, "Copy text")
-        self.act_copy_markdown = self._copy_action("Copy as Markdown", to_markdown,
-                                                   "Copy Markdown")
-        self.act_copy_latex = self._copy_action("Copy as LaTeX", to_latex, "Copy LaTeX")
+        self.browser.viewport().installEventFilter(self)
+
+        self.act_copy_text = self._copy_action("Copy as plain text", "text")
+        self.act_copy_markdown = self._copy_action("Copy as Markdown", "markdown")
+        self.act_copy_latex = self._copy_action("Copy as LaTeX", "latex")
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)
         bar.setSpacing(4)
@@ -162,12 +159,11 @@ class DerivationPanel(QWidget):
         """What the panel reads right now, as plain text."""
         return self.browser.toPlainText()
 
-    def copy(self, fmt_name: str) -> str:
-        """Put the derivation on the clipboard as "text", "markdown" or "latex"."""
-        render = {"text": to_text, "markdown": to_markdown, "latex": to_latex}[fmt_name]
+    def copy(self, style: str) -> str:
+        """Put the derivation on the clipboard as "text", "markdown" or "latex"; returns it."""
         if self.derivation is None:
             return ""
-        out = render(self.derivation)
+        out = RENDERERS[style](self.derivation)
         QApplication.clipboard().setText(out)
         return out
 
@@ -175,7 +171,7 @@ class DerivationPanel(QWidget):
         """The link targets in the shown text, in reading order (``f:path:factor``, ``p:path``)."""
         return list(self._spans)
 
-    def anchor_rect(self, href: str):
+    def anchor_rect(self, href: str) -> QRect | None:
         """Where the first piece of text linked to ``href`` is drawn (viewport coordinates)."""
         spans = self._spans.get(href)
         if not spans:
@@ -231,6 +227,12 @@ class DerivationPanel(QWidget):
         super().hideEvent(event)
         self._hover = ""
         self._set_canvas_highlight(set(), set())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        # the mouse can leave the text straight from a link: drop the hover highlight
+        if event.type() == QEvent.Leave and self._hover:
+            self._on_hovered("")
+        return super().eventFilter(watched, event)
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
@@ -297,16 +299,11 @@ class DerivationPanel(QWidget):
         self.browser.setExtraSelections(selections)
 
     # ------------------------------------------------------------------ copy
-    def _copy_action(self, text: str, render: Callable[[Derivation], str],
-                     tip: str) -> QAction:
+    def _copy_action(self, text: str, style: str) -> QAction:
         act = QAction(text, self)
         act.setStatusTip(f"{text}: the derivation shown here")
-        act.triggered.connect(lambda _c=False, r=render: self._copy_with(r))
+        act.triggered.connect(lambda _c=False, s=style: self.copy(s))
         return act
-
-    def _copy_with(self, render: Callable[[Derivation], str]) -> None:
-        if self.derivation is not None:
-            QApplication.clipboard().setText(render(self.derivation))
 
     def _context_menu(self, pos) -> None:
         menu: QMenu = self.browser.createStandardContextMenu(pos)
@@ -318,8 +315,6 @@ class DerivationPanel(QWidget):
     def _colors(self) -> dict[str, str]:
         pal = self.palette()
         text = pal.color(QPalette.Text)
-        muted = QColor(text)
-        muted.setAlpha(150)
         mix = QColor.fromRgbF(*(0.55 * a + 0.45 * b for a, b in zip(
             text.getRgbF()[:3], pal.color(QPalette.Base).getRgbF()[:3])))
         return {"text": text.name(), "muted": mix.name(), "link": pal.color(QPalette.Link).name(),

@@ -123,6 +123,11 @@ def test_hovering_and_clicking_a_factor_highlights_its_edge(window, qtbot):
     # moving off the text clears it
     hover(vp, QPoint(vp.width() - 3, vp.height() - 3))
     assert scene.highlighted() == (set(), set())
+    # … and so does leaving the panel straight from a link
+    hover(vp, anchor_point(panel, "f:0:2"))
+    assert scene.highlighted() == ({w1, h}, {(w1, h, "a")})
+    QApplication.sendEvent(vp, QEvent(QEvent.Leave))
+    assert scene.highlighted() == (set(), set())
 
     # the path heading lights the whole path
     hover(vp, anchor_point(panel, "p:0"))
