@@ -31,6 +31,7 @@ from engine.derivation import (
 )
 from engine.expr import parse
 from engine.latex import latex_name, template_latex
+from engine.numfmt import fmt
 
 MINUS = "\u2212"
 YHAT = "y\u0302"
@@ -329,3 +330,19 @@ def test_markdown_and_latex_of_several_paths():
     tex = to_latex(d)
     assert r"\frac{\partial f}{\partial x}\Big|_{\text{a}}" in tex
     assert r"\frac{\partial f}{\partial x} &= 3 + 3 = 6" in tex
+
+
+def test_path_order_rounding_is_explained_and_backprop_total_is_shown():
+    # d/dx (x·1 + x·1e16 + x·(−1e16)) = 1. Added path by path, 1 + 1e16 rounds to 1e16
+    # in binary64 (a tie, to even), so the path sum is 0; backprop adds in another order.
+    g = parse("x = 1; f = x*1 + x*1e16 + x*(-1e16)", layout=False)
+    r = evaluate(g)
+    x = g.id_of("x")
+    d = derive(g, r, x)
+    assert [t.product for t in d.paths] == [1.0, 1e16, -1e16]
+    assert d.path_sum == 0.0
+    assert d.total == r.grad(x)
+    text = to_text(d)
+    assert f"without enumerating paths: ∂f/∂x = {fmt(r.grad(x))}." in text
+    if fmt(r.grad(x)) != "0":
+        assert "The products added path by path give 0" in text
