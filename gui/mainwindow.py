@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._build_training_dock()
         self._build_note_dock()
+        self._build_derivation_dock()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
@@ -153,6 +154,20 @@ class MainWindow(QMainWindow):
 
     def _view_menu(self):
         return next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+
+    def _build_derivation_dock(self) -> None:
+        """The Derivation dock (∂L/∂w written out for the selected node) and its View toggle."""
+        from gui.derivation_panel import DerivationPanel
+        self.derivation = DerivationPanel(self.doc, self.canvas)
+        self.derivation_dock = self._dock("Derivation", self.derivation, Qt.RightDockWidgetArea)
+        self.canvas.selectionChangedIds.connect(self.derivation.set_selection)
+        view_menu = next((a.menu() for a in self.menuBar().actions()
+                          if a.menu() is not None and a.text() == "&View"), None)
+        if view_menu is not None:
+            view_menu.addAction(self.derivation_dock.toggleViewAction())
+        self.resizeDocks([self.palette_dock, self.derivation_dock], [200, 380], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.history_dock, self.derivation_dock],
+                         [360, 120, 420], Qt.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
