@@ -16,7 +16,7 @@ import ast
 import html
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QKeyEvent
+from PySide6.QtGui import QFontDatabase, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -261,7 +261,8 @@ class ExpressionBar(QWidget):
 
     def _show_message(self, text: str, kind: str, rich: bool = False) -> None:
         self.message.setObjectName("problem" if kind == "problem" else "expression_message")
-        colour = "#c62828" if kind == "problem" else "palette(mid)"
+        colour = ("#e53935" if kind == "problem"
+                  else self.palette().color(QPalette.PlaceholderText).name())
         content = text if rich else _esc(text)
         self.message.setText(f"<span style='color:{colour}; white-space:pre'>{content}</span>")
         self.message.show()
