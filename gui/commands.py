@@ -313,7 +313,7 @@ class ReplaceGraph(_Command):
             self.child(Disconnect(doc, src, dst, port, self))
         for nid in old.ids():
             self.child(RemoveNode(doc, nid, self))
-        self.child(_EmptyResult(doc, self))
+        self.child(_EmptyResult(doc, parent=self))
         for n in graph.nodes():
             self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self))
         self.new_edges = graph.edges()
