@@ -292,7 +292,14 @@ class MainWindow(QMainWindow):
         hidden until asked for in the View menu (it checks only while shown)."""
         from gui.gradcheck_panel import GradCheckPanel
         self.gradcheck = GradCheckPanel(self.doc)
-        self.gradcheck.nodeActivated.connect(lambda nid: self.canvas.select_ids([nid]))
+
+        def show_node(nid: str) -> None:
+            self.canvas.select_ids([nid])
+            item = getattr(self.canvas.scene(), "nodes", {}).get(nid)
+            if item is not None:
+                self.canvas.ensureVisible(item)
+
+        self.gradcheck.nodeActivated.connect(show_node)
         self.gradcheck_dock = self._dock("Gradient Check", self.gradcheck,
                                          Qt.BottomDockWidgetArea)
         self.gradcheck_dock.setObjectName("gradcheck_dock")

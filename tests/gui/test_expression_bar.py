@@ -292,3 +292,15 @@ def test_the_view_menu_lists_the_bar_and_the_gradient_check(window) -> None:
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     texts = [a.text() for a in view.actions()]
     assert "&Expression Bar" in texts and "Gradient Check" in texts
+
+
+def test_retyping_the_tutorial_net_as_one_formula_keeps_values_and_params(
+        qtbot, two_layer_window) -> None:
+    w = two_layer_window
+    type_expression(qtbot, w, "L = (y - w2*(w1*x))**2")
+    g, r = w.doc.graph, w.doc.result
+    assert {g.name_of(n): g.op_of(n) for n in g.ids() if g.op_of(n) in ("input", "param")} == \
+        {"x": "input", "y": "input", "w1": "param", "w2": "param"}
+    assert r.value(r.output) == pytest.approx(0.49)          # (1 − 0.3·0.5·2)²
+    assert r.grad(node(w, "w1")) == pytest.approx(-0.84)
+    assert r.grad(node(w, "w2")) == pytest.approx(-1.4)

@@ -124,13 +124,19 @@ def test_clicking_a_row_selects_that_node_on_the_canvas(qtbot, window) -> None:
     window.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
     panel = open_panel(qtbot, window)
     wait_rows(qtbot, panel, 4)
+    w2 = window.doc.graph.id_of("w2")
+    window.canvas.centerOn(5000, 5000)   # the graph is out of sight
+    node_item = window.canvas.scene().nodes[w2]
+    seen = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
+    assert not seen.intersects(node_item.sceneBoundingRect())
     i = row_by_name(panel, "w2")
     item = panel.table.item(i, NOTE)
     panel.table.scrollToItem(item)
     pos = panel.table.visualItemRect(item).center()
     qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton, pos=pos)
-    assert window.canvas.selected_ids() == [window.doc.graph.id_of("w2")]
-    assert window.inspector.isVisible()
+    assert window.canvas.selected_ids() == [w2]
+    seen = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
+    assert seen.contains(node_item.sceneBoundingRect())
 
 
 def test_a_large_graph_is_checked_only_on_the_button(qtbot, window) -> None:
