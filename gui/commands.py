@@ -303,6 +303,17 @@ class Paste(_Command):
             self.doc._disconnect(dst, port)
 
 
+class _EmptyResult(_Command):
+    """Between removing one graph and adding the other the document is empty; its Result
+    must say so too, or views syncing the added nodes would look up the old output."""
+
+    def apply(self) -> None:
+        import engine
+        self.doc.result = engine.evaluate(self.doc.graph, allow_no_output=True)
+
+    revert = apply
+
+
 class ReplaceGraph(_Command):
     """Replace every node and edge with another graph's (e.g. from an expression)."""
 
@@ -318,6 +329,7 @@ class ReplaceGraph(_Command):
             self.child(Disconnect(doc, src, dst, port, self))
         for nid in old.ids():
             self.child(RemoveNode(doc, nid, self))
+        self.child(_EmptyResult(doc, parent=self))
         for n in graph.nodes():
             self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self))
         self.new_edges = graph.edges()

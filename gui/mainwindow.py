@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status()
+        self._build_expression_bar()
+        self._build_gradcheck_dock()
         self._build_training_dock()
         self._build_note_dock()
         self._build_derivation_dock()
@@ -302,6 +304,59 @@ class MainWindow(QMainWindow):
         self.output_label = QLabel()
         self.output_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.statusBar().addPermanentWidget(self.output_label)
+
+    def _build_expression_bar(self) -> None:
+        """The expression bar above the canvas; Ctrl+E focuses it, Escape hands back."""
+        from PySide6.QtWidgets import QVBoxLayout
+        from gui.expression_bar import ExpressionBar
+        canvas = self.takeCentralWidget()
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.expression_bar = ExpressionBar(self.doc)
+        lay.addWidget(self.expression_bar)
+        lay.addWidget(canvas, 1)
+        self.setCentralWidget(central)
+        self.expression_bar.escaped.connect(lambda: self.canvas.setFocus())
+        self.expression_bar.built.connect(self._expression_built)
+        self.act_focus_expression = self._action(
+            "&Expression Bar", self.focus_expression_bar, "Ctrl+E",
+            "Type a formula; Enter builds it as a graph")
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addAction(self.act_focus_expression)
+
+    def focus_expression_bar(self) -> None:
+        self.expression_bar.edit.setFocus(Qt.ShortcutFocusReason)
+        self.expression_bar.edit.selectAll()
+
+    def _expression_built(self, ids: list, inserted: bool) -> None:
+        if inserted:
+            self.canvas.select_ids(list(ids))
+            fit = getattr(self.canvas, "ensure_all_visible", None)
+            (fit or self.canvas.fit_all)()
+        else:
+            self.canvas.fit_all()
+
+    def _build_gradcheck_dock(self) -> None:
+        """Gradient check (backprop vs finite differences): a wide table under the canvas,
+        hidden until asked for in the View menu (it checks only while shown)."""
+        from gui.gradcheck_panel import GradCheckPanel
+        self.gradcheck = GradCheckPanel(self.doc)
+
+        def show_node(nid: str) -> None:
+            self.canvas.select_ids([nid])
+            item = getattr(self.canvas.scene(), "nodes", {}).get(nid)
+            if item is not None:
+                self.canvas.ensureVisible(item)
+
+        self.gradcheck.nodeActivated.connect(show_node)
+        self.gradcheck_dock = self._dock("Gradient Check", self.gradcheck,
+                                         Qt.BottomDockWidgetArea)
+        self.gradcheck_dock.setObjectName("gradcheck_dock")
+        self.gradcheck_dock.hide()
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addAction(self.gradcheck_dock.toggleViewAction())
 
     # --------------------------------------------------------------- status
     def _update_undo_buttons(self, *_args) -> None:
