@@ -261,7 +261,13 @@ class NarrationView(QWidget):
         return QSize(640, 200)  # room for the current step's three or four lines
 
     def plain_text(self) -> str:
-        return self.text.toPlainText()
+        """Everything the panel shows, one step per paragraph."""
+        return self.text.toPlainText().replace("\xa0", " ")
+
+    def current_text(self) -> str:
+        """The last (current) paragraph, its lines joined by newlines."""
+        block = self.text.document().lastBlock().text()
+        return block.replace("\u2028", "\n").replace("\xa0", " ")
 
     def refresh(self) -> None:
         st = self.stepper
@@ -275,7 +281,8 @@ class NarrationView(QWidget):
         parts = []
         for i, text in enumerate(items):
             current = i == len(items) - 1
-            body = "<br>&nbsp;&nbsp;&nbsp;&nbsp;".join(html.escape(t) for t in text.split(";  "))
+            body = "<br>&nbsp;&nbsp;&nbsp;&nbsp;".join(
+                html.escape(t).replace("  ", "&nbsp; ") for t in text.split(";  "))
             num = f"{i + 1}. " if st.pass_ is not None and i < len(st.pass_) else ""
             style = (f"font-weight:600; background-color:{bg};" if current and st.pass_
                      else f"color:{muted};" if st.pass_ else "")
