@@ -52,22 +52,23 @@ class Stepper(QObject):
 
     # ----------------------------------------------------------------- actions
     def _build_actions(self, parent) -> None:
-        def act(text: str, slot, keys: str, tip: str) -> QAction:
+        def act(text: str, short: str, slot, keys: str, tip: str) -> QAction:
             a = QAction(text, parent or self)
+            a.setIconText(short)  # what the toolbar shows
             a.setShortcut(QKeySequence(keys))
             a.setToolTip(f"{tip} ({QKeySequence(keys).toString(QKeySequence.NativeText)})")
             a.setStatusTip(a.toolTip())
             a.triggered.connect(lambda _c=False: slot())
             return a
-        self.act_forward = act("Step Forward ▸", self.step_forward, "Ctrl+Right",
+        self.act_forward = act("Step &Forward Pass", "Forward ▸", self.step_forward, "Ctrl+Right",
                                "Step the forward pass: compute the next node's value")
-        self.act_backward = act("◂ Step Backward", self.step_backward, "Ctrl+Left",
+        self.act_backward = act("Step &Backward Pass", "◂ Backward", self.step_backward, "Ctrl+Left",
                                 "Step the backward pass: send the next node's ∂L/∂… "
                                 "back along its input edges")
-        self.act_play = act("Play", self.play, "P", "Play the passes step by step at the "
+        self.act_play = act("&Play", "Play", self.play, "P", "Play the passes step by step at the "
                             "chosen speed: forward, then backward")
-        self.act_pause = act("Pause", self.pause, "P", "Pause playing")
-        self.act_reset = act("Reset", self.reset, "Ctrl+R",
+        self.act_pause = act("P&ause", "Pause", self.pause, "P", "Pause playing")
+        self.act_reset = act("&Reset Pass", "Reset", self.reset, "Ctrl+R",
                              "End the pass and show every number again")
         self.speed_box = QComboBox()
         self.speed_box.setObjectName("pass_speed")
@@ -215,6 +216,10 @@ class Stepper(QObject):
                 self.scene.clear_highlight(CHANNEL)
             else:
                 self.scene.set_highlight(CHANNEL, [s.node], s.edges)
+                item = self.scene.nodes.get(s.node)
+                for view in self.scene.views():  # big graphs: keep the current node in sight
+                    if item is not None:
+                        view.ensureVisible(item, 40, 40)
         self._update_actions()
         self.changed.emit()
 
@@ -249,6 +254,8 @@ class NarrationView(QWidget):
         self.text = QTextBrowser()
         self.text.setObjectName("narration")
         self.text.setOpenLinks(False)
+        # the current step (a heading and a line per input edge) fits without scrolling
+        self.text.setMinimumHeight(round(self.text.fontMetrics().lineSpacing() * 5.5))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.setSpacing(3)
