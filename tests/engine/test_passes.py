@@ -232,3 +232,18 @@ def test_running_sums_end_exactly_at_the_engines_gradients(seed: int) -> None:
             total += v
         assert total == r.grad(nid)  # same order, same floats: bit for bit
         assert p.mask(len(p) - 1).grads[nid] == r.grad(nid)
+
+
+def test_partial_sums_follow_the_engines_order_where_rounding_would_show_it() -> None:
+    # x reaches f three ways: 0.1·x (visited first: it has the higher id), then x / x
+    # at the numerator (1/x) and the denominator (−x/x² = −1/x). In floating point
+    # (0.1 + 1/3) − 1/3 is not 0.1, so only the engine's order ends at its gradient.
+    g = parse("x = 3\nf = x / x + 0.1 * x")
+    r = evaluate(g)
+    x = g.id_of("x")
+    p = Pass(g, r, BACKWARD)
+    assert p.grad_terms(x) == (0.1, 1 / 3, -3 / 9)
+    totals = [t.total for s in p.steps() for t in s.terms if t.edge[0] == x]
+    assert totals == [0.1, 0.1 + 1 / 3, (0.1 + 1 / 3) + (-3 / 9)]
+    assert totals[-1] == r.grad(x)
+    assert totals[-1] != 0.1  # the rounding this test relies on is really there
