@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._build_training_dock()
         self._build_note_dock()
         self._build_derivation_dock()
+        self._build_stepper()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
@@ -299,6 +300,26 @@ class MainWindow(QMainWindow):
         tb.addActions(list(self.label_actions.values()))
         self.addToolBar(Qt.TopToolBarArea, tb)
         self.toolbar = tb
+
+    def _build_stepper(self) -> None:
+        """Step-through passes: toolbar buttons, the Passes menu and the Narration dock."""
+        from gui.stepper import NarrationView, Stepper
+        self.stepper = Stepper(self.doc, self.canvas.scene(), self)
+        self.narration = NarrationView(self.stepper)
+        self.narration_dock = self._dock("Narration", self.narration, Qt.BottomDockWidgetArea)
+        menu = self.menuBar().addMenu("&Passes")
+        menu.addActions(self.stepper.actions())
+        menu.addSeparator()
+        menu.addAction(self.narration_dock.toggleViewAction())
+        self.toolbar.addSeparator()
+        self.toolbar.addActions(self.stepper.actions())
+        self.toolbar.addWidget(self.stepper.speed_box)
+        for a in self.stepper.actions():
+            self.addAction(a)
+        for a in (self.stepper.act_play, self.stepper.act_pause):  # a single key: canvas only
+            self.removeAction(a)
+            a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.canvas.addAction(a)
 
     def _build_status(self) -> None:
         self.output_label = QLabel()

@@ -63,6 +63,8 @@ class NodeItem(QGraphicsItem):
         self.greyed = False
         #: drawn with a glow ring (set by CanvasScene.set_highlight)
         self.highlighted = False
+        #: during a step-through pass: (value shown?, gradient so far or None, partial?)
+        self.pass_state: tuple[bool, float | None, bool] | None = None
         self.fault: str | None = None
         self.port_labels: list[str] = []
         self.in_ports: list[PortItem] = []
@@ -132,7 +134,7 @@ class NodeItem(QGraphicsItem):
         # the caption (∂L/∂w₁) names the output: renaming the output changes every node's
         caption = grad_symbol(graph, result, self.node_id)
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
-               result.output, self.name, caption)
+               result.output, self.name, caption, self.pass_state)
         if key == self._numbers:
             return False
         self._numbers = key
@@ -150,11 +152,34 @@ class NodeItem(QGraphicsItem):
             else:
                 self.grad_text, self.grad_sign = "—", 0
             self.greyed = has_output and not nr.on_path
+            if self.pass_state is not None:
+                self._hide_unreached(nr.on_path and has_output)
         self.grad_caption = caption
         self.setOpacity(0.5 if self.greyed else 1.0)
         self.setToolTip(self._tooltip(graph, result))
         self.update()
         return True
+
+    def set_pass_state(self, state: tuple[bool, float | None, bool] | None) -> None:
+        """Set by CanvasScene.set_pass_mask; the scene then refreshes the numbers."""
+        if state != self.pass_state:
+            self.pass_state = state
+            self._numbers = None
+
+    def _hide_unreached(self, on_path: bool) -> None:
+        """A pass has not computed these yet: "?" instead of the number; a gradient
+        still being summed shows its running total followed by "+ …"."""
+        value_known, grad, partial = self.pass_state
+        if not value_known:
+            self.value_text, self.fault = "?", None
+        if not on_path:
+            return
+        if grad is None:
+            self.grad_text, self.grad_sign = "?", 0
+        else:
+            self.grad_text = fmt(grad) + (" + …" if partial else "")
+            self.grad_sign = (2 if not math.isfinite(grad) else
+                              0 if grad == 0 else (1 if grad > 0 else -1))
 
     def _tooltip(self, graph: Graph, result: Result) -> str:
         spec = OPS[self.op]

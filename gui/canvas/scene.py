@@ -8,6 +8,7 @@ that moved, it does not rebuild the picture.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable
 
 from PySide6.QtCore import QRectF, Qt
@@ -37,6 +38,9 @@ class CanvasScene(QGraphicsScene):
         self._dirty_edges: set[EdgeKey] = set()
         self._moved = False
         self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
+        #: a step-through pass's engine.passes.PassMask, or None (every number shown)
+        self._pass_mask = None
+        self._pass_edges: dict[EdgeKey, tuple[bool, bool]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         self._node_boxes: list[tuple] | None = None
         self._label_boxes: dict = {}
@@ -92,6 +96,23 @@ class CanvasScene(QGraphicsScene):
                 item.highlighted = on
                 item.update()
                 item.label.update()
+
+    def set_pass_mask(self, mask) -> None:
+        """Show only the numbers a step-through pass has computed so far
+        (``engine.passes.PassMask``); ``None`` ends the pass and shows them all.
+        Only the items whose state changed are re-labelled."""
+        self._pass_mask = mask
+        for nid, item in self.nodes.items():
+            item.set_pass_state(None if mask is None else mask.node_state(nid))
+        old, self._pass_edges = self._pass_edges, {}
+        if mask is not None:
+            self._pass_edges = {k: mask.edge_state(k) for k in self.edges}
+        self._dirty_edges.update(k for k in self.edges
+                                 if old.get(k) != self._pass_edges.get(k))
+        self._refresh_numbers()
+
+    def pass_mask(self):
+        return self._pass_mask
 
     def clear_highlight(self, channel: str) -> None:
         self.set_highlight(channel)
@@ -174,6 +195,8 @@ class CanvasScene(QGraphicsScene):
 
     def _make_node(self, nid: str) -> NodeItem:
         item = NodeItem(nid)
+        if self._pass_mask is not None:
+            item.set_pass_state(self._pass_mask.node_state(nid))
         item.highlighted = any(nid in n for n, _ in self._highlights.values())
         self.nodes[nid] = item
         self.addItem(item)
@@ -294,9 +317,30 @@ class CanvasScene(QGraphicsScene):
             item.sync_numbers(g, r)
         for key, e in self.edges.items():
             er = r.edges.get(key)
+            state = self._pass_edges.get(key) if self._pass_mask is not None else None
+            if state is not None and er is not None and not state[1]:
+                er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
             er_key = None if er is None else (er.product, er.on_path, er.local, er.reason)
             if key not in self._dirty_edges and er_key == e.numbers_key():
                 continue
             full = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
-            e.set_numbers(er, self._fit_lines(key, full), full)
+            lines = self._fit_lines(key, full)
+            if state is not None and er is not None:
+                full = self._hide_numbers(full, er.on_path, *state)
+                lines = self._hide_numbers(lines, er.on_path, *state)
+            e.set_numbers(er, lines, full)
         self._dirty_edges.clear()
+
+    def _hide_numbers(self, lines: list[str], on_path: bool, local: bool,
+                      product: bool) -> list[str]:
+        """During a pass: "?" for an edge's local derivative or product not computed yet."""
+        def hide(line: str, sep: str) -> str:
+            head, found, _ = line.partition(sep) if sep == " × " else line.rpartition(sep)
+            return f"{head}{sep}?" + (" = ?" if sep == " × " else "") if found else line
+        out = list(lines)
+        mode = self.label_mode
+        if out and mode in ("local", "both") and not local:
+            out[0] = hide(out[0], " = ")
+        if out and mode in ("product", "both") and on_path and not product:
+            out[-1] = hide(out[-1], " = " if local else " × ")
+        return out
