@@ -80,6 +80,17 @@ def example_files() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.json")) if EXAMPLES_DIR.is_dir() else []
 
 
+class _NoteLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its current width,
+    so a docked note is never cut off when the window is resized."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        need = self.heightForWidth(self.width()) if self.text() else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, document: Document | None = None) -> None:
         super().__init__()
@@ -134,7 +145,7 @@ class MainWindow(QMainWindow):
 
     def _build_note_dock(self) -> None:
         """The opened file's note (what an example teaches), above the canvas; closable."""
-        self.note_label = QLabel()
+        self.note_label = _NoteLabel()
         self.note_label.setObjectName("graph_note")
         self.note_label.setWordWrap(True)
         self.note_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -168,9 +179,11 @@ class MainWindow(QMainWindow):
                           if a.menu() is not None and a.text() == "&View"), None)
         if view_menu is not None:
             view_menu.addAction(self.derivation_dock.toggleViewAction())
+        # History shares the derivation's place as a tab, so the derivation gets the room
+        self.tabifyDockWidget(self.derivation_dock, self.history_dock)
+        self.derivation_dock.raise_()
         self.resizeDocks([self.palette_dock, self.derivation_dock], [200, 380], Qt.Horizontal)
-        self.resizeDocks([self.inspector_dock, self.history_dock, self.derivation_dock],
-                         [360, 120, 420], Qt.Vertical)
+        self.resizeDocks([self.inspector_dock, self.derivation_dock], [330, 520], Qt.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
