@@ -154,11 +154,15 @@ class MainWindow(QMainWindow):
         self.note_dock = self._dock("Note", self.note_label, Qt.TopDockWidgetArea)
         self._view_menu().addAction(self.note_dock.toggleViewAction())
         self.doc.graphReset.connect(self._show_note)
+        # a graph replaced by an undoable edit (the expression bar) brings its own note
+        self.doc.undo_stack.indexChanged.connect(lambda _i: self._show_note(only_if_changed=True))
         self._show_note()
 
-    def _show_note(self) -> None:
+    def _show_note(self, only_if_changed: bool = False) -> None:
         """Show the graph's note when a file is opened; hide the dock when it has none."""
         note = self.doc.graph.note.strip()
+        if only_if_changed and note == self.note_label.text():
+            return  # keep a note the user closed closed
         self.note_label.setText(note)
         self.note_dock.setVisible(bool(note))
         if note:  # a wrapped label's height depends on its width, which docks do not ask

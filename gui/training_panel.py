@@ -98,6 +98,8 @@ class TrainingPanel(QWidget):
         self._last_values: dict[str, float] | None = None
         self.losses: list[float] = []
         self.values: dict[str, list[float]] = {}
+        self._maybe_stale = False
+        self._session_output: str | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._tick)
@@ -264,6 +266,7 @@ class TrainingPanel(QWidget):
         if self.start_values is not None and current == self._last_values:
             return
         self.start_values = dict(current)
+        self._session_output = self.doc.graph.output
         self.losses = []
         self.values = {nid: [] for nid in current}
         self._rebuild_param_curves()
@@ -295,6 +298,13 @@ class TrainingPanel(QWidget):
     def _redraw_now(self, *_args) -> None:
         """The parts that show "now": the dashed last leg of the loss (to the loss after
         the last update) and each param's current value at the end of its curve."""
+        if self._maybe_stale and not self.is_running():
+            self._maybe_stale = False
+            # the history belongs to another function once the params or the output differ
+            if self.values and (set(self.values) != set(self._params())
+                                or self.doc.graph.output != self._session_output):
+                self._on_graph_reset()
+                return
         idle = not self.is_running()
         now = self._now_loss()
         if self.losses and idle and now is not None:
@@ -473,6 +483,7 @@ class TrainingPanel(QWidget):
     def _on_edit(self, *_args) -> None:
         if self._applying:
             return
+        self._maybe_stale = True
         if self._run is not None:
             self._abort("Training stopped: the graph was edited during the run, so its "
                         "values were not applied.")

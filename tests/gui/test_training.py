@@ -12,7 +12,7 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLineEdit, QMessageBox
 
 from engine.expr import parse
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
@@ -280,3 +280,20 @@ def test_set_values_is_one_undo_step_and_skips_no_op_changes(qtbot):
     assert doc.result.value(g.output) == pytest.approx(0.3)
     with pytest.raises(ValueError):
         doc.set_values({g.output: 1.0}, "not a leaf")
+
+
+def test_replacing_the_graph_clears_the_training_history(window, qtbot):
+    """After a Step, building another function in the expression bar starts a fresh plot:
+    the old loss curve does not describe the new graph."""
+    w = window
+    w.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
+    qtbot.mouseClick(w.training.step_button, Qt.LeftButton)
+    assert len(w.training.losses) == 1
+    bar = w.expression_bar.findChild(QLineEdit)
+    qtbot.keyClicks(bar, "y = (3*x + 1)**2")
+    qtbot.keyClick(bar, Qt.Key_Return)
+    assert w.doc.graph.name_of(w.doc.graph.resolve_output()) == "y"
+    assert w.training.losses == []
+    assert not w.note_dock.isVisible()  # the new graph has no note
+    w.doc.undo_stack.undo()               # the tutorial graph (and its note) come back
+    assert "two-layer" in w.note_label.text()
