@@ -8,6 +8,8 @@ that moved, it does not rebuild the picture.
 
 from __future__ import annotations
 
+import math
+
 from typing import Iterable
 
 from PySide6.QtCore import QRectF, Qt
@@ -176,6 +178,10 @@ class CanvasScene(QGraphicsScene):
         self._label_boxes.clear()
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
+        # Qt's automatic BSP depth makes the first query on a large graph take seconds
+        # (long edges are filed in every leaf they cross); a shallower tree does not
+        n_items = len(g) * 4 + 1
+        self.setBspTreeDepth(max(4, min(10, round(math.log2(n_items) / 1.5))))
         for nid in g.ids():
             self._make_node(nid)
         for src, dst, port in g.edges():
@@ -340,9 +346,7 @@ class CanvasScene(QGraphicsScene):
         self._dirty_edges.clear()
         if len(stale) <= EAGER_LABELS:
             self.word_labels()
-        else:
-            for view in self.views():
-                self.word_visible_labels(view)
+        # else: each view words the ones it shows just before it paints
 
     # ------------------------------------------------------------- label text
     def word_labels(self, keys=None) -> None:
