@@ -69,6 +69,11 @@ def _find_non_finite(obj: Any, path: str = "$") -> tuple[str, str] | None:
     return None
 
 
+def _finite_number(x: Any) -> bool:
+    return type(x) in (int, float) and (type(x) is int and x.bit_length() <= 1000
+                                        or type(x) is float and math.isfinite(x))
+
+
 # --------------------------------------------------------------------- writing
 
 def _num(x: float) -> float | int:
@@ -293,7 +298,8 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
             raise fail(f"{path}.op", f"unknown op {nd['op']!r}")
         value = nd.get("value", 0.0)
         pos = nd.get("pos", (0.0, 0.0))
-        bad = _find_non_finite({"value": value, "pos": list(pos)}, path)
+        bad = None if _finite_number(value) and len(pos) == 2 and _finite_number(pos[0]) \
+            and _finite_number(pos[1]) else _find_non_finite({"value": value, "pos": list(pos)}, path)
         if bad is not None:
             raise fail(bad[0], "not a finite number")
         try:

@@ -35,6 +35,11 @@ TEXT_MIN_LOD = 0.3
 BOX_MIN_LOD = 0.15
 
 
+#: looked up once: Qt calls itemChange for every flag, z and position set
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+_SELECTED_CHANGED = QGraphicsItem.ItemSelectedHasChanged
+
+
 def port_y(height: float, index: int, count: int) -> float:
     """Vertical position of input port ``index`` of ``count``: spread over the body."""
     return HEADER + (height - HEADER) * (index + 0.5) / count
@@ -261,7 +266,7 @@ class NodeItem(QGraphicsItem):
         return QFontMetricsF(self._f_tag).horizontalAdvance(t) + 12.0 if t else 0.0
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
-        if change == QGraphicsItem.ItemPositionHasChanged:
+        if change == _POSITION_CHANGED:
             self._box = None
             if self.scene() is not None:
                 self.scene().node_geometry_changed(self)
@@ -269,7 +274,7 @@ class NodeItem(QGraphicsItem):
             for e in sorted(self.edges, key=lambda e: (e.src_item.node_id, e.dst_item.node_id,
                                                        e.dst_item.port_index(e.port))):
                 e.update_path()
-        elif change == QGraphicsItem.ItemSelectedHasChanged:
+        elif change == _SELECTED_CHANGED:
             self.setZValue(1.5 if value else 1)
         return super().itemChange(change, value)
 

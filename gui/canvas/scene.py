@@ -182,12 +182,10 @@ class CanvasScene(QGraphicsScene):
         # (long edges are filed in every leaf they cross); a shallower tree does not
         n_items = len(g) * 4 + 1
         self.setBspTreeDepth(max(4, min(10, round(math.log2(n_items) / 1.5))))
-        for nid in g.ids():
-            self._make_node(nid)
+        for nid in g.ids():  # placed before any edge exists: each curve is drawn once
+            self._make_node(nid).sync(g, r)
         for src, dst, port in g.edges():
             self._make_edge(src, dst, port)
-        for item in self.nodes.values():
-            item.sync(g, r)
         for e in self.edges.values():
             e.update_path()
         self._dirty_edges.update(self.edges)
@@ -376,8 +374,21 @@ class CanvasScene(QGraphicsScene):
         if not self._stale or view.transform().m11() < LABEL_MIN_LOD:
             return
         rect = view.mapToScene(view.viewport().rect()).boundingRect()
-        keys = [it.key for it in self.items(rect, Qt.IntersectsItemBoundingRect)
-                if isinstance(it, EdgeItem)]
+        near = rect.adjusted(-MAX_LABEL_WIDTH, -MAX_LABEL_WIDTH, MAX_LABEL_WIDTH,
+                             MAX_LABEL_WIDTH)
+        stale, keys = self._stale, []
+        for it in self.items(rect, Qt.IntersectsItemBoundingRect):
+            if isinstance(it, EdgeItem) and it.key in stale:
+                # a long edge crossing the view keeps its label near its middle
+                lab = it.label
+                if lab.placed and lab.lines:
+                    b = lab.box()
+                    seen = b[0] < near.right() and near.left() < b[2] and \
+                        b[1] < near.bottom() and near.top() < b[3]
+                else:
+                    seen = near.contains(it.path().pointAtPercent(0.5))
+                if seen:
+                    keys.append(it.key)
         self.word_labels(keys)
 
     def label_is_stale(self, key: EdgeKey) -> bool:

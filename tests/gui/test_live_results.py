@@ -221,14 +221,16 @@ def test_stale_labels_show_the_new_numbers_when_seen(window, qtbot):
     qtbot.keyClicks(edit, "2")
     qtbot.keyClick(edit, Qt.Key_Return)
     assert doc.graph.node(x).value == 2.0
-    # ∂m₀/∂x = w₀ = 0.01 and ∂s/∂m₀ = 1: product 0.01 on the x → m₀ edge
-    key = (x, first, "b")
-    assert doc.result.edges[key].product == 0.01
+    # the short w₀ → m₀ edge is in view: ∂m₀/∂w₀ = x = 2 and ∂s/∂m₀ = 1, product 2
+    w0 = doc.graph.source_of(first, "a")
+    key = (w0, first, "a")
+    assert doc.result.edges[key].product == 2.0
+    assert scene.label_is_stale(key)
     view.viewport().repaint()
     label = scene.edges[key].label
     assert not scene.label_is_stale(key)
     want = edge_label(doc.graph, evaluate(doc.graph), *key, mode=scene.label_mode)
-    assert label.lines[-1] == want[-1] == "∂s/∂m₀ × 0.01 = 0.01"
+    assert label.lines[-1] == want[-1] == "∂s/∂m₀ × 2 = 2"
     # a far-away label is rewritten when read
     far = (x, muls[-1], "b")
     want = edge_label(doc.graph, evaluate(doc.graph), *far, mode=scene.label_mode)
