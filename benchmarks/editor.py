@@ -101,10 +101,12 @@ def measure(path: str, repeat: int, app) -> dict:
     out["change_paint_1"] = _median(lambda: (change(), view.viewport().repaint()), repeat) \
         - out["change"]
     win.doc.undo_stack.setClean()
-    win.close()
-    win.deleteLater()
-    app.processEvents()
+    win.hide()
+    _KEEP.append(win)  # deleting windows mid-run upsets their late signal handlers
     return out
+
+
+_KEEP: list = []
 
 
 def main() -> None:
