@@ -328,6 +328,17 @@ def _syntax_tree(text: str) -> ast.Module:
     return box["tree"]  # type: ignore[return-value]
 
 
+def _in_characters(e: ExpressionError, text: str) -> ExpressionError:
+    """The syntax tree counts columns in UTF-8 bytes; people (and the editor's caret)
+    count characters, so ``ŷ = a.b`` must point at column 5, not 6."""
+    lines = text.splitlines()
+    if not 1 <= e.line <= len(lines):
+        return e
+    raw = lines[e.line - 1].encode("utf-8")[:max(0, e.col - 1)]
+    col = len(raw.decode("utf-8", errors="ignore")) + 1
+    return e if col == e.col else ExpressionError(e.reason, e.line, col)
+
+
 def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
     """Build a graph from expression text; ExpressionError names line and column."""
     if not isinstance(text, str):
@@ -345,7 +356,10 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
             for t in stmt.targets:
                 if isinstance(t, ast.Name) and t.id not in b.pending_assign:
                     b.pending_assign[t.id] = t
-    b.statements(tree.body)
+    try:
+        b.statements(tree.body)
+    except ExpressionError as e:
+        raise _in_characters(e, text) from None
     unknown = sorted(params - b.graph.names())
     if unknown:
         raise ExpressionError(f"--param names {', '.join(unknown)}, which "

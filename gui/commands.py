@@ -227,6 +227,22 @@ class SetValue(_Command):
         self.doc._set_value(self.nid, self.old)
 
 
+class SetValues(_Command):
+    """Several leaf values at once (a training step or run): one undo step."""
+
+    def __init__(self, doc: "Document", values: dict[str, tuple[float, float]], text: str) -> None:
+        super().__init__(doc, text)
+        self.values = {nid: (float(o), float(n)) for nid, (o, n) in values.items()}
+
+    def apply(self) -> None:
+        for nid, (_, new) in self.values.items():
+            self.doc._set_value(nid, new)
+
+    def revert(self) -> None:
+        for nid, (old, _) in self.values.items():
+            self.doc._set_value(nid, old)
+
+
 class SetKind(_Command):
     def __init__(self, doc: "Document", nid: str, old: str, new: str) -> None:
         super().__init__(doc, f"Make {_name(doc, nid)} {OPS[new].title.lower()}")
@@ -287,6 +303,17 @@ class Paste(_Command):
             self.doc._disconnect(dst, port)
 
 
+class _EmptyResult(_Command):
+    """Between removing one graph and adding the other the document is empty; its Result
+    must say so too, or views syncing the added nodes would look up the old output."""
+
+    def apply(self) -> None:
+        import engine
+        self.doc.result = engine.evaluate(self.doc.graph, allow_no_output=True)
+
+    revert = apply
+
+
 class ReplaceGraph(_Command):
     """Replace every node and edge with another graph's (e.g. from an expression)."""
 
@@ -302,6 +329,7 @@ class ReplaceGraph(_Command):
             self.child(Disconnect(doc, src, dst, port, self))
         for nid in old.ids():
             self.child(RemoveNode(doc, nid, self))
+        self.child(_EmptyResult(doc, parent=self))
         for n in graph.nodes():
             self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self))
         self.new_edges = graph.edges()
@@ -323,6 +351,6 @@ class ReplaceGraph(_Command):
 
 __all__ = [
     "AddNode", "RemoveNode", "Connect", "Disconnect", "SetOutput", "DeleteNodes", "MoveNodes",
-    "Reconnect", "Rename", "SetValue", "SetKind", "Paste", "ReplaceGraph", "SET_VALUE_ID",
+    "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "Paste", "ReplaceGraph", "SET_VALUE_ID",
     "fragment_nodes", "fragment_edges",
 ]

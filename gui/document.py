@@ -181,6 +181,21 @@ class Document(QObject):
             return
         self._push(SetValue(self, nid, old, value, merge_id))
 
+    def set_values(self, values: dict[str, float], text: str) -> bool:
+        """Set several leaves at once (e.g. "Train step") as one undo step; False if nothing changed."""
+        from gui.commands import SetValues
+        changes = {}
+        for nid, value in values.items():
+            if not OPS[self.graph.op_of(nid)].is_leaf:
+                raise ValueError("only input, param and const nodes hold a value")
+            old = self.graph.node(nid).value
+            if not _same(old, float(value)):
+                changes[nid] = (old, float(value))
+        if not changes:
+            return False
+        self._push(SetValues(self, changes, text))
+        return True
+
     def set_kind(self, nid: str, op: str) -> None:
         from gui.commands import SetKind
         old = self.graph.op_of(nid)

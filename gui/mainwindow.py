@@ -80,6 +80,17 @@ def example_files() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.json")) if EXAMPLES_DIR.is_dir() else []
 
 
+class _NoteLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its current width,
+    so a docked note is never cut off when the window is resized."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        need = self.heightForWidth(self.width()) if self.text() else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, document: Document | None = None) -> None:
         super().__init__()
@@ -94,6 +105,12 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status()
+        self._build_expression_bar()
+        self._build_gradcheck_dock()
+        self._build_training_dock()
+        self._build_note_dock()
+        self._build_derivation_dock()
+        self._build_stepper()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
@@ -117,6 +134,56 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 320], Qt.Horizontal)
         self.resizeDocks([self.inspector_dock, self.history_dock], [620, 200], Qt.Vertical)
+
+    def _build_training_dock(self) -> None:
+        """Gradient descent on the params, with live loss and value plots (bottom dock)."""
+        from gui.training_panel import TrainingPanel
+        self.training = TrainingPanel(self.doc)
+        self.training_dock = self._dock("Training", self.training, Qt.BottomDockWidgetArea)
+        self.resizeDocks([self.training_dock], [280], Qt.Vertical)
+        self._view_menu().addAction(self.training_dock.toggleViewAction())
+
+    def _build_note_dock(self) -> None:
+        """The opened file's note (what an example teaches), above the canvas; closable."""
+        self.note_label = _NoteLabel()
+        self.note_label.setObjectName("graph_note")
+        self.note_label.setWordWrap(True)
+        self.note_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.note_label.setContentsMargins(8, 4, 8, 6)
+        self.note_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.note_dock = self._dock("Note", self.note_label, Qt.TopDockWidgetArea)
+        self._view_menu().addAction(self.note_dock.toggleViewAction())
+        self.doc.graphReset.connect(self._show_note)
+        self._show_note()
+
+    def _show_note(self) -> None:
+        """Show the graph's note when a file is opened; hide the dock when it has none."""
+        note = self.doc.graph.note.strip()
+        self.note_label.setText(note)
+        self.note_dock.setVisible(bool(note))
+        if note:  # a wrapped label's height depends on its width, which docks do not ask
+            width = max(300, self.width() - 40)
+            self.resizeDocks([self.note_dock], [self.note_label.heightForWidth(width) + 12],
+                             Qt.Vertical)
+
+    def _view_menu(self):
+        return next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+
+    def _build_derivation_dock(self) -> None:
+        """The Derivation dock (∂L/∂w written out for the selected node) and its View toggle."""
+        from gui.derivation_panel import DerivationPanel
+        self.derivation = DerivationPanel(self.doc, self.canvas)
+        self.derivation_dock = self._dock("Derivation", self.derivation, Qt.RightDockWidgetArea)
+        self.canvas.selectionChangedIds.connect(self.derivation.set_selection)
+        view_menu = next((a.menu() for a in self.menuBar().actions()
+                          if a.menu() is not None and a.text() == "&View"), None)
+        if view_menu is not None:
+            view_menu.addAction(self.derivation_dock.toggleViewAction())
+        # History shares the derivation's place as a tab, so the derivation gets the room
+        self.tabifyDockWidget(self.derivation_dock, self.history_dock)
+        self.derivation_dock.raise_()
+        self.resizeDocks([self.palette_dock, self.derivation_dock], [200, 380], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.derivation_dock], [330, 520], Qt.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -247,10 +314,83 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.TopToolBarArea, tb)
         self.toolbar = tb
 
+    def _build_stepper(self) -> None:
+        """Step-through passes: toolbar buttons, the Passes menu and the Narration dock."""
+        from gui.stepper import NarrationView, Stepper
+        self.stepper = Stepper(self.doc, self.canvas.scene(), self)
+        self.narration = NarrationView(self.stepper)
+        self.narration_dock = self._dock("Narration", self.narration, Qt.BottomDockWidgetArea)
+        menu = self.menuBar().addMenu("&Passes")
+        menu.addActions(self.stepper.actions())
+        menu.addSeparator()
+        menu.addAction(self.narration_dock.toggleViewAction())
+        self.toolbar.addSeparator()
+        self.toolbar.addActions(self.stepper.actions())
+        self.toolbar.addWidget(self.stepper.speed_box)
+        for a in self.stepper.actions():
+            self.addAction(a)
+        for a in (self.stepper.act_play, self.stepper.act_pause):  # a single key: canvas only
+            self.removeAction(a)
+            a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.canvas.addAction(a)
+
     def _build_status(self) -> None:
         self.output_label = QLabel()
         self.output_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.statusBar().addPermanentWidget(self.output_label)
+
+    def _build_expression_bar(self) -> None:
+        """The expression bar above the canvas; Ctrl+E focuses it, Escape hands back."""
+        from PySide6.QtWidgets import QVBoxLayout
+        from gui.expression_bar import ExpressionBar
+        canvas = self.takeCentralWidget()
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.expression_bar = ExpressionBar(self.doc)
+        lay.addWidget(self.expression_bar)
+        lay.addWidget(canvas, 1)
+        self.setCentralWidget(central)
+        self.expression_bar.escaped.connect(lambda: self.canvas.setFocus())
+        self.expression_bar.built.connect(self._expression_built)
+        self.act_focus_expression = self._action(
+            "&Expression Bar", self.focus_expression_bar, "Ctrl+E",
+            "Type a formula; Enter builds it as a graph")
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addAction(self.act_focus_expression)
+
+    def focus_expression_bar(self) -> None:
+        self.expression_bar.edit.setFocus(Qt.ShortcutFocusReason)
+        self.expression_bar.edit.selectAll()
+
+    def _expression_built(self, ids: list, inserted: bool) -> None:
+        if inserted:
+            self.canvas.select_ids(list(ids))
+            fit = getattr(self.canvas, "ensure_all_visible", None)
+            (fit or self.canvas.fit_all)()
+        else:
+            self.canvas.fit_all()
+
+    def _build_gradcheck_dock(self) -> None:
+        """Gradient check (backprop vs finite differences): a wide table under the canvas,
+        hidden until asked for in the View menu (it checks only while shown)."""
+        from gui.gradcheck_panel import GradCheckPanel
+        self.gradcheck = GradCheckPanel(self.doc)
+
+        def show_node(nid: str) -> None:
+            self.canvas.select_ids([nid])
+            item = getattr(self.canvas.scene(), "nodes", {}).get(nid)
+            if item is not None:
+                self.canvas.ensureVisible(item)
+
+        self.gradcheck.nodeActivated.connect(show_node)
+        self.gradcheck_dock = self._dock("Gradient Check", self.gradcheck,
+                                         Qt.BottomDockWidgetArea)
+        self.gradcheck_dock.setObjectName("gradcheck_dock")
+        self.gradcheck_dock.hide()
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addAction(self.gradcheck_dock.toggleViewAction())
 
     # --------------------------------------------------------------- status
     def _update_undo_buttons(self, *_args) -> None:

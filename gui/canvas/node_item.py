@@ -70,6 +70,8 @@ class NodeItem(QGraphicsItem):
         self.greyed = False
         #: drawn with a glow ring (set by CanvasScene.set_highlight)
         self.highlighted = False
+        #: during a step-through pass: (value shown?, gradient so far or None, partial?)
+        self.pass_state: tuple[bool, float | None, bool] | None = None
         self.fault: str | None = None
         self.port_labels: list[str] = []
         self.in_ports: list[PortItem] = []
@@ -150,7 +152,7 @@ class NodeItem(QGraphicsItem):
             self._caption = grad_symbol(graph, result, self.node_id)
         caption = self._caption
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
-               result.output, self.name, caption)
+               result.output, self.name, caption, self.pass_state)
         if key == self._numbers:
             return False
         self._numbers = key
@@ -168,6 +170,8 @@ class NodeItem(QGraphicsItem):
             else:
                 self.grad_text, self.grad_sign = "—", 0
             self.greyed = has_output and not nr.on_path
+            if self.pass_state is not None:
+                self._hide_unreached(nr.on_path and has_output)
         self.grad_caption = caption
         if self.opacity() != (0.5 if self.greyed else 1.0):
             self.setOpacity(0.5 if self.greyed else 1.0)
@@ -189,6 +193,27 @@ class NodeItem(QGraphicsItem):
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._word_tooltip()
         super().hoverEnterEvent(event)
+
+    def set_pass_state(self, state: tuple[bool, float | None, bool] | None) -> None:
+        """Set by CanvasScene.set_pass_mask; the scene then refreshes the numbers."""
+        if state != self.pass_state:
+            self.pass_state = state
+            self._numbers = None
+
+    def _hide_unreached(self, on_path: bool) -> None:
+        """A pass has not computed these yet: "?" instead of the number; a gradient
+        still being summed shows its running total followed by "+ …"."""
+        value_known, grad, partial = self.pass_state
+        if not value_known:
+            self.value_text, self.fault = "?", None
+        if not on_path:
+            return
+        if grad is None:
+            self.grad_text, self.grad_sign = "?", 0
+        else:
+            self.grad_text = fmt(grad) + (" + …" if partial else "")
+            self.grad_sign = (2 if not math.isfinite(grad) else
+                              0 if grad == 0 else (1 if grad > 0 else -1))
 
     def _tooltip(self, graph: Graph, result: Result) -> str:
         spec = OPS[self.op]

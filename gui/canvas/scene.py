@@ -8,6 +8,7 @@ that moved, it does not rebuild the picture.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from typing import Iterable
@@ -46,6 +47,9 @@ class CanvasScene(QGraphicsScene):
         self._labels_output = document.result.output
         self._moved = False
         self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
+        #: a step-through pass's engine.passes.PassMask, or None (every number shown)
+        self._pass_mask = None
+        self._pass_edges: dict[EdgeKey, tuple[bool, bool]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
         self._node_boxes: BoxGrid | None = None
@@ -102,6 +106,23 @@ class CanvasScene(QGraphicsScene):
                 item.highlighted = on
                 item.update()
                 item.label.update()
+
+    def set_pass_mask(self, mask) -> None:
+        """Show only the numbers a step-through pass has computed so far
+        (``engine.passes.PassMask``); ``None`` ends the pass and shows them all.
+        Only the items whose state changed are re-labelled."""
+        self._pass_mask = mask
+        for nid, item in self.nodes.items():
+            item.set_pass_state(None if mask is None else mask.node_state(nid))
+        old, self._pass_edges = self._pass_edges, {}
+        if mask is not None:
+            self._pass_edges = {k: mask.edge_state(k) for k in self.edges}
+        self._dirty_edges.update(k for k in self.edges
+                                 if old.get(k) != self._pass_edges.get(k))
+        self._refresh_numbers(every_node=True)
+
+    def pass_mask(self):
+        return self._pass_mask
 
     def clear_highlight(self, channel: str) -> None:
         self.set_highlight(channel)
@@ -193,6 +214,8 @@ class CanvasScene(QGraphicsScene):
 
     def _make_node(self, nid: str) -> NodeItem:
         item = NodeItem(nid)
+        if self._pass_mask is not None:
+            item.set_pass_state(self._pass_mask.node_state(nid))
         item.highlighted = any(nid in n for n, _ in self._highlights.values())
         self.nodes[nid] = item
         self.addItem(item)
@@ -316,14 +339,15 @@ class CanvasScene(QGraphicsScene):
             if e.label.placed and e.label.lines and e.label.isVisible():
                 e.place_label(keep=True)
 
-    def _refresh_numbers(self) -> None:
-        """Push the current Result into the items whose numbers (or wording) changed."""
+    def _refresh_numbers(self, every_node: bool = False) -> None:
+        """Push the current Result into the items whose numbers (or wording) changed.
+        ``every_node``: also nodes the last evaluation did not change (a pass mask)."""
         g, r = self.document.graph, self.document.result
         if r.output != self._labels_output:  # every ∂L/∂… names the output
             self._labels_output = r.output
             self._dirty_edges.update(self.edges)
         changes = self.document.changes
-        if changes is None:
+        if changes is None or every_node:
             node_items = self.nodes.values()
             edge_items = self.edges.items()
         else:  # only what the engine reports as changed, and what an edit made stale
@@ -336,6 +360,7 @@ class CanvasScene(QGraphicsScene):
         stale = self._stale
         for key, e in edge_items:
             er = r.edges.get(key)
+            er = self._shown_edge(key, er)
             if key in self._dirty_edges:
                 e.set_result(er, force=True)
                 stale.add(key)
@@ -345,6 +370,14 @@ class CanvasScene(QGraphicsScene):
         if len(stale) <= EAGER_LABELS:
             self.word_labels()
         # else: each view words the ones it shows just before it paints
+
+    def _shown_edge(self, key: EdgeKey, er):
+        """The EdgeResult as shown: during a step-through pass, a product not computed
+        yet is shown as 0 with no reason."""
+        state = self._pass_edges.get(key) if self._pass_mask is not None else None
+        if state is not None and er is not None and not state[1]:
+            er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
+        return er
 
     # ------------------------------------------------------------- label text
     def word_labels(self, keys=None) -> None:
@@ -366,7 +399,12 @@ class CanvasScene(QGraphicsScene):
                 continue
             er = r.edges.get(key)
             full = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
-            e.set_numbers(er, self._fit_lines(key, full), full)
+            lines = self._fit_lines(key, full)
+            state = self._pass_edges.get(key) if self._pass_mask is not None else None
+            if state is not None and er is not None:
+                full = self._hide_numbers(full, er.on_path, *state)
+                lines = self._hide_numbers(lines, er.on_path, *state)
+            e.set_numbers(self._shown_edge(key, er), lines, full)
 
     def word_visible_labels(self, view) -> None:
         """Word the stale labels of edges inside ``view``'s viewport, when labels are
@@ -393,3 +431,17 @@ class CanvasScene(QGraphicsScene):
 
     def label_is_stale(self, key: EdgeKey) -> bool:
         return key in self._stale
+
+    def _hide_numbers(self, lines: list[str], on_path: bool, local: bool,
+                      product: bool) -> list[str]:
+        """During a pass: "?" for an edge's local derivative or product not computed yet."""
+        def hide(line: str, sep: str) -> str:
+            head, found, _ = line.partition(sep) if sep == " × " else line.rpartition(sep)
+            return f"{head}{sep}?" + (" = ?" if sep == " × " else "") if found else line
+        out = list(lines)
+        mode = self.label_mode
+        if out and mode in ("local", "both") and not local:
+            out[0] = hide(out[0], " = ")
+        if out and mode in ("product", "both") and on_path and not product:
+            out[-1] = hide(out[-1], " = " if local else " × ")
+        return out

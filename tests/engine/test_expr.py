@@ -381,3 +381,14 @@ def test_round_trip_keeps_the_sign_of_negative_zero() -> None:
     back = parse(to_expression(g))
     assert math.copysign(1.0, back.node(back.id_of("x")).value) == -1.0
     assert evaluate(back).value(back.id_of("y")) == -math.inf
+
+
+@pytest.mark.parametrize("text,col", [
+    ("ŷ = a.b", 5),           # the syntax tree says byte 6: ŷ is two bytes in UTF-8
+    ("ŷŷ = foo(x)", 6),       # two two-byte letters before the call
+    ("h = ŵ * 𝑎.b", 9),       # a four-byte letter is one column too
+])
+def test_columns_count_characters_not_bytes(text: str, col: int) -> None:
+    with pytest.raises(ExpressionError) as ei:
+        parse(text)
+    assert ei.value.col == col, str(ei.value)

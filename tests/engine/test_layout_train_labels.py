@@ -101,6 +101,24 @@ def test_gradient_check_passes_for_smooth_and_reports_kinks() -> None:
     assert row.status == "kink" and row.analytic == 2.0
 
 
+def test_gradient_check_explains_a_kink_even_where_the_central_difference_agrees() -> None:
+    # |x| at 0: slopes −1 and +1 average to 0, which is also abs′(0) by convention, so the
+    # error is 0; the row must still say it is a kink rather than pass silently
+    g = parse("x = 0; y = abs(x)")
+    (row,) = gradient_check(g)
+    assert row.analytic == 0.0 and row.numeric == 0.0
+    assert row.status == "kink" and "-1 from the left, 1 from the right" in row.note
+
+
+def test_gradient_check_does_not_call_steep_smooth_functions_kinks() -> None:
+    # 1/x at 0.01: f′ = −10⁴, f″ = 2·10⁶; the one-sided slopes differ by f″·h ≈ 12
+    # (more than 10⁻³ relative) but shrink with h: curvature, not a kink
+    g = parse("x = 0.01; y = 1/x")
+    (row,) = [r for r in gradient_check(g) if r.name == "x"]
+    assert row.status == "ok" and row.note == ""
+    assert row.analytic == pytest.approx(-1e4)
+
+
 def test_edge_labels_show_tutorial_numbers() -> None:
     g = parse("x = 2; y = 1; w1 = param(0.5); w2 = param(0.3)\n"
               "h = w1*x; yhat = w2*h; L = (y - yhat)**2")

@@ -212,3 +212,27 @@ def test_examples_load_save_reload_equal(qtbot, tmp_path):
         assert fileformat.dumps(again.graph) == fileformat.dumps(doc.graph)
         assert fileformat.to_dict(again.graph) == fileformat.to_dict(doc.graph)
         assert out.read_text(encoding="utf-8") == fileformat.dumps(doc.graph)
+
+
+def test_replace_graph_never_shows_views_a_result_for_removed_nodes(qtbot):
+    """A view syncing each added node reads doc.result: mid-replace its output must be a
+    node that exists (or none), on redo and on undo."""
+    from engine.expr import parse
+    doc = Document()
+    two_layer(doc)
+    doc.set_output(doc.graph.id_of("L"))
+    seen: list[str | None] = []
+
+    def on_added(nid: str) -> None:
+        out = doc.result.output
+        seen.append(out)
+        assert out is None or out in doc.graph
+
+    doc.nodeAdded.connect(on_added)
+    with qtbot.captureExceptions() as errors:
+        doc.replace_graph(parse("x = 2; y = (3*x + 1)**2"), "y = (3*x + 1)**2")
+        doc.undo_stack.undo()
+        doc.undo_stack.redo()
+    assert not errors, errors
+    assert len(seen) == 7 + 7 + 7
+    assert doc.result.grad(doc.graph.id_of("x")) == 42.0   # 2·(3·2 + 1)·3
