@@ -178,11 +178,18 @@ class CompiledResult:
             return evaluate(graph, allow_no_output=True)
         vals, grads = self.values.tolist(), self.grads.tolist()
         onp = plan.on_path.tolist()
-        nodes = {nid: NodeResult(vals[i], grads[i], onp[i]) for i, nid in enumerate(plan.ids)}
+        index = plan.index
+        nodes = {}
+        for nid in plan.order:  # the reference's insertion order: topological
+            i = index[nid]
+            nodes[nid] = NodeResult(vals[i], grads[i], onp[i])
         loc, prod = self.locals.tolist(), self.products.tolist()
         eon = plan.edge_on_path.tolist()
-        edges = {k: EdgeResult(k[0], k[1], k[2], loc[e], prod[e], eon[e])
-                 for e, k in enumerate(plan.edge_keys)}
+        keys = plan.edge_keys
+        edges = {}
+        for e in plan.reference_edge_order():
+            k = keys[e]
+            edges[k] = EdgeResult(k[0], k[1], k[2], loc[e], prod[e], eon[e])
         return Result(plan.output, list(plan.order), nodes, edges, plan.output_error)
 
 
@@ -202,6 +209,7 @@ class Plan:
             self.output, self.output_error = None, e
         order = _topological_order(graph)
         self.order = order
+        self._ref_edges: list[int] | None = None
         pos = {n: i for i, n in enumerate(order)}
         nodedata, pred = G._node, G._pred
         n = len(order)
@@ -290,6 +298,7 @@ class Plan:
         self.edge_on_path = self.on_path[np.asarray(eng.edge_tgt, dtype=np.int64)] \
             if m else np.zeros(0, dtype=bool)
         self.leaves = [self.ids[i] for i in eng.leaf_indices]
+        self._ops = ops
         self._evaluated = False
 
     @property
@@ -305,6 +314,21 @@ class Plan:
         if self._edge_index is None:
             self._edge_index = {k: e for e, k in enumerate(self.edge_keys)}
         return self._edge_index
+
+    def reference_edge_order(self) -> list[int]:
+        """Edge positions in the order the reference fills ``Result.edges``: targets in
+        topological order, each target's edges in port order (built on first use)."""
+        if self._ref_edges is None:
+            rank = {n: i for i, n in enumerate(self.order)}
+            ops, keys = self._ops, self.edge_keys
+
+            def key(e: int) -> tuple[int, int]:
+                _, t, p = keys[e]
+                r = rank[t]
+                op = ops[r]
+                return r, (variadic_port_key(p) if op == "sum" else _PORT_INDEX[op][p])
+            self._ref_edges = sorted(range(len(keys)), key=key)
+        return self._ref_edges
 
     # ------------------------------------------------------------------ values
     def set_leaf(self, index_or_id: int | str, value: float) -> None:

@@ -22,7 +22,7 @@ from engine.ops import OPS
 F = np.float64
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeResult:
     value: float
     grad: float = 0.0
@@ -35,7 +35,7 @@ class NodeResult:
     grad_reason: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class EdgeResult:
     source: str
     target: str

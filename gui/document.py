@@ -3,7 +3,10 @@
 Everything the canvas and the docks show comes from here, and every edit goes
 through here as a QUndoCommand, so undo, the modified marker and the numbers
 on screen can never disagree. The document never computes a derivative: after
-each change it asks ``engine.evaluate`` for a fresh Result.
+each change it asks the engine for a fresh Result — through ``engine.live``, which
+recompiles only when the topology changed and otherwise updates incrementally,
+giving the reference evaluation's numbers bit for bit. ``changes`` then says which
+nodes and edges have new numbers (None: assume all), so the canvas repaints only those.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from PySide6.QtGui import QUndoStack
 import engine
 from engine.graph import Graph, default_stem
 from engine.layout import layout
+from engine.live import Changes, LiveEvaluation
 from engine.names import unique_name
 from engine.ops import OPS
 
@@ -39,7 +43,15 @@ class Document(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.graph: Graph = Graph()
-        self.result: engine.Result = engine.evaluate(self.graph, allow_no_output=True)
+        self._live = LiveEvaluation()
+        #: kinds of change since the last refresh: "structure", "names", "moves";
+        #: leaf ids whose value changed are in ``_dirty_values``
+        self._dirty: set[str] = set()
+        self._dirty_values: set[str] = set()
+        self.result: engine.Result
+        #: what the last refresh changed (None: anything may have)
+        self.changes: Changes | None = None
+        self.result, self.changes = self._live.structure(self.graph)
         self.undo_stack = QUndoStack(self)
         self.path: str | None = None
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -52,9 +64,28 @@ class Document(QObject):
         return not self.undo_stack.isClean()
 
     def refresh(self) -> None:
-        """Re-evaluate after a change; every number on screen comes from this Result."""
-        self.result = engine.evaluate(self.graph, allow_no_output=True)
+        """Re-evaluate after a change; every number on screen comes from this Result.
+
+        The primitive changes below record what kind of edit happened; a refresh with
+        nothing recorded (the graph changed some other way) recompiles, to be safe."""
+        self.result, self.changes = self._evaluate()
         self.resultsChanged.emit()
+
+    def _evaluate(self) -> tuple[engine.Result, Changes | None]:
+        dirty, values = self._dirty, self._dirty_values
+        self._dirty, self._dirty_values = set(), set()
+        live = self._live
+        if "structure" in dirty or not (dirty or values):
+            return live.structure(self.graph)
+        if values:
+            values = [nid for nid in values if nid in self.graph]
+            result, changes = live.values(self.graph, values)
+            if "names" in dirty:
+                return live.names(self.graph)[0], None
+            return result, changes
+        if "names" in dirty:
+            return live.names(self.graph)
+        return self.result, Changes(frozenset(), frozenset())  # moves only
 
     # ------------------------------------------------------------- edit API
     def _push(self, cmd: Any) -> None:
@@ -222,7 +253,8 @@ class Document(QObject):
         self.graph = graph
         self.path = path
         self.undo_stack.setClean()
-        self.result = engine.evaluate(self.graph, allow_no_output=True)
+        self._dirty, self._dirty_values = set(), set()
+        self.result, self.changes = self._live.structure(self.graph)
         self.graphReset.emit()
         self.outputChanged.emit()
         self.resultsChanged.emit()
@@ -256,41 +288,50 @@ class Document(QObject):
     # Each emits the fine-grained signal; the command calls refresh() once at the end.
     def _add(self, nid: str, op: str, name: str, value: float, pos: Pos) -> None:
         self.graph.add_node(op, name=name, value=value, pos=pos, id=nid)
+        self._dirty.add("structure")
         self.nodeAdded.emit(nid)
 
     def _remove(self, nid: str) -> None:
         was_output = self.graph.output == nid
         self.graph.remove_node(nid)
+        self._dirty.add("structure")
         self.nodeRemoved.emit(nid)
         if was_output:
             self.outputChanged.emit()
 
     def _connect(self, src: str, dst: str, port: str) -> None:
         self.graph.connect(src, dst, port)
+        self._dirty.add("structure")
         self.edgeAdded.emit(src, dst, port)
 
     def _disconnect(self, dst: str, port: str) -> None:
         src = self.graph.disconnect(dst, port)
+        self._dirty.add("structure")
         self.edgeRemoved.emit(src, dst, port)
 
     def _set_pos(self, nid: str, pos: Pos) -> None:
         self.graph.set_pos(nid, pos)
+        self._dirty.add("moves")
         self.nodeMoved.emit(nid)
 
     def _rename(self, nid: str, name: str) -> None:
         self.graph.rename(nid, name)
+        self._dirty.add("names")
         self.nodeChanged.emit(nid)
 
     def _set_value(self, nid: str, value: float) -> None:
         self.graph.set_value(nid, value)
+        self._dirty_values.add(nid)
         self.nodeChanged.emit(nid)
 
     def _set_kind(self, nid: str, op: str) -> None:
         self.graph.set_kind(nid, op)
+        self._dirty.add("names")
         self.nodeChanged.emit(nid)
 
     def _set_output(self, nid: str | None) -> None:
         self.graph.set_output(nid)
+        self._dirty.add("structure")
         self.outputChanged.emit()
 
 

@@ -27,6 +27,9 @@ def render_scene(scene, out: str, width: int | None = None) -> None:
     from PySide6.QtCore import QRectF, QSize, Qt
     from PySide6.QtGui import QImage, QPainter
 
+    word = getattr(scene, "word_labels", None)
+    if word is not None:  # a picture shows every label: word the ones left stale
+        word()
     src = scene.items_rect()
     if src.isEmpty():
         src = QRectF(0, 0, 400, 200)

@@ -8,7 +8,10 @@ a glance where the gradient flows and how strongly. The label carries the text
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
+from typing import Iterator
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
@@ -21,6 +24,8 @@ from gui.canvas.theme import font
 MIN_WIDTH = 1.4
 MAX_WIDTH = 7.0
 LABEL_MIN_LOD = 0.45
+#: below this zoom an edge is a straight hairline
+LINE_MIN_LOD = 0.15
 LABEL_FONT_PX = 11
 LABEL_PAD_X = 5.0
 LABEL_PAD_Y = 3.0
@@ -57,6 +62,85 @@ def width_for(product: float) -> float:
     if not math.isfinite(product):
         return 2.0
     return max(MIN_WIDTH, min(MAX_WIDTH, 1.4 + 1.3 * math.log10(1.0 + 10.0 * abs(product))))
+
+#: where along the curve a label may sit, best first
+_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+#: how far (scene px) above or below a spot on the curve a label may slide
+SLIDE = 260.0
+#: candidates tried before a crowded label settles for the least covered one seen
+BUDGET = 60
+
+
+def _outward(ys: list[float], y0: float) -> Iterator[tuple[float, float]]:
+    """(|y − y0|, y): y0 first, then the sorted ``ys`` walking outward from it."""
+    yield 0.0, y0
+    hi = bisect.bisect_left(ys, y0)
+    lo = hi - 1
+    while lo >= 0 or hi < len(ys):
+        if hi >= len(ys) or (lo >= 0 and y0 - ys[lo] <= ys[hi] - y0):
+            yield y0 - ys[lo], ys[lo]
+            lo -= 1
+        else:
+            yield ys[hi] - y0, ys[hi]
+            hi += 1
+
+
+def _stream(ys: list[float], y0: float, base: float, rank: int, x: float, near: list,
+            hard_x: list) -> Iterator[tuple]:
+    """Candidates at one spot and x, cheapest first: (cost, rank, x, y, soft, hard)."""
+    for d, y in _outward(ys, y0):
+        if d > SLIDE:
+            return
+        yield base + d, rank, x, y, near, hard_x
+
+
+def _best_spot(path: QPainterPath, w: float, h: float, own: list, hard: list, soft_in,
+               shift: float) -> tuple | None:
+    """The label box (left, top, right, bottom) of least cost near the curve.
+
+    Candidates: at each spot along the curve, slid sideways off the edge's own nodes and
+    up or down to just clear any box nearby. Cost: distance slid + 25 per spot rank +
+    1000 per soft box covered; a hard box is never covered. Candidates are visited
+    cheapest first (a lazy merge), so the search stops at the first one that covers
+    nothing — usually after a handful — and only boxes near each spot are fetched. Where
+    nothing is clear (a dense graph), it settles after ``BUDGET`` candidates."""
+    streams = []
+    for rank, t in enumerate(_SPOTS):
+        c = path.pointAtPercent(t)
+        x0 = c.x() - w / 2
+        y0 = c.y() + shift - h / 2
+        m = PORT_CLEARANCE + CLEARANCE  # boxes are grown after the query
+        soft = soft_in((x0 - w - m, y0 - SLIDE - h - m, x0 + 2 * w + m, y0 + SLIDE + 2 * h + m))
+        boxes = hard + soft
+        ys = sorted({o[1] - h - 0.5 for o in boxes} | {o[3] + 0.5 for o in boxes})
+        xs = {x0}
+        for o in own:
+            xs.add(o[2] + 0.5)
+            xs.add(o[0] - w - 0.5)
+        for x in sorted(xs):
+            dx = abs(x - x0)
+            if dx > w:
+                continue
+            base = dx + 25.0 * rank
+            near = [o for o in soft if o[0] < x + w and x < o[2]]
+            hard_x = [o for o in hard if o[0] < x + w and x < o[2]]
+            streams.append(_stream(ys, y0, base, rank, x, near, hard_x))
+    best, best_score = None, math.inf
+    for n, (score, _rank, x, y, near, hard_x) in enumerate(
+            heapq.merge(*streams, key=lambda c: c[:4])):
+        if score >= best_score or (n >= BUDGET and best is not None):
+            break
+        r = (x, y, x + w, y + h)
+        if any(_hit(r, o) for o in hard_x):
+            continue
+        for o in near:
+            if _hit(r, o):
+                score += 1000.0
+                if score >= best_score:
+                    break
+        if score < best_score:
+            best, best_score = r, score
+    return best
 
 
 class EdgeLabelItem(QGraphicsItem):
@@ -117,6 +201,9 @@ class EdgeLabelItem(QGraphicsItem):
 
     def text(self) -> str:
         """What the label shows, one line per line (what tests and users read)."""
+        scene = self.scene()
+        if scene is not None and scene.label_is_stale(self.edge.key):
+            scene.word_labels([self.edge.key])
         return "\n".join(self.lines)
 
     def boundingRect(self) -> QRectF:
@@ -161,6 +248,8 @@ class EdgeItem(QGraphicsItem):
         self.on_path = False
         self.finite = True
         self._path = QPainterPath()
+        self._ends = (QPointF(), QPointF())
+        self._brect = QRectF()
         self._numbers: tuple | None = None
         self.label = EdgeLabelItem(self)
         #: True while a re-route drag has lifted this edge off its port
@@ -201,7 +290,22 @@ class EdgeItem(QGraphicsItem):
         self.setToolTip(tip)
         self.update()
         self.label.update()
-        self.place_label(keep=True)
+        self.place_label(keep=True, only_own=True)
+        return True
+
+    def set_result(self, er: EdgeResult | None, force: bool = False) -> bool:
+        """Colour and width from the EdgeResult now; the label's text is worded later
+        (CanvasScene.word_labels). True when the label needs new text."""
+        er_key = None if er is None else (er.product, er.on_path, er.local, er.reason)
+        if not force and self._numbers is not None and er_key == self._numbers[0]:
+            return False
+        self._numbers = (er_key, None)
+        if er is None:
+            self.product, self.on_path, self.finite = 0.0, False, True
+        else:
+            self.product, self.on_path = er.product, er.on_path
+            self.finite = math.isfinite(er.product) and math.isfinite(er.local)
+        self.update()
         return True
 
     def numbers_key(self) -> tuple | None | bool:
@@ -237,14 +341,16 @@ class EdgeItem(QGraphicsItem):
         p0, p1 = self.endpoints()
         self.prepareGeometryChange()
         self._path = curve(p0, p1)
+        self._ends = (p0, p1)
+        m = MAX_WIDTH + 8.0
+        self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
         self.place_label()
 
     def path(self) -> QPainterPath:
         return self._path
 
     def boundingRect(self) -> QRectF:
-        m = MAX_WIDTH + 8.0
-        return self._path.boundingRect().adjusted(-m, -m, m, m)
+        return self._brect  # cached in update_path: Qt asks for it on every paint
 
     def shape(self) -> QPainterPath:
         s = QPainterPathStroker()
@@ -257,7 +363,7 @@ class EdgeItem(QGraphicsItem):
                 if e.dst_item is self.dst_item and e.src_item is self.src_item]
         return sorted(same, key=lambda e: e.dst_item.port_index(e.port))
 
-    def place_label(self, keep: bool = False) -> None:
+    def place_label(self, keep: bool = False, only_own: bool = False) -> None:
         """Put the label near the middle of the curve where it covers no node.
 
         Candidates are the curve's middle and points either side of it, each also
@@ -266,7 +372,9 @@ class EdgeItem(QGraphicsItem):
         (x·x, placed before it), is never taken; other nodes and labels are avoided
         when possible. Among what is left the spot nearest the curve wins.
         ``keep``: stay centred where the label is if that spot is still clear (a
-        value change must not make labels jump around).
+        value change must not make labels jump around). ``only_own``: with ``keep``,
+        only the edge's own nodes and twin labels must be clear (a value change moves
+        nothing else, and it must stay cheap on a large graph).
         """
         label = self.label
         if not label.lines or self._path.isEmpty():
@@ -277,49 +385,24 @@ class EdgeItem(QGraphicsItem):
         sibs = self.siblings()
         idx = sibs.index(self) if self in sibs else 0
         hard = own + [_grow(s.label.box(), 2) for s in sibs[:idx] if s.label.lines]
-        pb = self._path.boundingRect()
-        area = (pb.left() - w, pb.top() - 4 * h, pb.right() + w, pb.bottom() + 4 * h)
-        soft: list[tuple] = []
         scene = self.scene()
-        if scene is not None:
+
+        def soft_in(area: tuple) -> list[tuple]:
+            if scene is None:
+                return []
             soft = [_grow_node(b) for b in scene.node_boxes_in(area)]
             soft = [b for b in soft if b not in own]
-            soft += [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
+            return soft + [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
+
         if keep and label.placed:
             cx, cy = label.centre()
             r = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-            if not any(_hit(r, o) for o in hard) and not any(_hit(r, o) for o in soft):
+            if not any(_hit(r, o) for o in hard) and (
+                    only_own or not any(_hit(r, o) for o in soft_in(r))):
                 label.place_at(r[0], r[1])
                 return
-        shift0 = (idx - (len(sibs) - 1) / 2.0) * (h + 4.0)
-        best, best_score = None, math.inf
-        for rank, t in enumerate((0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)):
-            c = self._path.pointAtPercent(t)
-            x0 = c.x() - w / 2
-            y0 = c.y() + shift0 - h / 2
-            # slide sideways off the edge's own nodes, and up/down off anything in the way
-            xs = {x0}
-            for o in own:
-                xs.add(o[2] + 0.5)
-                xs.add(o[0] - w - 0.5)
-            ys = {y0}
-            for o in hard + soft:
-                ys.add(o[1] - h - 0.5)
-                ys.add(o[3] + 0.5)
-            for x in xs:
-                dx = abs(x - x0)
-                if dx > w:
-                    continue
-                for y in ys:
-                    score = abs(y - y0) + dx + 25.0 * rank
-                    if score >= best_score:
-                        continue
-                    r = (x, y, x + w, y + h)
-                    if any(_hit(r, o) for o in hard):
-                        continue
-                    score += 1000.0 * sum(1 for o in soft if _hit(r, o))
-                    if score < best_score:
-                        best, best_score = r, score
+        best = _best_spot(self._path, w, h, own, hard, soft_in,
+                          (idx - (len(sibs) - 1) / 2.0) * (h + 4.0))
         if best is None:  # boxed in everywhere: go above both nodes
             c = self._path.pointAtPercent(0.5)
             best = (c.x() - w / 2, min(o[1] for o in hard) - h - 2.0)
@@ -330,8 +413,14 @@ class EdgeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         if self.scene() is None:
             return
-        painter.setRenderHint(QPainter.Antialiasing)
         colour = self.colour()
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LINE_MIN_LOD:
+            # far out: a one-pixel straight line, the curve and arrow would not show
+            painter.setRenderHint(QPainter.Antialiasing, False)
+            painter.setPen(QPen(self.scene().theme.highlight if self.highlighted else colour, 0))
+            painter.drawLine(*self._ends)
+            return
+        painter.setRenderHint(QPainter.Antialiasing)
         if self.highlighted:
             halo = QColor(self.scene().theme.highlight)
             halo.setAlpha(150)

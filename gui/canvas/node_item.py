@@ -31,6 +31,13 @@ LEAF_RADIUS = 22.0
 CARD_RADIUS = 8.0
 PORT_LABEL_MIN_LOD = 0.55
 TEXT_MIN_LOD = 0.3
+#: below this zoom a node is a flat box (no shadow, rounding, text or ports)
+BOX_MIN_LOD = 0.15
+
+
+#: looked up once: Qt calls itemChange for every flag, z and position set
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+_SELECTED_CHANGED = QGraphicsItem.ItemSelectedHasChanged
 
 
 def port_y(height: float, index: int, count: int) -> float:
@@ -70,6 +77,9 @@ class NodeItem(QGraphicsItem):
         self.in_ports: list[PortItem] = []
         self.out_port = PortItem(self, node_id, None)
         self._numbers: tuple | None = None
+        self._tip_from: tuple | None = None
+        self._caption_key: tuple | None = None
+        self._caption = ""
         self._box: tuple | None = None
         self._f_name = font(13, bold=True)
         self._f_symbol = font(12, bold=True)
@@ -94,7 +104,7 @@ class NodeItem(QGraphicsItem):
             self.w, self.h = w, h
             self._box = None
             if self.scene() is not None:
-                self.scene().node_geometry_changed()
+                self.scene().node_geometry_changed(self)
         self.op = node.op
         spec = OPS[node.op]
         self.symbol = spec.symbol
@@ -132,7 +142,15 @@ class NodeItem(QGraphicsItem):
         nr = result.nodes.get(self.node_id)
         has_output = result.output is not None
         # the caption (∂L/∂w₁) names the output: renaming the output changes every node's
-        caption = grad_symbol(graph, result, self.node_id)
+        out = result.output
+        ck = (out, self.name)
+        if out is not None:
+            d = graph.nx._node.get(out)
+            ck = (out, self.name, d and d["name"], d and d["op"] == "const" and d["value"])
+        if ck != self._caption_key:
+            self._caption_key = ck
+            self._caption = grad_symbol(graph, result, self.node_id)
+        caption = self._caption
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
                result.output, self.name, caption, self.pass_state)
         if key == self._numbers:
@@ -155,10 +173,26 @@ class NodeItem(QGraphicsItem):
             if self.pass_state is not None:
                 self._hide_unreached(nr.on_path and has_output)
         self.grad_caption = caption
-        self.setOpacity(0.5 if self.greyed else 1.0)
-        self.setToolTip(self._tooltip(graph, result))
+        if self.opacity() != (0.5 if self.greyed else 1.0):
+            self.setOpacity(0.5 if self.greyed else 1.0)
+        self._tip_from = (graph, result)  # worded on hover: a slider tick changes many
         self.update()
         return True
+
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name
+        self._word_tooltip()
+        return super().toolTip()
+
+    def _word_tooltip(self) -> None:
+        if self._tip_from is not None:
+            graph, result = self._tip_from
+            self._tip_from = None
+            if self.node_id in graph:
+                self.setToolTip(self._tooltip(graph, result))
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._word_tooltip()
+        super().hoverEnterEvent(event)
 
     def set_pass_state(self, state: tuple[bool, float | None, bool] | None) -> None:
         """Set by CanvasScene.set_pass_mask; the scene then refreshes the numbers."""
@@ -257,15 +291,15 @@ class NodeItem(QGraphicsItem):
         return QFontMetricsF(self._f_tag).horizontalAdvance(t) + 12.0 if t else 0.0
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
-        if change == QGraphicsItem.ItemPositionHasChanged:
+        if change == _POSITION_CHANGED:
             self._box = None
             if self.scene() is not None:
-                self.scene().node_geometry_changed()
+                self.scene().node_geometry_changed(self)
             # siblings (x·x) in port order, so each label avoids the ones placed before it
             for e in sorted(self.edges, key=lambda e: (e.src_item.node_id, e.dst_item.node_id,
                                                        e.dst_item.port_index(e.port))):
                 e.update_path()
-        elif change == QGraphicsItem.ItemSelectedHasChanged:
+        elif change == _SELECTED_CHANGED:
             self.setZValue(1.5 if value else 1)
         return super().itemChange(change, value)
 
@@ -279,11 +313,16 @@ class NodeItem(QGraphicsItem):
         spec = OPS[self.op]
         leaf = spec.is_leaf
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        accent = t.leaf_accent[self.op] if leaf else t.group_accent.get(spec.group, t.selection)
+        if lod < BOX_MIN_LOD:  # far out: a flat box in the group colour, nothing else
+            painter.fillRect(self.rect(), t.highlight if self.highlighted else
+                             t.selection if self.isSelected() else
+                             t.output if self.is_output else accent)
+            return
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setRenderHint(QPainter.TextAntialiasing)
         r = self._radius()
         card = self.rect()
-        accent = t.leaf_accent[self.op] if leaf else t.group_accent.get(spec.group, t.selection)
 
         # soft shadow: two offset translucent shapes
         painter.setPen(Qt.NoPen)

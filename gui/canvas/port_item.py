@@ -11,6 +11,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+#: same threshold as node_item.BOX_MIN_LOD (imported there would be circular)
+BOX_MIN_LOD = 0.15
 RADIUS = 5.0
 HIT_RADIUS = 10.0
 
@@ -73,8 +75,9 @@ class PortItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         theme = self.scene().theme if self.scene() is not None else None
-        if theme is None:
-            return
+        if theme is None or option.levelOfDetailFromTransform(
+                painter.worldTransform()) < BOX_MIN_LOD:
+            return  # too small to see or hit: the node draws a flat box
         painter.setRenderHint(QPainter.Antialiasing)
         if self._highlight == "valid":
             ring = theme.port_valid

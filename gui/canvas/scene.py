@@ -9,6 +9,8 @@ that moved, it does not rebuild the picture.
 from __future__ import annotations
 
 import dataclasses
+import math
+
 from typing import Iterable
 
 from PySide6.QtCore import QRectF, Qt
@@ -16,13 +18,16 @@ from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.labels import LABEL_MODES, edge_label
-from gui.canvas.edge_item import LABEL_FONT_PX, EdgeItem, EdgeLabelItem
+from gui.canvas.boxgrid import BoxGrid
+from gui.canvas.edge_item import LABEL_FONT_PX, LABEL_MIN_LOD, EdgeItem, EdgeLabelItem
 from gui.canvas.node_item import NodeItem
 from gui.canvas.theme import DARK, LIGHT, Theme, font
 
 EdgeKey = tuple[str, str, str]
 #: widest label line (scene px) before the formula gives way to the number
 MAX_LABEL_WIDTH = 240.0
+#: up to this many stale labels are worded at once; more wait until they are seen
+EAGER_LABELS = 300
 
 
 class CanvasScene(QGraphicsScene):
@@ -36,14 +41,19 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self._dirty_edges: set[EdgeKey] = set()
+        #: edges whose label text is out of date (see word_labels)
+        self._stale: set[EdgeKey] = set()
+        self._shown_output = document.graph.output
+        self._labels_output = document.result.output
         self._moved = False
         self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
         #: a step-through pass's engine.passes.PassMask, or None (every number shown)
         self._pass_mask = None
         self._pass_edges: dict[EdgeKey, tuple[bool, bool]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
-        self._node_boxes: list[tuple] | None = None
-        self._label_boxes: dict = {}
+        #: node cards and placed labels, bucketed for area queries (None: rebuild)
+        self._node_boxes: BoxGrid | None = None
+        self._label_boxes = BoxGrid()
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(self.theme.background)
         d = document
@@ -109,7 +119,7 @@ class CanvasScene(QGraphicsScene):
             self._pass_edges = {k: mask.edge_state(k) for k in self.edges}
         self._dirty_edges.update(k for k in self.edges
                                  if old.get(k) != self._pass_edges.get(k))
-        self._refresh_numbers()
+        self._refresh_numbers(every_node=True)
 
     def pass_mask(self):
         return self._pass_mask
@@ -136,26 +146,31 @@ class CanvasScene(QGraphicsScene):
         A scan over cached tuples: label placement asks this for every edge, and
         QGraphicsScene.items() would call every item's Python boundingRect()."""
         if self._node_boxes is None:
-            self._node_boxes = [it.card_box() for it in self.nodes.values()]
-        l, t, r, b = area
-        return [x for x in self._node_boxes if x[0] < r and l < x[2] and x[1] < b and t < x[3]]
+            self._node_boxes = BoxGrid()
+            for it in self.nodes.values():
+                self._node_boxes.set(it, it.card_box())
+        return [x for _, x in self._node_boxes.items_in(area)]
 
     def label_boxes_in(self, area: tuple, exclude=None) -> list[tuple]:
         """Boxes of the placed, shown edge labels overlapping ``area`` (but ``exclude``)."""
-        l, t, r, b = area
-        return [x for lab, x in self._label_boxes.items()
-                if x[0] < r and l < x[2] and x[1] < b and t < x[3]
-                and lab is not exclude and not lab.edge.hidden_by_gesture]
+        return [x for lab, x in self._label_boxes.items_in(area)
+                if lab is not exclude and not lab.edge.hidden_by_gesture]
 
-    def node_geometry_changed(self) -> None:
-        """A node moved or changed size: the cached boxes are stale."""
-        self._node_boxes = None
+    def node_geometry_changed(self, item: NodeItem | None = None) -> None:
+        """A node moved or changed size: its cached box (all of them, without ``item``)
+        is stale."""
+        if item is None or self._node_boxes is None:
+            self._node_boxes = None
+        elif item.scene() is self and self.nodes.get(item.node_id) is item:
+            self._node_boxes.set(item, item.card_box())
+        else:
+            self._node_boxes.pop(item)
 
     def label_geometry_changed(self, label) -> None:
         if label.placed and label.lines and label.scene() is self:
-            self._label_boxes[label] = label.box()
+            self._label_boxes.set(label, label.box())
         else:
-            self._label_boxes.pop(label, None)
+            self._label_boxes.pop(label)
 
     def items_rect(self) -> QRectF:
         """Bounding box of everything drawn (nodes, edges, labels)."""
@@ -179,15 +194,19 @@ class CanvasScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.edges.clear()
+        self._stale.clear()
         self._node_boxes = None
         self._label_boxes.clear()
         g, r = self.document.graph, self.document.result
-        for nid in g.ids():
-            self._make_node(nid)
+        self._shown_output = g.output
+        # Qt's automatic BSP depth makes the first query on a large graph take seconds
+        # (long edges are filed in every leaf they cross); a shallower tree does not
+        n_items = len(g) * 4 + 1
+        self.setBspTreeDepth(max(4, min(10, round(math.log2(n_items) / 1.5))))
+        for nid in g.ids():  # placed before any edge exists: each curve is drawn once
+            self._make_node(nid).sync(g, r)
         for src, dst, port in g.edges():
             self._make_edge(src, dst, port)
-        for item in self.nodes.values():
-            item.sync(g, r)
         for e in self.edges.values():
             e.update_path()
         self._dirty_edges.update(self.edges)
@@ -232,14 +251,20 @@ class CanvasScene(QGraphicsScene):
         item = self.nodes.get(nid)
         if item is None:
             return
+        shown = (item.name, item.op, item.w, item.h)
         item.sync(g, self.document.result)
+        if (item.name, item.op, item.w, item.h) == shown:
+            return  # a value: its numbers arrive with resultsChanged, nothing else moves
         # names (and a constant's number) appear in the formulas of the edges into
         # this node and into the nodes it feeds; the output's name in every ∂L/∂…
         if nid == self.document.result.output:
             self._dirty_edges.update(self.edges)
-        touched = {nid} | {d for d, _ in g.consumers(nid)}
-        self._dirty_edges.update(k for k in self.edges if k[1] in touched or k[0] == nid)
-        for k in [k for k in self.edges if k[1] in touched]:
+        into = {e.key for e in item.edges}
+        for d, _ in g.consumers(nid):
+            if d in self.nodes:
+                into |= {e.key for e in self.nodes[d].edges if e.dst_item.node_id == d}
+        self._dirty_edges.update(into)
+        for k in sorted(into):  # every one ends at this node or at a node it feeds
             self.edges[k].update_path()
 
     def _on_node_moved(self, nid: str) -> None:
@@ -268,10 +293,11 @@ class CanvasScene(QGraphicsScene):
             return
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
-        self._label_boxes.pop(e.label, None)
+        self._label_boxes.pop(e.label)
         self.removeItem(e.label)
         self.removeItem(e)
         self._dirty_edges.discard(key)
+        self._stale.discard(key)
 
     def _resync_ports(self, nid: str) -> None:
         """Ports (and for sum, the size) depend on the edges: re-sync, then re-route its edges."""
@@ -281,7 +307,10 @@ class CanvasScene(QGraphicsScene):
             e.update_path()
 
     def _on_output_changed(self) -> None:
-        self._dirty_edges.update(self.edges)
+        # every ∂L/∂… names the output; a reset re-announces an unchanged one
+        if self.document.graph.output != self._shown_output:
+            self._shown_output = self.document.graph.output
+            self._dirty_edges.update(self.edges)
 
     def _fit_lines(self, key: EdgeKey, lines: list[str]) -> list[str]:
         """Keep labels compact: a formula too long to read (long names) gives way to
@@ -310,26 +339,98 @@ class CanvasScene(QGraphicsScene):
             if e.label.placed and e.label.lines and e.label.isVisible():
                 e.place_label(keep=True)
 
-    def _refresh_numbers(self) -> None:
-        """Push the current Result into the items whose numbers (or wording) changed."""
+    def _refresh_numbers(self, every_node: bool = False) -> None:
+        """Push the current Result into the items whose numbers (or wording) changed.
+        ``every_node``: also nodes the last evaluation did not change (a pass mask)."""
         g, r = self.document.graph, self.document.result
-        for item in self.nodes.values():
+        if r.output != self._labels_output:  # every ∂L/∂… names the output
+            self._labels_output = r.output
+            self._dirty_edges.update(self.edges)
+        changes = self.document.changes
+        if changes is None or every_node:
+            node_items = self.nodes.values()
+            edge_items = self.edges.items()
+        else:  # only what the engine reports as changed, and what an edit made stale
+            nodes, edges = self.nodes, self.edges
+            node_items = [nodes[n] for n in changes.nodes if n in nodes]
+            edge_items = [(k, edges[k]) for k in sorted(changes.edges | self._dirty_edges)
+                          if k in edges]
+        for item in node_items:
             item.sync_numbers(g, r)
-        for key, e in self.edges.items():
+        stale = self._stale
+        for key, e in edge_items:
             er = r.edges.get(key)
-            state = self._pass_edges.get(key) if self._pass_mask is not None else None
-            if state is not None and er is not None and not state[1]:
-                er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
-            er_key = None if er is None else (er.product, er.on_path, er.local, er.reason)
-            if key not in self._dirty_edges and er_key == e.numbers_key():
+            er = self._shown_edge(key, er)
+            if key in self._dirty_edges:
+                e.set_result(er, force=True)
+                stale.add(key)
+            elif e.set_result(er):
+                stale.add(key)
+        self._dirty_edges.clear()
+        if len(stale) <= EAGER_LABELS:
+            self.word_labels()
+        # else: each view words the ones it shows just before it paints
+
+    def _shown_edge(self, key: EdgeKey, er):
+        """The EdgeResult as shown: during a step-through pass, a product not computed
+        yet is shown as 0 with no reason."""
+        state = self._pass_edges.get(key) if self._pass_mask is not None else None
+        if state is not None and er is not None and not state[1]:
+            er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
+        return er
+
+    # ------------------------------------------------------------- label text
+    def word_labels(self, keys=None) -> None:
+        """Write the text of stale edge labels (all, or those of ``keys``) and place them.
+
+        A value change only marks labels stale: wording and placing a label costs far
+        more than the engine's update, so on large graphs the text is written for the
+        labels a view shows at a readable zoom (``word_visible_labels``, called before
+        each paint), or when someone reads it (``EdgeLabelItem.text``)."""
+        stale = self._stale
+        todo = sorted(stale) if keys is None else sorted(k for k in keys if k in stale)
+        if not todo:
+            return
+        g, r = self.document.graph, self.document.result
+        for key in todo:
+            stale.discard(key)
+            e = self.edges.get(key)
+            if e is None:
                 continue
+            er = r.edges.get(key)
             full = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
             lines = self._fit_lines(key, full)
+            state = self._pass_edges.get(key) if self._pass_mask is not None else None
             if state is not None and er is not None:
                 full = self._hide_numbers(full, er.on_path, *state)
                 lines = self._hide_numbers(lines, er.on_path, *state)
-            e.set_numbers(er, lines, full)
-        self._dirty_edges.clear()
+            e.set_numbers(self._shown_edge(key, er), lines, full)
+
+    def word_visible_labels(self, view) -> None:
+        """Word the stale labels of edges inside ``view``'s viewport, when labels are
+        drawn at its zoom (see EdgeLabelItem.paint)."""
+        if not self._stale or view.transform().m11() < LABEL_MIN_LOD:
+            return
+        rect = view.mapToScene(view.viewport().rect()).boundingRect()
+        near = rect.adjusted(-MAX_LABEL_WIDTH, -MAX_LABEL_WIDTH, MAX_LABEL_WIDTH,
+                             MAX_LABEL_WIDTH)
+        stale, keys = self._stale, []
+        for it in self.items(rect, Qt.IntersectsItemBoundingRect):
+            if isinstance(it, EdgeItem) and it.key in stale:
+                # a long edge crossing the view keeps its label near its middle
+                lab = it.label
+                if lab.placed and lab.lines:
+                    b = lab.box()
+                    seen = b[0] < near.right() and near.left() < b[2] and \
+                        b[1] < near.bottom() and near.top() < b[3]
+                else:
+                    seen = near.contains(it.path().pointAtPercent(0.5))
+                if seen:
+                    keys.append(it.key)
+        self.word_labels(keys)
+
+    def label_is_stale(self, key: EdgeKey) -> bool:
+        return key in self._stale
 
     def _hide_numbers(self, lines: list[str], on_path: bool, local: bool,
                       product: bool) -> list[str]:

@@ -105,8 +105,13 @@ DARK = Theme(
 def font(pixels: int, bold: bool = False) -> QFont:
     """The canvas font: the platform's sans serif at a size in scene pixels, so text
     measures the same on screen, in a PNG and in an SVG (points would depend on DPI)."""
-    f = QFont()
-    f.setStyleHint(QFont.SansSerif)
-    f.setPixelSize(pixels)
-    f.setBold(bold)
-    return f
+    f = _FONTS.get((pixels, bold))
+    if f is None:
+        f = _FONTS[(pixels, bold)] = QFont()
+        f.setStyleHint(QFont.SansSerif)
+        f.setPixelSize(pixels)
+        f.setBold(bold)
+    return QFont(f)  # a copy (cheap, shared data): every item builds five of them
+
+
+_FONTS: dict[tuple[int, bool], QFont] = {}

@@ -142,7 +142,12 @@ class CanvasView(QGraphicsView):
         self.scale(z, z)
         self.centerOn(rect.center())
 
-    # ----------------------------------------------------------------- background
+    # ----------------------------------------------------------------- painting
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # labels a value change left stale get their text just before they are seen
+        self.scene().word_visible_labels(self)
+        super().paintEvent(event)
+
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         t = self.scene().theme
         painter.fillRect(rect, t.background)

@@ -1,0 +1,141 @@
+"""Editor figures, measured offscreen: open + first paint, a leaf's value change, a fit-all frame.
+
+    python benchmarks/editor.py                    # 1,000 and 10,000 nodes
+    python benchmarks/editor.py --sizes 1000 --repeat 5
+
+The graphs are the scalar-unrolled MLP of benchmarks/families.py (about half of the
+nodes are ops), laid out by engine.layout and saved to a temporary file, so opening
+measures the real path: read + validate the file, evaluate, build the scene, fit, paint.
+
+* **open + first paint**: ``MainWindow.open_path`` until the fitted view has painted once
+  (the window is shown at 1400×900; pending events are processed, then the viewport
+  repaints synchronously).
+* **value change**: ``Document.set_value`` of one input leaf as a slider drag pushes it
+  (merge id), which re-evaluates and updates every item whose numbers changed; the
+  repaint that follows is timed separately, at zoom 1 centred on that leaf (readable
+  labels) and at fit-all zoom.
+* **fit-all frame**: one synchronous repaint of the whole graph fitted in the view.
+
+Medians of --repeat runs after one warm-up. Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from families import mlp  # noqa: E402
+
+
+def _median(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def make_file(n_nodes: int, folder: str) -> str:
+    """An MLP of about ``n_nodes`` nodes, laid out and saved; returns the path."""
+    from engine import fileformat
+    from engine.layout import apply_layout
+    g, _ = mlp(max(2, n_nodes // 2))
+    apply_layout(g)
+    path = os.path.join(folder, f"mlp_{len(g)}.json")
+    fileformat.save(g, path)
+    return path
+
+
+def measure(path: str, repeat: int, app) -> dict:
+    from PySide6.QtCore import QPointF
+    from gui.mainwindow import MainWindow
+    from gui.document import Document
+    out: dict = {}
+    win = MainWindow(Document())
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+    view = win.canvas
+
+    t0 = time.perf_counter()
+    win.open_path(path, ask=False)
+    t1 = time.perf_counter()
+    app.processEvents()  # the deferred fit-all
+    view.viewport().repaint()
+    t2 = time.perf_counter()
+    out["nodes"] = len(win.doc.graph)
+    out["open"] = t1 - t0
+    out["open_paint"] = t2 - t0
+
+    view.fit_all()
+    app.processEvents()
+    out["fit_frame"] = _median(view.viewport().repaint, repeat)
+
+    # a slider drag of an input leaf: every merged push re-evaluates
+    g = win.doc.graph
+    leaf = next(n for n in g.ids() if g.op_of(n) == "input")
+    win.canvas.select_ids([leaf])
+    app.processEvents()
+    step = [0]
+
+    def change() -> None:
+        step[0] += 1
+        win.doc.set_value(leaf, 0.5 + 0.001 * step[0], merge_id=424242)
+    out["change"] = _median(change, repeat)
+    out["change_paint_fit"] = _median(lambda: (change(), view.viewport().repaint()), repeat) \
+        - out["change"]
+    view.resetTransform()
+    view.centerOn(QPointF(*g.node(leaf).pos))
+    app.processEvents()
+    out["change_paint_1"] = _median(lambda: (change(), view.viewport().repaint()), repeat) \
+        - out["change"]
+    win.doc.undo_stack.setClean()
+    win.hide()
+    _KEEP.append(win)  # deleting windows mid-run upsets their late signal handlers
+    return out
+
+
+_KEEP: list = []
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = make_file(size, folder)
+            r = measure(path, args.repeat, app)
+            rows.append(r)
+            print(f"  {r['nodes']} nodes measured", file=sys.stderr)
+    ms = lambda s: f"{s * 1e3:.0f}" if s >= 0.01 else f"{s * 1e3:.1f}"  # noqa: E731
+    print("Editor, offscreen, ms (medians of "
+          f"{args.repeat} after a warm-up; open is a single run).\n")
+    print("| nodes | open (load + evaluate + build) | open + first paint | fit-all frame "
+          "| value change → labels updated | + repaint at zoom 1 | + repaint at fit-all |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['nodes']:,} | {ms(r['open'])} | {ms(r['open_paint'])} | "
+              f"{ms(r['fit_frame'])} | {ms(r['change'])} | {ms(r['change_paint_1'])} | "
+              f"{ms(r['change_paint_fit'])} |")
+
+
+if __name__ == "__main__":
+    main()
+    sys.stdout.flush()
+    os._exit(0)  # skip tearing down the windows: their late signal handlers only add noise
