@@ -93,6 +93,8 @@ def run(path: str | None = None) -> int:
         QCoreApplication.setOrganizationName(ORG_NAME)
         QCoreApplication.setApplicationName(APP_NAME)
     install_excepthook()
+    from gui.mime import hand_over_clipboard
+    app.aboutToQuit.connect(hand_over_clipboard)
     window = create_window(path)
     code = app.exec()
     del window

@@ -33,6 +33,10 @@ def _isolated_qt_settings(tmp_path_factory: pytest.TempPathFactory):
     QCoreApplication.setApplicationName("ChainRuleStudioTests")
     os.environ["CHAIN_RULE_STUDIO_DATA_DIR"] = str(tmp_path_factory.mktemp("appdata"))
     yield
+    # as the app does on quit: a copied graph left on the clipboard would otherwise crash
+    # the interpreter's exit (see gui.mime.hand_over_clipboard)
+    from gui.mime import hand_over_clipboard
+    hand_over_clipboard()
 
 
 @pytest.fixture(autouse=True)
