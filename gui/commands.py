@@ -15,6 +15,7 @@ from engine.graph import Graph
 from engine.names import pretty
 from engine.numfmt import fmt
 from engine.ops import OPS
+from gui import progress
 
 if TYPE_CHECKING:
     from gui.document import Document, Pos
@@ -165,12 +166,17 @@ class MoveNodes(_Command):
         self.moves = dict(moves)
 
     def apply(self) -> None:
-        for nid, (_, new) in self.moves.items():
-            self.doc._set_pos(nid, new)
+        self._place(1)
 
     def revert(self) -> None:
-        for nid, (old, _) in self.moves.items():
-            self.doc._set_pos(nid, old)
+        self._place(0)
+
+    def _place(self, which: int) -> None:
+        total = len(self.moves)
+        for k, (nid, both) in enumerate(self.moves.items(), 1):
+            self.doc._set_pos(nid, both[which])
+            if not k & 255:
+                progress.step(k, total, "Moving the nodes…")
 
 
 class Reconnect(_Command):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 import engine
 from engine.labels import LABEL_MODES, display_name
 from engine.numfmt import fmt
+from gui import progress
 from gui.commands import fragment_nodes
 from gui.document import Document
 from gui.inspector import Inspector
@@ -466,7 +467,8 @@ class MainWindow(QMainWindow):
         if ask and not self.maybe_save():
             return False
         try:
-            self.doc.open(path)
+            with progress.scope(self, f"Opening {Path(path).name}…"):
+                self.doc.open(path)
         except (engine.GraphFileError, OSError) as e:
             self.show_error("Could not open the file", _file_error_text(e, path))
             return False
@@ -485,7 +487,8 @@ class MainWindow(QMainWindow):
             self.show_error("Could not open the example", _file_error_text(e, str(path)))
             return False
         self.untitled_name = f"{Path(path).stem} (example)"
-        self.doc.load_graph(graph, None)
+        with progress.scope(self, f"Opening {Path(path).name}…"):
+            self.doc.load_graph(graph, None)
         return True
 
     def save(self) -> bool:
@@ -643,7 +646,8 @@ class MainWindow(QMainWindow):
 
     def auto_layout(self) -> None:
         """Arrange the graph, then make sure all of it is in sight."""
-        self.doc.auto_layout()
+        with progress.scope(self, "Laying the graph out…"):
+            self.doc.auto_layout()
         fit = getattr(self.canvas, "ensure_all_visible", None)
         if fit is not None:
             fit()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QTextBrowser, QVBoxLayout, QWid
 from engine.labels import display_name, grad_symbol
 from engine.numfmt import fmt
 from engine.passes import BACKWARD, FORWARD, Pass
+from gui import progress
 
 #: Play speeds offered, in steps per second
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -172,6 +173,8 @@ class Stepper(QObject):
             self.speed_box.setCurrentIndex(i)
 
     def _tick(self) -> None:
+        if progress.busy():  # a file is being opened or laid out: next tick
+            return
         p = self.pass_
         if p is None:
             self.pause()

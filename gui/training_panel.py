@@ -35,6 +35,7 @@ from engine.errors import EngineError
 from engine.graph import Graph
 from engine.labels import display_name
 from engine.numfmt import fmt
+from gui import progress
 from gui.document import Document
 from gui.inspector import parse_number
 
@@ -173,7 +174,9 @@ class TrainingPanel(QWidget):
 
         self.loss_plot = pg.PlotWidget(axisItems={"bottom": _StepAxis("bottom")})
         self.loss_plot.setObjectName("loss_plot")
-        self.loss_plot.setTitle("Loss at each step (dashed: after the last)")
+        self.loss_plot.setTitle("Loss at each step")
+        self.loss_plot.setToolTip("The loss before each step; the dashed leg ends at the "
+                                  "loss now, after the last update.")
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLabel("left", "L")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
@@ -360,6 +363,8 @@ class TrainingPanel(QWidget):
         return True
 
     def _tick(self) -> None:
+        if progress.busy():  # a file is being opened or laid out: next tick
+            return
         run = self._run
         if run is None:
             self._timer.stop()

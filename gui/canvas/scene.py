@@ -18,6 +18,7 @@ from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.labels import LABEL_MODES, edge_label
+from gui import progress
 from gui.canvas.boxgrid import BoxGrid
 from gui.canvas.edge_item import LABEL_FONT_PX, LABEL_MIN_LOD, EdgeItem, EdgeLabelItem
 from gui.canvas.node_item import NodeItem
@@ -203,12 +204,23 @@ class CanvasScene(QGraphicsScene):
         # (long edges are filed in every leaf they cross); a shallower tree does not
         n_items = len(g) * 4 + 1
         self.setBspTreeDepth(max(4, min(10, round(math.log2(n_items) / 1.5))))
+        total = len(g) + 2 * g.nx.number_of_edges()
+        done = 0
         for nid in g.ids():  # placed before any edge exists: each curve is drawn once
             self._make_node(nid).sync(g, r)
+            done += 1
+            if not done & 255:
+                progress.step(done, total, "Building the canvas…")
         for src, dst, port in g.edges():
             self._make_edge(src, dst, port)
+            done += 1
+            if not done & 255:
+                progress.step(done, total, "Building the canvas…")
         for e in self.edges.values():
             e.update_path()
+            done += 1
+            if not done & 255:
+                progress.step(done, total, "Drawing the edges…")
         self._dirty_edges.update(self.edges)
         self._refresh_numbers()
 

@@ -1,0 +1,95 @@
+"""Long work on the GUI thread shows progress: opening a large file and auto-layout.
+
+The delays before the dialog appears are set to zero here so that a graph of a couple of
+thousand nodes is "long"; what is checked is what a user sees — a progress dialog over
+the window whose value grows to its maximum, the window repainting meanwhile, and no
+dialog left behind — and that the graph arrives whole.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication, QProgressDialog
+
+from engine import fileformat
+from engine.graph import Graph
+from gui import progress
+from test_mainwindow import dialogs, window  # noqa: F401
+
+
+def ladder(n: int) -> Graph:
+    """x → s₁ = sin(x), sᵢ = sᵢ₋₁ + sin(sᵢ₋₁): 2n + 1 nodes, 3n edges."""
+    g = Graph()
+    prev = g.add_node("input", name="x", value=0.5, pos=(0.0, 0.0))
+    for i in range(n):
+        s = g.add_node("sin", pos=(200.0 * i, 120.0))
+        g.connect(prev, s, "x")
+        a = g.add_node("add", pos=(200.0 * i + 100, 0.0))
+        g.connect(prev, a, "a")
+        g.connect(s, a, "b")
+        prev = a
+    g.output = prev
+    return g
+
+
+def watch(monkeypatch) -> list[tuple[bool, int, int, str]]:
+    """Record, at each report, what the dialog on screen shows."""
+    seen: list[tuple[bool, int, int, str]] = []
+    monkeypatch.setattr(progress, "SHOW_AFTER", 0.0)
+    monkeypatch.setattr(progress, "REPAINT_EVERY", 0.0)
+    original = progress._Scope.step
+
+    def step(self, done, total, label):
+        original(self, done, total, label)
+        d = self.dialog
+        seen.append((d.isVisible(), d.value(), d.maximum(), d.labelText()))
+    monkeypatch.setattr(progress._Scope, "step", step)
+    return seen
+
+
+def no_dialog_left() -> bool:
+    QApplication.processEvents()
+    return not any(isinstance(w, QProgressDialog) and w.isVisible()
+                   for w in QApplication.topLevelWidgets())
+
+
+def test_opening_a_large_file_shows_progress(window, qtbot, monkeypatch, tmp_path):
+    g = ladder(1500)
+    path = tmp_path / "ladder.json"
+    fileformat.save(g, str(path))
+    seen = watch(monkeypatch)
+    assert window.open_path(str(path), ask=False)
+    assert seen, "no progress was reported"
+    assert all(visible for visible, *_ in seen)
+    values = [v for _, v, _, _ in seen]
+    assert values == sorted(values) and values[-1] > values[0]
+    # nodes + two passes over the edges (create, then draw)
+    assert seen[-1][2] == len(g) + 2 * len(g.edges())
+    assert any("canvas" in label for *_, label in seen)
+    assert no_dialog_left()
+    assert len(window.doc.graph) == len(g) == len(window.canvas.scene().nodes)
+    assert not progress.busy()
+
+
+def test_auto_layout_of_a_large_graph_shows_progress_and_undoes(window, qtbot, monkeypatch):
+    g = ladder(1000)
+    window.doc.load_graph(g)
+    before = {n.id: n.pos for n in window.doc.graph.nodes()}
+    seen = watch(monkeypatch)
+    window.act_layout.trigger()
+    assert any("Moving" in label for *_, label in seen)
+    assert seen[-1][2] == len(g)
+    assert no_dialog_left()
+    after = {n.id: n.pos for n in window.doc.graph.nodes()}
+    assert after != before
+    window.doc.undo_stack.undo()
+    assert {n.id: n.pos for n in window.doc.graph.nodes()} == before
+
+
+def test_small_graphs_never_flash_a_dialog(window, qtbot, monkeypatch):
+    monkeypatch.setattr(progress, "REPAINT_EVERY", 0.0)  # default delay before showing
+    window.doc.load_graph(ladder(200))
+    with progress.scope(window, "test"):
+        window.doc.load_graph(ladder(200))
+        assert progress.busy()
+        assert progress._current.dialog is None
+    assert not progress.busy()
