@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import html
 import math
-from PySide6.QtCore import QEvent, QRect, QUrl, Qt, Signal
+import time
+
+from PySide6.QtCore import QEvent, QRect, QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
@@ -113,7 +115,14 @@ class DerivationPanel(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.browser, 1)
 
-        document.resultsChanged.connect(self.refresh)
+        # a slider drag changes values many times a second; on a large graph deriving
+        # and re-rendering costs tens of ms, so value-only changes are coalesced and
+        # throttled (the canvas follows the mouse, the panel catches up)
+        self._cost = 0.0
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self.refresh)
+        document.resultsChanged.connect(self._on_results)
         document.graphReset.connect(lambda: self.set_selection([]))
         self.refresh()
 
@@ -127,12 +136,33 @@ class DerivationPanel(QWidget):
         self._selection, self.node = ids, node
         self.refresh()
 
+    def _on_results(self) -> None:
+        if self.document.changes is None or not self.isVisible():
+            self.refresh()  # structure changed: the shown node or its paths may be gone
+        elif not self._later.isActive():
+            # cheap refreshes follow at once; a costly one leaves the event loop ~2/3 free
+            self._later.start(0 if self._cost < 0.008 else min(250, int(self._cost * 2000)))
+
+    def flush(self) -> None:
+        """Apply a refresh that is waiting for the throttle, now."""
+        if self._later.isActive():
+            self._later.stop()
+            self.refresh()
+
     def refresh(self) -> None:
         """Recompute from the document's current Result (skipped while hidden)."""
+        self._later.stop()
         if not self.isVisible():
             self._dirty = True
             return
         self._dirty = False
+        started = time.perf_counter()
+        try:
+            self._refresh()
+        finally:
+            self._cost = time.perf_counter() - started
+
+    def _refresh(self) -> None:
         g, r = self.document.graph, self.document.result
         if self.node is not None and self.node not in g:
             self.node, self._selection = None, []
@@ -157,10 +187,12 @@ class DerivationPanel(QWidget):
 
     def text(self) -> str:
         """What the panel reads right now, as plain text."""
+        self.flush()
         return self.browser.toPlainText()
 
     def copy(self, style: str) -> str:
         """Put the derivation on the clipboard as "text", "markdown" or "latex"; returns it."""
+        self.flush()
         if self.derivation is None:
             return ""
         out = RENDERERS[style](self.derivation)
@@ -169,6 +201,7 @@ class DerivationPanel(QWidget):
 
     def anchors(self) -> list[str]:
         """The link targets in the shown text, in reading order (``f:path:factor``, ``p:path``)."""
+        self.flush()
         return list(self._spans)
 
     def anchor_rect(self, href: str) -> QRect | None:

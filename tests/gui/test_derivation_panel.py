@@ -109,6 +109,19 @@ def test_panel_follows_value_changes(window, qtbot):
     assert f"({MINUS}1.4) × 0.3 × 2" in window.derivation.text()
 
 
+def test_panel_catches_up_with_a_slider_drag_on_its_own(window, qtbot):
+    """Value changes are coalesced: many ticks in a row end with the last one shown,
+    without anyone asking for the text."""
+    open_example(window, qtbot, "two_layer.json")
+    click_node(window, qtbot, "w1")
+    w1 = window.doc.graph.id_of("w1")
+    for k in range(1, 11):  # one drag: w1 = 0.55, 0.6, …, 1.0
+        window.doc.set_value(w1, 0.5 + 0.05 * k, merge_id=7)
+    # w1 = 1 as above: ∂L/∂w₁ = −0.48
+    qtbot.waitUntil(lambda: f"∂L/∂w₁ = {MINUS}0.48" in window.derivation.browser.toPlainText())
+    assert window.doc.undo_stack.count() == 1
+
+
 def test_hovering_and_clicking_a_factor_highlights_its_edge(window, qtbot):
     open_example(window, qtbot, "two_layer.json")
     click_node(window, qtbot, "w1")
