@@ -432,7 +432,11 @@ class NodeItem(QGraphicsItem):
             painter.setFont(self._f_small)
             painter.setPen(t.text_muted)
             cfm = QFontMetricsF(self._f_small)
-            min_left = 72.0 if self.port_labels else inset
+            # keep clear of the port names drawn on this row (short ones leave room)
+            min_left = inset
+            for item, text in zip(self.in_ports, self.port_labels):
+                if abs(item.pos().y() - y) < 14.0:
+                    min_left = max(min_left, 17.0 + cfm.horizontalAdvance(text))
             room = nrect.left() - 6.0 - min_left
             cap = cfm.elidedText(caption, Qt.ElideRight, room) if room > 8 else ""
             painter.drawText(QRectF(nrect.left() - 6.0 - room, y - 9.0, room, 18.0),
