@@ -18,7 +18,7 @@ from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 SHOW_AFTER = 0.4   # seconds of work before the dialog appears
-REPAINT_EVERY = 0.05  # seconds between two repaints of the window
+REPAINT_EVERY = 0.1  # seconds between two repaints of the window
 
 
 class _Scope:

@@ -50,6 +50,8 @@ class CanvasScene(QGraphicsScene):
         self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
         #: a step-through pass's engine.passes.PassMask, or None (every number shown)
         self._pass_mask = None
+        #: while items are being built, views show a blank canvas instead of the scene
+        self.building = False
         self._pass_edges: dict[EdgeKey, tuple[bool, bool]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
@@ -202,9 +204,27 @@ class CanvasScene(QGraphicsScene):
         self._shown_output = g.output
         # Qt's automatic BSP depth makes the first query on a large graph take seconds
         # (long edges are filed in every leaf they cross); a shallower tree does not
-        n_items = len(g) * 4 + 1
-        self.setBspTreeDepth(max(4, min(10, round(math.log2(n_items) / 1.5))))
         total = len(g) + 2 * g.nx.number_of_edges()
+        # progress reports let the window repaint; a view painting a half-built scene
+        # (or the index catching up with it) would re-index it each time, so the index
+        # is built once at the end and views show a placeholder until then
+        method = self.itemIndexMethod()
+        self.setItemIndexMethod(QGraphicsScene.NoIndex)
+        self.building = True
+        try:
+            self._build_items(g, r, total)
+        finally:
+            self.setItemIndexMethod(method)  # a new index: its depth is set after
+            # Qt's automatic BSP depth makes the first query on a large graph take seconds
+            # (long edges are filed in every leaf they cross); a shallower tree does not
+            self.setBspTreeDepth(max(4, min(10, round(math.log2(len(g) * 4 + 1) / 1.5))))
+            self.building = False
+            for v in self.views():
+                v.viewport().update()
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers()
+
+    def _build_items(self, g, r, total: int) -> int:
         done = 0
         for nid in g.ids():  # placed before any edge exists: each curve is drawn once
             self._make_node(nid).sync(g, r)
@@ -221,8 +241,7 @@ class CanvasScene(QGraphicsScene):
             done += 1
             if not done & 255:
                 progress.step(done, total, "Drawing the edges…")
-        self._dirty_edges.update(self.edges)
-        self._refresh_numbers()
+        return done
 
     def _make_node(self, nid: str) -> NodeItem:
         item = NodeItem(nid)

@@ -144,8 +144,14 @@ class CanvasView(QGraphicsView):
 
     # ----------------------------------------------------------------- painting
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        scene = self.scene()
+        if scene.building:  # a half-built scene is not asked for its items (see rebuild)
+            p = QPainter(self.viewport())
+            p.fillRect(self.viewport().rect(), scene.theme.background)  # the dialog says why
+            p.end()
+            return
         # labels a value change left stale get their text just before they are seen
-        self.scene().word_visible_labels(self)
+        scene.word_visible_labels(self)
         super().paintEvent(event)
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802

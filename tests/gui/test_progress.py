@@ -31,9 +31,13 @@ def ladder(n: int) -> Graph:
     return g
 
 
+building: list = []  # scene.building at each report while items are made
+
+
 def watch(monkeypatch) -> list[tuple[bool, int, int, str]]:
     """Record, at each report, what the dialog on screen shows."""
     seen: list[tuple[bool, int, int, str]] = []
+    building.clear()
     monkeypatch.setattr(progress, "SHOW_AFTER", 0.0)
     monkeypatch.setattr(progress, "REPAINT_EVERY", 0.0)
     original = progress._Scope.step
@@ -42,6 +46,7 @@ def watch(monkeypatch) -> list[tuple[bool, int, int, str]]:
         original(self, done, total, label)
         d = self.dialog
         seen.append((d.isVisible(), d.value(), d.maximum(), d.labelText()))
+        building.append(d.parent().canvas.scene().building if d.parent() else None)
     monkeypatch.setattr(progress._Scope, "step", step)
     return seen
 
@@ -60,12 +65,20 @@ def test_opening_a_large_file_shows_progress(window, qtbot, monkeypatch, tmp_pat
     assert window.open_path(str(path), ask=False)
     assert seen, "no progress was reported"
     assert all(visible for visible, *_ in seen)
+    assert any(building) and all(b for b, (*_, label) in zip(building, seen) if "canvas" in label)
     values = [v for _, v, _, _ in seen]
     assert values == sorted(values) and values[-1] > values[0]
     # nodes + two passes over the edges (create, then draw)
     assert seen[-1][2] == len(g) + 2 * len(g.edges())
     assert any("canvas" in label for *_, label in seen)
     assert no_dialog_left()
+    # the view showed a blank canvas while items were built, the graph once built
+    scene = window.canvas.scene()
+    assert not scene.building
+    image = window.canvas.viewport().grab().toImage()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7)
+               for y in range(0, image.height(), 7)}
+    assert len(colours) > 3  # nodes and edges drawn, not one flat fill
     assert len(window.doc.graph) == len(g) == len(window.canvas.scene().nodes)
     assert not progress.busy()
 
@@ -85,11 +98,21 @@ def test_auto_layout_of_a_large_graph_shows_progress_and_undoes(window, qtbot, m
     assert {n.id: n.pos for n in window.doc.graph.nodes()} == before
 
 
-def test_small_graphs_never_flash_a_dialog(window, qtbot, monkeypatch):
-    monkeypatch.setattr(progress, "REPAINT_EVERY", 0.0)  # default delay before showing
-    window.doc.load_graph(ladder(200))
+def test_the_dialog_waits_before_showing(window, qtbot, monkeypatch):
+    """Work shorter than SHOW_AFTER never flashes a dialog; longer work shows one."""
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: clock[0])
     with progress.scope(window, "test"):
-        window.doc.load_graph(ladder(200))
+        window.doc.load_graph(ladder(200))  # reports, but no time passes on this clock
         assert progress.busy()
         assert progress._current.dialog is None
+        clock[0] += progress.SHOW_AFTER * 0.9
+        progress.step(1, 10)
+        assert progress._current.dialog is None
+        clock[0] += max(progress.SHOW_AFTER * 0.2, progress.REPAINT_EVERY * 1.5)
+        progress.step(2, 10, "half-way")
+        dialog = progress._current.dialog
+        assert dialog is not None and dialog.isVisible()
+        assert (dialog.value(), dialog.maximum(), dialog.labelText()) == (2, 10, "half-way")
     assert not progress.busy()
+    assert no_dialog_left()
