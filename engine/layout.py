@@ -48,25 +48,26 @@ def _order(graph: Graph, cols: list[list[str]], sweeps: int = 4) -> list[list[st
     G = graph.nx
     rank = {n: i / max(1, len(c)) for c in cols for i, n in enumerate(c)}
     size = {n: max(1, len(c)) for c in cols for n in c}
+    # where each fed port sits on its node, once (a sum's port list costs a sort to build)
+    frac: dict[tuple[str, str], float] = {}
+    for t in G.nodes:
+        if G.in_degree(t):
+            ports = graph.ports(t)
+            for i, p in enumerate(ports):
+                frac[(t, p)] = i / len(ports)
     for sweep in range(sweeps):
         forward = sweep % 2 == 0
         for c in (cols if forward else reversed(cols)):
             def key(n: str) -> tuple[float, float]:
                 use_in = forward and G.in_degree(n) > 0 or not forward and G.out_degree(n) == 0
                 vals = [rank[m] for m in G.predecessors(n)] if use_in else [
-                    rank[t] + _port_frac(graph, t, k) / size[t]
+                    rank[t] + frac.get((t, k), 0.0) / size[t]
                     for _, t, k in G.out_edges(n, keys=True)]
                 return (sum(vals) / len(vals) if vals else rank[n], rank[n])
             c.sort(key=key)
             for i, n in enumerate(c):
                 rank[n] = i / max(1, len(c))
     return cols
-
-
-def _port_frac(graph: Graph, nid: str, port: str) -> float:
-    """Where a port sits down a node's left side, 0 ≤ f < 1, so inputs line up with ports."""
-    ports = graph.ports(nid)
-    return ports.index(port) / len(ports) if port in ports else 0.0
 
 
 def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:

@@ -156,6 +156,10 @@ class DeleteNodes(_Command):
             self.child(RemoveNode(doc, nid, self))
 
 
+#: moving this many nodes at once (auto-layout, its undo) is done as one bulk edit
+BULK_MOVES = 1000
+
+
 class MoveNodes(_Command):
     def __init__(self, doc: "Document", moves: dict[str, tuple["Pos", "Pos"]],
                  text: str | None = None) -> None:
@@ -173,10 +177,17 @@ class MoveNodes(_Command):
 
     def _place(self, which: int) -> None:
         total = len(self.moves)
-        for k, (nid, both) in enumerate(self.moves.items(), 1):
-            self.doc._set_pos(nid, both[which])
-            if not k & 255:
-                progress.step(k, total, "Moving the nodes…")
+        bulk = total >= BULK_MOVES
+        if bulk:
+            self.doc.bulkEdit.emit(True)
+        try:
+            for k, (nid, both) in enumerate(self.moves.items(), 1):
+                self.doc._set_pos(nid, both[which])
+                if not k & 255:
+                    progress.step(k, total, "Moving the nodes…")
+        finally:
+            if bulk:
+                self.doc.bulkEdit.emit(False)
 
 
 class Reconnect(_Command):

@@ -39,6 +39,9 @@ class Document(QObject):
     resultsChanged = Signal()
     graphReset = Signal()
     fileChanged = Signal()
+    #: True before and False after an edit that touches most of a large graph at once
+    #: (auto-layout), so views can pause their per-item bookkeeping meanwhile
+    bulkEdit = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

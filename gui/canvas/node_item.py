@@ -75,6 +75,8 @@ class NodeItem(QGraphicsItem):
         self.fault: str | None = None
         self.port_labels: list[str] = []
         self.in_ports: list[PortItem] = []
+        #: port name → index in in_ports (a sum can have thousands of ports)
+        self._port_at: dict[str, int] = {}
         self.out_port = PortItem(self, node_id, None)
         self._numbers: tuple | None = None
         self._tip_from: tuple | None = None
@@ -132,6 +134,7 @@ class NodeItem(QGraphicsItem):
                 if gone.scene() is not None:
                     gone.scene().removeItem(gone)
             self.in_ports = new
+            self._port_at = {p.port: i for i, p in enumerate(new)}
         for i, item in enumerate(self.in_ports):
             item.setPos(0.0, port_y(self.h, i, len(self.in_ports)))
             item.set_fed(graph.source_of(self.node_id, item.port) is not None)
@@ -270,15 +273,13 @@ class NodeItem(QGraphicsItem):
         return self._box
 
     def port_index(self, port: str) -> int:
-        for i, p in enumerate(self.in_ports):
-            if p.port == port:
-                return i
-        return len(self.in_ports)
+        return self._port_at.get(port, len(self.in_ports))
 
     def port_item(self, port: str | None) -> PortItem | None:
         if port is None:
             return self.out_port
-        return next((p for p in self.in_ports if p.port == port), None)
+        i = self._port_at.get(port)
+        return None if i is None else self.in_ports[i]
 
     def _radius(self) -> float:
         return LEAF_RADIUS if OPS[self.op].is_leaf else CARD_RADIUS

@@ -69,6 +69,7 @@ class CanvasScene(QGraphicsScene):
         d.outputChanged.connect(self._on_output_changed)
         d.resultsChanged.connect(self._on_results_changed)
         d.graphReset.connect(self.rebuild)
+        d.bulkEdit.connect(self.set_bulk)
         self.rebuild()
 
     # ------------------------------------------------------------------ public API
@@ -202,27 +203,36 @@ class CanvasScene(QGraphicsScene):
         self._label_boxes.clear()
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
-        # Qt's automatic BSP depth makes the first query on a large graph take seconds
-        # (long edges are filed in every leaf they cross); a shallower tree does not
         total = len(g) + 2 * g.nx.number_of_edges()
-        # progress reports let the window repaint; a view painting a half-built scene
-        # (or the index catching up with it) would re-index it each time, so the index
-        # is built once at the end and views show a placeholder until then
-        method = self.itemIndexMethod()
-        self.setItemIndexMethod(QGraphicsScene.NoIndex)
-        self.building = True
+        self.set_bulk(True)
         try:
             self._build_items(g, r, total)
         finally:
-            self.setItemIndexMethod(method)  # a new index: its depth is set after
-            # Qt's automatic BSP depth makes the first query on a large graph take seconds
-            # (long edges are filed in every leaf they cross); a shallower tree does not
-            self.setBspTreeDepth(max(4, min(10, round(math.log2(len(g) * 4 + 1) / 1.5))))
-            self.building = False
-            for v in self.views():
-                v.viewport().update()
+            self.set_bulk(False)
         self._dirty_edges.update(self.edges)
         self._refresh_numbers()
+
+    def set_bulk(self, on: bool) -> None:
+        """Enter or leave bulk mode, for work that touches most items (open, auto-layout).
+
+        Progress reports let the window repaint; a view painting a half-built or
+        half-moved scene (or the index catching up with it) would re-index it each time,
+        so the index is switched off and rebuilt once at the end, and views show a blank
+        canvas until then."""
+        if on == self.building:
+            return
+        self.building = on
+        if on:
+            self._index_method = self.itemIndexMethod()
+            self.setItemIndexMethod(QGraphicsScene.NoIndex)
+            return
+        self.setItemIndexMethod(self._index_method)  # a new index: its depth is set after
+        # Qt's automatic BSP depth makes the first query on a large graph take seconds
+        # (long edges are filed in every leaf they cross); a shallower tree does not
+        n = len(self.nodes) + 1
+        self.setBspTreeDepth(max(4, min(10, round(math.log2(n * 4 + 1) / 1.5))))
+        for v in self.views():
+            v.viewport().update()
 
     def _build_items(self, g, r, total: int) -> int:
         done = 0

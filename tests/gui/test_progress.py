@@ -91,11 +91,19 @@ def test_auto_layout_of_a_large_graph_shows_progress_and_undoes(window, qtbot, m
     window.act_layout.trigger()
     assert any("Moving" in label for *_, label in seen)
     assert seen[-1][2] == len(g)
+    # a bulk move: the scene was not re-indexed item by item while the nodes moved
+    assert all(b for b, (*_, label) in zip(building, seen) if "Moving" in label)
+    assert not window.canvas.scene().building
     assert no_dialog_left()
     after = {n.id: n.pos for n in window.doc.graph.nodes()}
     assert after != before
+    # every node item sits where its node now is
+    scene = window.canvas.scene()
+    assert all((item.pos().x(), item.pos().y()) == after[nid] for nid, item in scene.nodes.items())
     window.doc.undo_stack.undo()
     assert {n.id: n.pos for n in window.doc.graph.nodes()} == before
+    assert all((item.pos().x(), item.pos().y()) == before[nid]
+               for nid, item in scene.nodes.items())
 
 
 def test_the_dialog_waits_before_showing(window, qtbot, monkeypatch):
