@@ -13,7 +13,7 @@ import heapq
 import math
 from typing import Iterator
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
                            QPainterPathStroker, QPen, QPolygonF)
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
@@ -249,6 +249,7 @@ class EdgeItem(QGraphicsItem):
         self.finite = True
         self._path = QPainterPath()
         self._ends = (QPointF(), QPointF())
+        self._line = QLineF()
         self._brect = QRectF()
         self._numbers: tuple | None = None
         self.label = EdgeLabelItem(self)
@@ -290,6 +291,7 @@ class EdgeItem(QGraphicsItem):
         self.setToolTip(tip)
         self.update()
         self.label.update()
+        self._overview_changed()
         self.place_label(keep=True, only_own=True)
         return True
 
@@ -306,7 +308,13 @@ class EdgeItem(QGraphicsItem):
             self.product, self.on_path = er.product, er.on_path
             self.finite = math.isfinite(er.product) and math.isfinite(er.local)
         self.update()
+        self._overview_changed()
         return True
+
+    def _overview_changed(self) -> None:
+        scene = self.scene()
+        if scene is not None:
+            scene.overview_changed(nodes=False)
 
     def numbers_key(self) -> tuple | None | bool:
         """The EdgeResult numbers last shown (False before the first update)."""
@@ -316,15 +324,20 @@ class EdgeItem(QGraphicsItem):
         t = self.scene().theme if self.scene() is not None else None
         if t is None:
             return QColor("#888888")
+        return getattr(t, self.colour_role())
+
+    def colour_role(self) -> str:
+        """Which Theme colour the curve takes: the sign of the product, or why it has none
+        (the far-zoom overview groups hairlines by this without a QColor per edge)."""
         if not self.finite:
-            return t.fault
+            return "fault"
         if not self.on_path:
-            return t.off_path
+            return "off_path"
         if self.product > 0:
-            return t.positive
+            return "positive"
         if self.product < 0:
-            return t.negative
-        return t.zero
+            return "negative"
+        return "zero"
 
     def pen_width(self) -> float:
         return width_for(self.product) if self.on_path else MIN_WIDTH
@@ -342,12 +355,18 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._path = curve(p0, p1)
         self._ends = (p0, p1)
+        self._line = QLineF(p0, p1)
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
+        self._overview_changed()
         self.place_label()
 
     def path(self) -> QPainterPath:
         return self._path
+
+    def line(self) -> QLineF:
+        """The straight hairline drawn far out, port to port (scene coordinates)."""
+        return self._line
 
     def boundingRect(self) -> QRectF:
         return self._brect  # cached in update_path: Qt asks for it on every paint
@@ -418,7 +437,7 @@ class EdgeItem(QGraphicsItem):
             # far out: a one-pixel straight line, the curve and arrow would not show
             painter.setRenderHint(QPainter.Antialiasing, False)
             painter.setPen(QPen(self.scene().theme.highlight if self.highlighted else colour, 0))
-            painter.drawLine(*self._ends)
+            painter.drawLine(self._line)
             return
         painter.setRenderHint(QPainter.Antialiasing)
         if self.highlighted:

@@ -283,6 +283,7 @@ class RerouteGesture(_WireGesture):
         self.src, self.dst, self.port = edge.key
         edge.hidden_by_gesture = True
         edge.hide()
+        self.scene.overview_changed(nodes=False)
         edge.label.hide()
         trial = self.doc.graph.copy()
         trial.disconnect(self.dst, self.port)
@@ -295,6 +296,7 @@ class RerouteGesture(_WireGesture):
         if self.scene.edges.get((self.src, self.dst, self.port)) is self.edge:
             self.edge.show()
             self.edge.label.setVisible(bool(self.edge.label.lines))
+            self.scene.overview_changed(nodes=False)
 
     def release(self, scene_pos, view_pos) -> None:
         self.cleanup()

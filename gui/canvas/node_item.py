@@ -40,6 +40,21 @@ _POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
 _SELECTED_CHANGED = QGraphicsItem.ItemSelectedHasChanged
 
 
+def accent(t, op: str) -> QColor:
+    """A node kind's accent colour in theme ``t`` (cached: the far-zoom overview asks
+    for every node)."""
+    key = (id(t), op)
+    c = _ACCENTS.get(key)
+    if c is None:
+        spec = OPS[op]
+        c = _ACCENTS[key] = (t.leaf_accent[op] if spec.is_leaf else
+                             t.group_accent.get(spec.group, t.selection))
+    return c
+
+
+_ACCENTS: dict[tuple[int, str], QColor] = {}
+
+
 def port_y(height: float, index: int, count: int) -> float:
     """Vertical position of input port ``index`` of ``count``: spread over the body."""
     return HEADER + (height - HEADER) * (index + 0.5) / count
@@ -83,6 +98,8 @@ class NodeItem(QGraphicsItem):
         self._caption_key: tuple | None = None
         self._caption = ""
         self._box: tuple | None = None
+        self._qbox: QRectF | None = None
+        self._qbox_of: tuple | None = None
         self._f_name = font(13, bold=True)
         self._f_symbol = font(12, bold=True)
         self._f_small = font(11)
@@ -107,6 +124,7 @@ class NodeItem(QGraphicsItem):
             self._box = None
             if self.scene() is not None:
                 self.scene().node_geometry_changed(self)
+        far = (self.op, self.is_output, self.greyed)
         self.op = node.op
         spec = OPS[node.op]
         self.symbol = spec.symbol
@@ -119,6 +137,8 @@ class NodeItem(QGraphicsItem):
             self.setPos(*node.pos)
         self._numbers = None
         self.sync_numbers(graph, result)
+        if far != (self.op, self.is_output, self.greyed) and self.scene() is not None:
+            self.scene().overview_changed(edges=False)  # the far-zoom box's colour
         self.update()
 
     def _sync_ports(self, graph: Graph, ports: list[str]) -> None:
@@ -159,6 +179,7 @@ class NodeItem(QGraphicsItem):
         if key == self._numbers:
             return False
         self._numbers = key
+        far = (self.is_output, self.greyed)
         self.is_output = result.output == self.node_id
         if nr is None:
             self.value_text, self.grad_text, self.grad_sign = "—", "—", 0
@@ -180,6 +201,8 @@ class NodeItem(QGraphicsItem):
             self.setOpacity(0.5 if self.greyed else 1.0)
         self._tip_from = (graph, result)  # worded on hover: a slider tick changes many
         self.update()
+        if far != (self.is_output, self.greyed) and self.scene() is not None:
+            self.scene().overview_changed(edges=False)  # the far-zoom box's colour or opacity
         return True
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name
@@ -272,6 +295,13 @@ class NodeItem(QGraphicsItem):
             self._box = (p.x(), p.y(), p.x() + self.w, p.y() + self.h)
         return self._box
 
+    def card_qrect(self) -> QRectF:
+        """``card_box`` as a QRectF, cached too (the far-zoom overview batches these)."""
+        if self._qbox is None or self._qbox_of is not self.card_box():
+            b = self._qbox_of = self.card_box()
+            self._qbox = QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1])
+        return self._qbox
+
     def port_index(self, port: str) -> int:
         return self._port_at.get(port, len(self.in_ports))
 
@@ -302,9 +332,23 @@ class NodeItem(QGraphicsItem):
                 e.update_path()
         elif change == _SELECTED_CHANGED:
             self.setZValue(1.5 if value else 1)
+            if self.scene() is not None:
+                self.scene().overview_changed(edges=False)
         return super().itemChange(change, value)
 
     # ------------------------------------------------------------------- painting
+    def far_colour(self, t, selected: bool | None = None) -> QColor:
+        """The flat box's colour far out (here and in CanvasScene.overview_boxes, which
+        batches these boxes): highlight, selection, output, else the kind's accent.
+        ``selected``: isSelected(), when the caller has asked already."""
+        if self.highlighted:
+            return t.highlight
+        if self.isSelected() if selected is None else selected:
+            return t.selection
+        if self.is_output:
+            return t.output
+        return accent(t, self.op)
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         scene = self.scene()
@@ -316,9 +360,7 @@ class NodeItem(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         accent = t.leaf_accent[self.op] if leaf else t.group_accent.get(spec.group, t.selection)
         if lod < BOX_MIN_LOD:  # far out: a flat box in the group colour, nothing else
-            painter.fillRect(self.rect(), t.highlight if self.highlighted else
-                             t.selection if self.isSelected() else
-                             t.output if self.is_output else accent)
+            painter.fillRect(self.rect(), self.far_colour(t))
             return
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setRenderHint(QPainter.TextAntialiasing)

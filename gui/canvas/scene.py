@@ -13,9 +13,9 @@ import math
 
 from typing import Iterable
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from engine.labels import LABEL_MODES, edge_label
 from gui import progress
@@ -25,6 +25,9 @@ from gui.canvas.node_item import NodeItem
 from gui.canvas.theme import DARK, LIGHT, Theme, font
 
 EdgeKey = tuple[str, str, str]
+#: the far-zoom overview: [(colour, hairlines)] and [(colour, opacity, boxes)] in drawing order
+LineGroups = list[tuple[QColor, list[QLineF]]]
+BoxGroups = list[tuple[QColor, float, list[QRectF]]]
 #: widest label line (scene px) before the formula gives way to the number
 MAX_LABEL_WIDTH = 240.0
 #: up to this many stale labels are worded at once; more wait until they are seen
@@ -57,6 +60,11 @@ class CanvasScene(QGraphicsScene):
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
         self._node_boxes: BoxGrid | None = None
         self._label_boxes = BoxGrid()
+        #: batched far-zoom picture (see overview_lines/boxes); None when an item changed
+        self._ov_lines: LineGroups | None = None
+        self._ov_boxes: BoxGroups | None = None
+        #: items other than nodes, edges and labels (a rubber edge, the rename editor)
+        self._extras: set[QGraphicsItem] = set()
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(self.theme.background)
         d = document
@@ -77,6 +85,7 @@ class CanvasScene(QGraphicsScene):
         """Switch between the light and the dark canvas palette (a repaint, not a rebuild)."""
         self.theme = DARK if dark else LIGHT
         self.setBackgroundBrush(self.theme.background)
+        self._ov_lines = self._ov_boxes = None
         self.update()
 
     def set_label_mode(self, mode: str) -> None:
@@ -104,12 +113,14 @@ class CanvasScene(QGraphicsScene):
             if item.highlighted != on:
                 item.highlighted = on
                 item.update()
+                self._ov_boxes = None
         for key, item in self.edges.items():
             on = key in want_edges
             if item.highlighted != on:
                 item.highlighted = on
                 item.update()
                 item.label.update()
+                self._ov_lines = None
 
     def set_pass_mask(self, mask) -> None:
         """Show only the numbers a step-through pass has computed so far
@@ -163,6 +174,7 @@ class CanvasScene(QGraphicsScene):
     def node_geometry_changed(self, item: NodeItem | None = None) -> None:
         """A node moved or changed size: its cached box (all of them, without ``item``)
         is stale."""
+        self._ov_boxes = None
         if item is None or self._node_boxes is None:
             self._node_boxes = None
         elif item.scene() is self and self.nodes.get(item.node_id) is item:
@@ -187,6 +199,68 @@ class CanvasScene(QGraphicsScene):
                 r = r.united(e.label.sceneBoundingRect())
         return r
 
+    # ------------------------------------------------------------- far-zoom overview
+    def overview_changed(self, nodes: bool = True, edges: bool = True) -> None:
+        """A node's or an edge's far-zoom look changed (colour, place, visibility): that
+        half of the batched overview is rebuilt before the next far-zoom paint."""
+        if nodes:
+            self._ov_boxes = None
+        if edges:
+            self._ov_lines = None
+
+    def addItem(self, item: QGraphicsItem) -> None:  # noqa: N802 - Qt's name
+        # gesture and editor items are not in the overview: views paint items while any is here
+        if not isinstance(item, (NodeItem, EdgeItem, EdgeLabelItem)):
+            self._extras.add(item)
+        super().addItem(item)
+
+    def has_extra_items(self) -> bool:
+        """Is anything besides nodes, ports, edges and labels in the scene?"""
+        if self._extras:
+            self._extras = {it for it in self._extras if it.scene() is self}
+        return bool(self._extras)
+
+    def overview_lines(self) -> LineGroups:
+        """Every shown edge as the straight hairline EdgeItem.paint draws far out, in runs
+        of one colour: a view zoomed out that far draws them in one batched call per run
+        instead of a Python paint call per item. The runs keep the items' stacking order,
+        so where hairlines cross (dense bundles) the same one lies on top. Cached until
+        an edge's far-zoom look changes (``overview_changed``)."""
+        if self._ov_lines is not None:
+            return self._ov_lines
+        runs: list[tuple[str, list[QLineF]]] = []
+        role, run = None, None
+        for e in self.edges.values():  # insertion order, as Qt stacks items of equal z
+            if e.hidden_by_gesture:  # the only way an edge is hidden
+                continue
+            r = "highlight" if e.highlighted else e.colour_role()
+            if r != role:
+                role, run = r, []
+                runs.append((r, run))
+            run.append(e.line())
+        t = self.theme
+        self._ov_lines = [(getattr(t, r), lines) for r, lines in runs]
+        return self._ov_lines
+
+    def overview_boxes(self) -> BoxGroups:
+        """Every node as the flat box NodeItem.paint draws far out, grouped by colour and
+        opacity, selected ones last (they are stacked above the others); cached like
+        ``overview_lines``."""
+        if self._ov_boxes is not None:
+            return self._ov_boxes
+        t = self.theme
+        groups: dict[tuple[bool, int, bool], tuple[QColor, float, list[QRectF]]] = {}
+        for it in self.nodes.values():  # nodes are never hidden
+            selected = it.isSelected()
+            c = it.far_colour(t, selected)
+            key = (selected, id(c), it.greyed)  # theme colours: one object per colour
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (c, 0.5 if it.greyed else 1.0, [])  # as sync_numbers
+            group[2].append(it.card_qrect())
+        self._ov_boxes = [groups[k] for k in sorted(groups, key=lambda k: k[0])]
+        return self._ov_boxes
+
     def edge_label_text(self, src: str, dst: str, port: str) -> str:
         """The text an edge's label shows right now (as a user reads it)."""
         e = self.edges.get((src, dst, port))
@@ -196,6 +270,8 @@ class CanvasScene(QGraphicsScene):
     def rebuild(self) -> None:
         """Throw every item away and build them again from the graph (new/open/replace)."""
         self.clear()
+        self._ov_lines = self._ov_boxes = None
+        self._extras.clear()
         self.nodes.clear()
         self.edges.clear()
         self._stale.clear()
@@ -261,6 +337,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes[nid] = item
         self.addItem(item)
         self._node_boxes = None
+        self._ov_boxes = None
         return item
 
     def _make_edge(self, src: str, dst: str, port: str) -> EdgeItem:
@@ -271,6 +348,7 @@ class CanvasScene(QGraphicsScene):
         self.edges[(src, dst, port)] = e
         self.addItem(e)
         self.addItem(e.label)
+        self._ov_lines = None
         return e
 
     # ------------------------------------------------------------- signal handlers
@@ -286,6 +364,7 @@ class CanvasScene(QGraphicsScene):
             self._drop_edge(e.key)
         self.removeItem(item)
         self._node_boxes = None
+        self._ov_boxes = None
 
     def _on_node_changed(self, nid: str) -> None:
         g = self.document.graph
@@ -337,6 +416,7 @@ class CanvasScene(QGraphicsScene):
         self._label_boxes.pop(e.label)
         self.removeItem(e.label)
         self.removeItem(e)
+        self._ov_lines = None
         self._dirty_edges.discard(key)
         self._stale.discard(key)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QPen
-from PySide6.QtWidgets import QFrame, QGraphicsView, QMenu
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import (QFrame, QGraphicsView, QMenu, QRubberBand, QStyle,
+                               QStyleHintReturnMask, QStyleOptionGraphicsItem,
+                               QStyleOptionRubberBand)
 
 from engine.ops import OPS
-from gui.canvas.edge_item import EdgeItem
+from gui.canvas.edge_item import LABEL_MIN_LOD, LINE_MIN_LOD, EdgeItem
 from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGesture,
                                      RerouteGesture, node_at, port_at)
-from gui.canvas.node_item import HEADER, NodeItem
+from gui.canvas.node_item import BOX_MIN_LOD, HEADER, NodeItem
 from gui.canvas.port_item import PortItem
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
@@ -33,6 +35,9 @@ ZOOM_STEP = 1.2
 FIT_MAX_ZOOM = 1.25
 GRID = 20.0
 WORLD = 1.0e5
+#: below this zoom every item draws only a flat box or a hairline (and no port or label),
+#: so the view draws the scene's batched overview instead of asking each item
+OVERVIEW_MAX_ZOOM = min(BOX_MIN_LOD, LINE_MIN_LOD, LABEL_MIN_LOD)
 
 
 class CanvasView(QGraphicsView):
@@ -67,6 +72,11 @@ class CanvasView(QGraphicsView):
         #: after a fit, resizes (the window maximised, a dock closed) fit again until the
         #: user zooms or pans: a start-up fit made in a small window must not leave the graph tiny
         self._keep_fitted = False
+        #: draw far-zoom frames from the scene's overview (False: always ask the items)
+        self.overview_enabled = True
+        self._base: QImage | None = None
+        self._base_key: tuple | None = None
+        self._base_lines: list | None = None
         self.scene().selectionChanged.connect(self._selection_changed)
 
     # ----------------------------------------------------------------- public API
@@ -150,9 +160,98 @@ class CanvasView(QGraphicsView):
             p.fillRect(self.viewport().rect(), scene.theme.background)  # the dialog says why
             p.end()
             return
+        if self.draws_overview():
+            self._paint_overview(event)
+            return
+        self._base = self._base_lines = None  # (a viewport-sized image) until zoomed out again
         # labels a value change left stale get their text just before they are seen
         scene.word_visible_labels(self)
         super().paintEvent(event)
+
+    def draws_overview(self) -> bool:
+        """Does a frame now come from the scene's batched overview? When zoomed out so far
+        that every item would draw only a flat box or a hairline, unless a gesture's or
+        the rename editor's item is in the scene (those paint themselves)."""
+        return self.overview_enabled and not self.scene().has_extra_items() and \
+            QStyleOptionGraphicsItem.levelOfDetailFromTransform(
+                self.viewportTransform()) < OVERVIEW_MAX_ZOOM
+
+    def _paint_overview(self, event) -> None:
+        """A far-zoom frame as QGraphicsView.paintEvent would paint it, but with the
+        nodes and edges drawn from the scene's batched overview: at this zoom each item
+        paints only a flat box or a hairline, and on a large graph the ~6 Python calls
+        per node (paint and boundingRect of node, ports, edges, labels) were the frame.
+
+        Long hairlines cost Qt's rasteriser more than anything else here (tens of ms for
+        10,000 nodes), so the grid and the hairlines are kept as one image until the
+        view moves or an edge changes; a frame for a hover, a selection or a rubber band
+        copies the exposed part of it and fills the node boxes on top."""
+        scene = self.scene()
+        base = self._overview_base(scene.overview_lines())
+        boxes = scene.overview_boxes()
+        p = QPainter(self.viewport())
+        exposed = event.region().boundingRect()
+        dpr = base.devicePixelRatio()  # the source rectangle is in the image's own pixels
+        p.drawImage(QRectF(exposed), base, QRectF(exposed.x() * dpr, exposed.y() * dpr,
+                                                  exposed.width() * dpr, exposed.height() * dpr))
+        p.setRenderHints(self.renderHints())  # nodes fill antialiased, as NodeItem.paint
+        p.setWorldTransform(self.viewportTransform())
+        p.setPen(Qt.NoPen)
+        for colour, opacity, group in boxes:
+            p.setOpacity(opacity)
+            p.setBrush(colour)
+            p.drawRects(group)  # Qt's raster engine skips what the exposed region clips
+        p.setOpacity(1.0)
+        p.save()
+        self.drawForeground(p, self.mapToScene(exposed).boundingRect())
+        p.restore()
+        band = self.rubberBandRect()
+        if not band.isEmpty():  # as QGraphicsView.paintEvent draws it
+            p.resetTransform()
+            opt = QStyleOptionRubberBand()
+            opt.initFrom(self.viewport())
+            opt.rect = band
+            opt.shape = QRubberBand.Rectangle
+            style = self.viewport().style()
+            mask = QStyleHintReturnMask()
+            if style.styleHint(QStyle.SH_RubberBand_Mask, opt, self.viewport(), mask):
+                p.setClipRegion(mask.region, Qt.IntersectClip)
+            style.drawControl(QStyle.CE_RubberBand, opt, p, self.viewport())
+        p.end()
+
+    def _overview_base(self, lines) -> QImage:
+        """The grid and the edges' hairlines for the whole viewport, redrawn only when
+        the view's transform or size, the theme or the hairlines changed."""
+        vp = self.viewport()
+        dpr = vp.devicePixelRatioF()
+        t = self.viewportTransform()
+        key = (id(self.scene().theme), vp.width(), vp.height(), dpr,
+               t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy())
+        # the scene makes a new list whenever a hairline changes (an identity test: an id
+        # could be reused once the old list is gone)
+        if self._base_key == key and self._base_lines is lines and self._base is not None:
+            return self._base
+        img = QImage(round(vp.width() * dpr), round(vp.height() * dpr),
+                     QImage.Format_ARGB32_Premultiplied)
+        img.setDevicePixelRatio(dpr)
+        p = QPainter(img)
+        p.setRenderHints(self.renderHints())
+        p.setWorldTransform(t)
+        p.save()
+        self.drawBackground(p, self.mapToScene(vp.rect()).boundingRect())
+        p.restore()
+        # unantialiased cosmetic hairlines, as EdgeItem.paint draws them far out
+        p.setRenderHint(QPainter.Antialiasing, False)
+        pens: dict[int, QPen] = {}
+        for colour, run in lines:
+            pen = pens.get(colour.rgba())
+            if pen is None:
+                pen = pens[colour.rgba()] = QPen(colour, 0)
+            p.setPen(pen)
+            p.drawLines(run)
+        p.end()
+        self._base, self._base_key, self._base_lines = img, key, lines
+        return img
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         t = self.scene().theme
