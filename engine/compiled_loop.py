@@ -22,77 +22,98 @@ import numpy as np
 from engine.compiled_kernels import VECTOR, elementwise, registry_value, value_fn
 from engine.ops import OPS
 
+_VARIADIC = [OPS[o].variadic for o in OPS]
+
 _NAN = math.nan
 
 
 class LoopEngine:
-    def __init__(self, order: list[str], c: dict, out: int | None, exact: bool) -> None:
-        ops, fwd_src, fwd_edge, bw = c["ops"], c["fwd_src"], c["fwd_edge"], c["bw"]
-        missing = c["missing"]
-        n = len(order)
-        self.ids = order
-        self.edge_keys = c["edge_keys"]
-        self.edge_tgt = c["edge_tgt"]
-        self.on_path = c["on_path"]
+    def __init__(self, f, on_path: np.ndarray, out: int | None, exact: bool) -> None:
+        """Build the loop's items from the flattened graph ``f`` (engine.compiled._Flat):
+        nodes and edges keep its numbering (topological; edges target by target)."""
+        n, m = f.n, f.m
+        ops = f.ops
+        self.ids = f.order
+        self.eperm = None  # edges keep the flat numbering
+        self.ref_edges = f.fperm
+        self.edge_tgt = f.tgt
+        self.on_path = on_path
         self.out = out
-        is_leaf = [OPS[o].is_leaf for o in ops]
-        self.leaf_indices = [i for i in range(n) if is_leaf[i]]
+        leaf = f.leaf
+        self.leaf_indices = np.flatnonzero(leaf).tolist()
         self._leaf = set(self.leaf_indices)
-        leafval = c["leafval"]
-        self.vals = [leafval[i] if is_leaf[i] else _NAN for i in range(n)]
-        m = len(self.edge_keys)
+        self.vals = np.where(leaf, f.leafval, _NAN).tolist()
         self.loc = [_NAN] * m
         self.prod = [0.0] * m
         self.grad = [0.0] * n
-        edge_src = c["edge_src"]
+        ptr = f.ptr
+        fsrc_arr = f.src[f.fperm]  # sources in forward (port) order
         # forward items (value function, node, a, b): b ≥ 0 binary, −1 unary,
-        # −2 variadic with a = tuple of sources
-        self.item_of: list[tuple | None] = [None] * n
-        groups: dict[tuple, list[int]] = {}
-        for i in range(n):
-            if is_leaf[i] or missing[i]:
-                continue  # missing ports: value and locals stay NaN, as in the reference
-            op = ops[i]
-            f = value_fn(op, exact)
-            s = fwd_src[i]
-            if OPS[op].variadic:
-                item = (f, i, tuple(s), -2)
-            elif len(s) == 1:
-                item = (f, i, s[0], -1)
-            else:
-                item = (f, i, s[0], s[1])
-            self.item_of[i] = item
-            groups.setdefault((op, len(s)), []).append(i)
-        self.items = [it for it in self.item_of if it is not None]
-        # locals: one numpy kernel call per (op, arity) over all its nodes
+        # −2 variadic with a = tuple of sources; built column by column
+        live_idx = np.flatnonzero(~leaf & ~f.missing)  # missing ports: values stay NaN
+        codes = f.opc[live_idx]
+        fn = [value_fn(o, exact) if not OPS[o].is_leaf else None for o in OPS]
+        a0 = ptr[live_idx]
+        deg = f.indeg[live_idx]
+        var = f.variadic[live_idx]
+        fs = np.append(fsrc_arr, -1)
+        col_a = fs[np.minimum(a0, m)].tolist()
+        col_b = np.where(deg == 1, -1, fs[np.minimum(a0 + 1, m)]).tolist()
+        if var.any():
+            fsrc, p = fsrc_arr.tolist(), ptr.tolist()
+            for k in np.flatnonzero(var).tolist():
+                i = int(live_idx[k])
+                col_a[k], col_b[k] = tuple(fsrc[p[i]:p[i + 1]]), -2
+        live = live_idx.tolist()
+        self._live = live
+        self.items = list(zip([fn[c] for c in codes.tolist()], live, col_a, col_b))
+        self._item_of: list[tuple | None] | None = None
+        # locals: one numpy kernel call per (op, arity) over all its nodes, in order of
+        # first appearance
         self.groups = []
-        for (op, k), members in groups.items():
-            nodes = np.asarray(members, dtype=np.int64)
-            idx = np.asarray([fwd_src[i] for i in members], dtype=np.int64).reshape(len(members), k).T
-            eids = np.asarray([fwd_edge[i] for i in members], dtype=np.int64).reshape(len(members), k).T
-            kernel = VECTOR.get(op) or elementwise(op)
-            self.groups.append((op, kernel, nodes, idx.copy(), eids.copy()))
+        if len(live_idx):
+            deg = f.indeg[live_idx]
+            key = f.opc[live_idx] * (int(deg.max()) + 1) + deg
+            _, first = np.unique(key, return_index=True)
+            for k0 in np.sort(first).tolist():
+                nodes = live_idx[key == key[k0]]
+                op, k = ops[int(nodes[0])], int(deg[k0])
+                at = ptr[nodes][None, :] + np.arange(k, dtype=np.int64)[:, None]
+                kernel = VECTOR.get(op) or elementwise(op)
+                self.groups.append((op, kernel, nodes, fsrc_arr[at], f.fperm[at]))
         # backward items (node, e, s, e2, s2): e2 ≥ 0 second edge, −1 none,
         # −2 more edges as pairs in s2; on-path op nodes only, in reverse order
         self.bw_items: list[tuple] = []
         if out is not None:
-            on_path = self.on_path
-            for i in range(n - 1, -1, -1):
-                es = bw[i]
-                if not es or not on_path[i]:
-                    continue
-                if len(es) == 1:
-                    self.bw_items.append((i, es[0], edge_src[es[0]], -1, 0))
-                elif len(es) == 2:
-                    self.bw_items.append((i, es[0], edge_src[es[0]], es[1], edge_src[es[1]]))
-                else:
-                    self.bw_items.append((i, es[0], edge_src[es[0]], -2,
-                                          tuple((e, edge_src[e]) for e in es[1:])))
-        self.succ: list[list[int]] = [[] for _ in range(n)]
-        tgt = self.edge_tgt
-        for e, s in enumerate(edge_src):
-            self.succ[s].append(tgt[e])
+            bsrc = np.append(f.src, 0)  # networkx order: the reference's accumulation order
+            nodes = np.flatnonzero(on_path & (f.indeg > 0))[::-1]
+            a0 = ptr[nodes]
+            deg = f.indeg[nodes]
+            e2 = np.where(deg == 1, -1, np.where(deg == 2, a0 + 1, -2))
+            s2 = np.where(deg == 2, bsrc[np.minimum(a0 + 1, m)], 0).tolist()
+            e2 = e2.tolist()
+            if (deg > 2).any():
+                sl = f.src.tolist()
+                for k in np.flatnonzero(deg > 2).tolist():
+                    a, b = int(a0[k]), int(a0[k] + deg[k])
+                    s2[k] = tuple(zip(range(a + 1, b), sl[a + 1:b]))
+            self.bw_items = list(zip(nodes.tolist(), a0.tolist(), bsrc[a0].tolist(), e2, s2))
+        # consumers of each node (for forward_cone), as flat CSR lists
+        s_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(f.src, minlength=n), out=s_ptr[1:])
+        self._s_ptr = s_ptr.tolist()
+        self._s_tgt = f.tgt[np.argsort(f.src, kind="stable")].tolist()
         self._ops = ops
+
+    @property
+    def item_of(self) -> list[tuple | None]:
+        """Forward item of each node (None for leaves and open ports), made on first use."""
+        if self._item_of is None:
+            item_of: list[tuple | None] = [None] * len(self.vals)
+            for i, it in zip(self._live, self.items):
+                item_of[i] = it
+            self._item_of = item_of
+        return self._item_of
 
     def is_leaf(self, i: int) -> bool:
         return i in self._leaf
@@ -106,10 +127,11 @@ class LoopEngine:
         self._locals(None)
 
     def forward_cone(self, leaf: int) -> None:
-        succ, seen = self.succ, bytearray(len(self.vals))
+        s_ptr, s_tgt, seen = self._s_ptr, self._s_tgt, bytearray(len(self.vals))
         stack, cone = [leaf], []
         while stack:
-            for c in succ[stack.pop()]:
+            x = stack.pop()
+            for c in s_tgt[s_ptr[x]:s_ptr[x + 1]]:
                 if not seen[c]:
                     seen[c] = 1
                     cone.append(c)

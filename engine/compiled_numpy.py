@@ -14,6 +14,8 @@ edges sorted by the reference's accumulation order — bincount adds in array or
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 
 from engine.compiled_kernels import VECTOR, elementwise
@@ -29,87 +31,90 @@ class _Group:
 
 
 class NumpyEngine:
-    def __init__(self, order: list[str], c: dict, out: int | None) -> None:
-        ops, gen, on_path = c["ops"], c["gen"], c["on_path"]
-        fwd_src, fwd_edge, missing = c["fwd_src"], c["fwd_edge"], c["missing"]
-        n = len(order)
-        # ---- node numbering: leaves, then groups of each generation
-        leaves = [i for i in range(n) if OPS[ops[i]].is_leaf]
-        buckets: dict[tuple, list[int]] = {}
-        for i in range(n):
-            if OPS[ops[i]].is_leaf:
-                continue
-            op = "_missing" if missing[i] else ops[i]
-            buckets.setdefault((gen[i], op, len(fwd_src[i])), []).append(i)
-        keys = sorted(buckets)
-        perm = list(leaves)
-        for key in keys:
-            members = buckets[key]
-            members.sort(key=lambda i: (not on_path[i], i))
-            perm.extend(members)
-        new = [0] * n
-        for k, i in enumerate(perm):
-            new[i] = k
-        self.ids = [order[i] for i in perm]
+    def __init__(self, f, on_path: np.ndarray, gen: np.ndarray, out: int | None) -> None:
+        """Renumber nodes and edges of the flattened graph ``f`` (engine.compiled._Flat)
+        into groups, in bulk: a group key per node, one lexsort, slices per group."""
+        n, m = f.n, f.m
+        leaf, missing, deg = f.leaf, f.missing, f.indeg
+        # ---- node numbering: leaves, then the groups sorted by (generation, op, arity);
+        # "_missing" (a port left open) sorts before every op name, as a string does
+        names = sorted(OPS)
+        lab = np.array([names.index(o) for o in OPS], dtype=np.int64)[f.opc]
+        lab[missing] = -1
+        leaves = np.flatnonzero(leaf)
+        oi = np.flatnonzero(~leaf)
+        members = oi[np.lexsort((oi, ~on_path[oi], deg[oi], lab[oi], gen[oi]))]
+        perm = np.concatenate((leaves, members))
+        new = np.empty(n, dtype=np.int64)
+        new[perm] = np.arange(n)
+        self.ids = list(itemgetter(*perm.tolist())(f.order)) if n > 1 else list(f.order)
         self.leaf_indices = list(range(len(leaves)))
         self._n_leaves = len(leaves)
-        self.on_path = np.asarray([on_path[i] for i in perm], dtype=bool)
-        self.out = None if out is None else new[out]
-        # ---- edges numbered group by group, port by port
-        old_keys = c["edge_keys"]
-        m = len(old_keys)
-        edge_new = [0] * m
-        edge_keys: list = [None] * m
+        self.on_path = on_path[perm]
+        self.out = None if out is None else int(new[out])
+        # ---- groups: runs of equal (generation, op, arity) among the sorted members
+        kg, kl, kd = gen[members], lab[members], deg[members]
+        cut = np.flatnonzero((kg[1:] != kg[:-1]) | (kl[1:] != kl[:-1])
+                             | (kd[1:] != kd[:-1])) + 1
+        g_start = np.concatenate(([0], cut)).astype(np.int64) if len(members) else cut
+        g_cnt = np.diff(np.concatenate((g_start, [len(members)])))
+        g_ar = kd[g_start] if len(members) else kd[:0]
+        g_e0 = np.zeros(len(g_start), dtype=np.int64)
+        np.cumsum((g_ar * g_cnt)[:-1], out=g_e0[1:])
+        g_on = np.add.reduceat(self.on_path[len(leaves):].astype(np.int64), g_start) \
+            if len(members) else g_start
+        # ---- edges numbered group by group, port by port: (group, port p, member j)
+        # gets e0 + p·count + j
+        grp_of = np.repeat(np.arange(len(g_start)), g_cnt)
+        j_of = np.arange(len(members)) - g_start[grp_of]
+        node_grp = np.zeros(n, dtype=np.int64)
+        node_j = np.zeros(n, dtype=np.int64)
+        node_grp[members], node_j[members] = grp_of, j_of
+        t = f.tgt  # forward order keeps each target's slice: tgt[fperm] == tgt
+        p = np.arange(m, dtype=np.int64) - f.ptr[t]
+        tg = node_grp[t]
+        new_e = g_e0[tg] + p * g_cnt[tg] + node_j[t]  # of the edge at forward position
+        eperm = np.empty(m, dtype=np.int64)
+        eperm[new_e] = f.fperm
+        self.eperm = eperm  # new edge → old edge
+        self.ref_edges = new_e  # the reference's Result.edges order, in new numbering
+        src = new[f.src[eperm]]
+        tgt = new[f.tgt[eperm]]
+        self.edge_tgt = tgt
+        self.edge_src = src
         self.groups: list[_Group] = []
         self.gen_groups: list[list[_Group]] = []
-        start, e = len(leaves), 0
-        for key in keys:
-            g_, op, arity = key
-            members = buckets[key]
-            cnt = len(members)
-            for p in range(arity):
-                for i in members:
-                    old = fwd_edge[i][p]
-                    edge_new[old] = e
-                    edge_keys[e] = old_keys[old]
-                    e += 1
-            idx = np.array([[new[fwd_src[i][p]] for i in members] for p in range(arity)],
-                           dtype=np.int64).reshape(arity, cnt)
-            n_on = sum(1 for i in members if on_path[i])
-            if op == "_missing":
-                kernel = None
-            else:
-                kernel = VECTOR.get(op) or elementwise(op)
-            grp = _Group(op, kernel, start, cnt, n_on, idx, e - arity * cnt, arity,
-                         op == "sum")
+        L = len(leaves)
+        for gi, (s, cnt, arity, e0, n_on) in enumerate(zip(
+                g_start.tolist(), g_cnt.tolist(), g_ar.tolist(), g_e0.tolist(),
+                g_on.tolist())):
+            first = int(members[s])
+            op = "_missing" if missing[first] else f.ops[first]
+            kernel = None if op == "_missing" else (VECTOR.get(op) or elementwise(op))
+            idx = src[e0:e0 + arity * cnt].reshape(arity, cnt)
+            grp = _Group(op, kernel, L + s, cnt, n_on, idx, e0, arity, op == "sum")
             self.groups.append(grp)
+            g_ = int(gen[first])
             while len(self.gen_groups) <= g_:
                 self.gen_groups.append([])
             self.gen_groups[g_].append(grp)
-            start += cnt
-        self.edge_keys = edge_keys
-        edge_src = np.array([new[c["edge_src"][o]] for o in range(m)], dtype=np.int64)
-        edge_tgt_old = c["edge_tgt"]
-        tgt = np.empty(m, dtype=np.int64)
-        src = np.empty(m, dtype=np.int64)
-        rank = np.empty(m, dtype=np.int64)
-        en = np.asarray(edge_new, dtype=np.int64)
-        tgt[en] = np.asarray([new[t] for t in edge_tgt_old], dtype=np.int64)
-        src[en] = edge_src
-        rank[en] = np.asarray(c["rank"], dtype=np.int64)
-        self.edge_tgt = tgt
-        self.edge_src = src
+        # accumulation rank: targets in reverse topological order, each target's
+        # in-edges in networkx order (old edges are numbered exactly so by target)
+        old_t = f.tgt
+        rank_old = (m - f.ptr[old_t + 1]) + (np.arange(m) - f.ptr[old_t])
+        rank = rank_old[eperm]
         # ---- generation ranges and the pull lists (out-edges sorted by rank)
         if not self.gen_groups:
             self.gen_groups.append([])
-        ranges = [(0, len(leaves))]
+        ranges = [(0, L)]
         for gi in range(1, len(self.gen_groups)):
             gg = self.gen_groups[gi]
             s0 = gg[0].start if gg else ranges[-1][1]
             s1 = (gg[-1].start + gg[-1].n) if gg else s0
             ranges.append((s0, s1))
         self.gen_ranges = ranges
-        order_e = np.argsort(rank, kind="stable")  # edges in accumulation order
+        order_e = np.empty(m, dtype=np.int64)  # edges in accumulation order
+        order_e[rank] = np.arange(m)
         bounds = np.array([r[0] for r in ranges] + [n], dtype=np.int64)
         gen_of_src = np.searchsorted(bounds, src[order_e], side="right") - 1
         by_gen = np.argsort(gen_of_src, kind="stable")
@@ -124,7 +129,7 @@ class NumpyEngine:
             self.pulls.append((es, src[es] - s0))
         # ---- buffers
         self.vals = np.full(n, np.nan)
-        self.vals[:len(leaves)] = [c["leafval"][i] for i in leaves]
+        self.vals[:L] = f.leafval[leaves]
         self.loc = np.full(m, np.nan)
         for grp in self.groups:
             if grp.stacked:
