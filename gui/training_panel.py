@@ -502,6 +502,9 @@ class TrainingPanel(QWidget):
         self.values = {}
         self._rebuild_param_curves()
         self._redraw()
+        for plot in (self.loss_plot, self.param_plot):  # no axes left over from the old graph
+            plot.getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            plot.enableAutoRange()
         self.update_label.clear()
         self._clear_error()
         self.status_label.setText("")

@@ -297,3 +297,19 @@ def test_replacing_the_graph_clears_the_training_history(window, qtbot):
     assert not w.note_dock.isVisible()  # the new graph has no note
     w.doc.undo_stack.undo()               # the tutorial graph (and its note) come back
     assert "two-layer" in w.note_label.text()
+
+
+def test_a_new_graph_starts_with_fresh_plot_axes(window, qtbot):
+    """The cleared plots do not keep the old graph's loss range on their axes."""
+    fresh = [p.getViewBox().viewRange() for p in (window.training.loss_plot,
+                                                   window.training.param_plot)]
+    open_example(window, "two_layer")
+    qtbot.mouseClick(window.training.step_button, Qt.LeftButton)
+    qtbot.wait(50)
+    used = window.training.loss_plot.getViewBox().viewRange()
+    assert used != fresh[0]  # the loss 0.49 → 0.24 moved the axes
+    window.act_new.trigger()
+    qtbot.wait(50)
+    assert [p.getViewBox().viewRange() for p in (window.training.loss_plot,
+                                                 window.training.param_plot)] == fresh
+
