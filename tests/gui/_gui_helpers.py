@@ -1,8 +1,23 @@
-"""Build the tutorial's two-layer network through the Document's edit API, as the editor does."""
+"""Shared GUI test helpers: the tutorial's two-layer network built through the Document's
+edit API (as the editor does), and a canvas view on a graph, shown as a user sees it."""
 
 from __future__ import annotations
 
+from engine.graph import Graph
+from gui.canvas import CanvasView
 from gui.document import Document
+
+
+def shown_view(qtbot, graph: Graph) -> tuple[Document, CanvasView]:
+    """A document holding ``graph`` and a 1300×800 canvas view on it, shown and exposed."""
+    doc = Document()
+    doc.load_graph(graph)
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    view.resize(1300, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    return doc, view
 
 
 def two_layer(doc: Document) -> dict[str, str]:

@@ -17,6 +17,7 @@ import engine
 from gui.canvas import CanvasView
 from gui.canvas.node_item import NodeItem
 from gui.document import Document
+from _gui_helpers import shown_view
 
 MINUS = "\u2212"
 YHAT = "y\u0302"  # how engine.names.pretty writes yhat: y + combining circumflex
@@ -50,13 +51,7 @@ def canvas(qtbot):
     made = []
 
     def make(graph: engine.Graph) -> tuple[Document, CanvasView]:
-        doc = Document()
-        doc.load_graph(graph)
-        view = CanvasView(doc)
-        qtbot.addWidget(view)
-        view.resize(1300, 800)
-        view.show()
-        qtbot.waitExposed(view)
+        doc, view = shown_view(qtbot, graph)
         view.resetTransform()
         view.centerOn(520, 280)
         made.append(view)

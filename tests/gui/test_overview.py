@@ -20,7 +20,7 @@ from engine.layout import apply_layout
 from engine.passes import BACKWARD, Pass
 from gui.canvas import CanvasView
 from gui.canvas.view import OVERVIEW_MAX_ZOOM
-from gui.document import Document
+from _gui_helpers import shown_view
 
 
 def layered_graph(width: int = 12, layers: int = 4) -> engine.Graph:
@@ -68,13 +68,7 @@ def layered_graph(width: int = 12, layers: int = 4) -> engine.Graph:
 def far(qtbot):
     """(document, view) of the layered graph, fitted with F and then zoomed out with
     the wheel until the view draws its overview."""
-    doc = Document()
-    doc.load_graph(layered_graph())
-    view = CanvasView(doc)
-    qtbot.addWidget(view)
-    view.resize(1300, 800)
-    view.show()
-    qtbot.waitExposed(view)
+    doc, view = shown_view(qtbot, layered_graph())
     view.setFocus()
     qtbot.keyClick(view, Qt.Key_F)
     centre = view.viewport().rect().center()
