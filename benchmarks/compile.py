@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.families import FAMILIES  # noqa: E402
-from engine.compiled import compile_graph  # noqa: E402
+from engine.fast import compile_graph  # noqa: E402
 
 
 def main() -> None:

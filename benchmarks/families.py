@@ -31,10 +31,10 @@ def chain(n_ops: int, seed: int = 1) -> tuple[Graph, int]:
     for i in range(steps):
         w = _leaf(g, "param", rnd.uniform(0.8, 1.6), i)
         m = _op(g, "mul", 2 * i)
-        g._connect_unchecked(w, m, "a")
-        g._connect_unchecked(h, m, "b")
+        g.connect_trusted(w, m, "a")
+        g.connect_trusted(h, m, "b")
         h = _op(g, "tanh", 2 * i + 1)
-        g._connect_unchecked(m, h, "x")
+        g.connect_trusted(m, h, "x")
     g.set_output(h)
     return g, 2 * steps
 
@@ -71,25 +71,25 @@ def mlp(n_ops: int, layers: int = 3, seed: int = 2) -> tuple[Graph, int]:
                 m = _op(g, "mul", k)
                 k += 1
                 n += 1
-                g._connect_unchecked(w, m, "a")
-                g._connect_unchecked(x, m, "b")
-                g._connect_unchecked(m, s, f"x{j + 1}")
+                g.connect_trusted(w, m, "a")
+                g.connect_trusted(x, m, "b")
+                g.connect_trusted(m, s, f"x{j + 1}")
             b = _leaf(g, "param", rnd.uniform(-0.1, 0.1), k)
             k += 1
-            g._connect_unchecked(b, s, f"x{len(xs) + 1}")
+            g.connect_trusted(b, s, f"x{len(xs) + 1}")
             if layer < layers:
                 t = _op(g, "tanh", k)
                 k += 1
                 n += 1
-                g._connect_unchecked(s, t, "x")
+                g.connect_trusted(s, t, "x")
                 out.append(t)
             else:
                 out.append(s)
         xs = out
     y = _leaf(g, "input", 0.25, k)
     loss = _op(g, "squared_error", k + 1)
-    g._connect_unchecked(y, loss, "target")
-    g._connect_unchecked(xs[0], loss, "prediction")
+    g.connect_trusted(y, loss, "target")
+    g.connect_trusted(xs[0], loss, "prediction")
     g.set_output(loss)
     return g, n + 1
 
@@ -116,14 +116,14 @@ def dag(n_ops: int, seed: int = 3) -> tuple[Graph, int]:
         for p in ports:
             src = pool[rnd.randrange(len(pool))] if op != "add" or p == "a" else \
                 squashed[rnd.randrange(len(squashed))]
-            g._connect_unchecked(src, nid, p)
+            g.connect_trusted(src, nid, p)
             used.add(src)
         nodes.append(nid)
         if op in ("tanh", "sigmoid", "sin", "mul"):
             squashed.append(nid)
     total = g.add_node("sum", name="total")
     for j, nid in enumerate(n for n in nodes if n not in used):
-        g._connect_unchecked(nid, total, f"x{j + 1}")
+        g.connect_trusted(nid, total, f"x{j + 1}")
     g.set_output(total)
     return g, n_ops
 

@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 
-from engine.compiled import _topological_order, compile_graph  # noqa: E402
+from engine.fast import compile_graph, topological_order  # noqa: E402
 from engine.evaluate import evaluate  # noqa: E402
 from engine.graph import Graph  # noqa: E402
 from engine.ops import OPS, variadic_port_key  # noqa: E402
@@ -62,7 +62,7 @@ def median_time(fn, repeat: int, setup=None) -> float:
 def flat_program(graph: Graph) -> tuple[list[float], list[tuple[str, list[int]]], int]:
     """Leaf values and (op, input slots) in topological order: leaves first, output last."""
     G = graph.nx
-    order = _topological_order(graph)
+    order = topological_order(graph)
     leaves = [n for n in order if OPS[G.nodes[n]["op"]].is_leaf]
     ops = [n for n in order if not OPS[G.nodes[n]["op"]].is_leaf]
     slot = {n: i for i, n in enumerate(leaves + ops)}

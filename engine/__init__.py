@@ -17,7 +17,8 @@ from engine.errors import (
 )
 from engine.graph import Graph, Node
 from engine.ops import OPS, OpSpec, op_spec
-from engine.evaluate import EdgeResult, NodeResult, Result, evaluate
+from engine.evaluate import evaluate
+from engine.result import EdgeResult, NodeResult, Result
 
 __all__ = [
     "ConnectError", "CycleError", "EngineError", "ExpressionError", "GraphFileError",

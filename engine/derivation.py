@@ -20,19 +20,21 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Iterator
 
-from engine.evaluate import Result
+from engine.result import Result
 from engine.graph import Graph, id_key
 from engine.labels import OUTPUT_SYMBOL, display_name, local_formula
 from engine.latex import latex_node, latex_number, local_formula_latex, partial_latex
 from engine.numfmt import fmt
 from engine.ops import OPS
+from engine.result import CONSTANT
 
 EdgeKey = tuple[str, str, str]
 #: paths written out; the rest are counted ("… and N more")
 MAX_PATHS = 20
 
 #: Derivation.kind values
-PATHS, IS_OUTPUT, NO_PATH, NO_OUTPUT = "paths", "output", "no_path", "no_output"
+PATHS, IS_OUTPUT, NO_PATH, NO_OUTPUT, IS_CONSTANT = (
+    "paths", "output", "no_path", "no_output", "constant")
 
 BACKPROP_NOTE = ("Backpropagation reaches the same total node by node, "
                  "without enumerating paths")
@@ -79,7 +81,7 @@ class Derivation:
 
     node: str
     output: str | None
-    #: PATHS, IS_OUTPUT, NO_PATH or NO_OUTPUT
+    #: PATHS, IS_OUTPUT, NO_PATH, NO_OUTPUT or IS_CONSTANT
     kind: str
     #: display names: ``w₁`` and ``L`` (``L`` when no output is set)
     wrt: str
@@ -96,7 +98,7 @@ class Derivation:
     #: the engine's backpropagated ∂L/∂w (NaN when no output is set)
     total: float
     total_reason: str | None = None
-    #: why there is no derivation (no output)
+    #: why there is no derivation (no output, or a constant)
     message: str = ""
     notes: tuple[str, ...] = field(default=())
 
@@ -208,6 +210,13 @@ def derive(graph: Graph, result: Result, nid: str, max_paths: int = MAX_PATHS) -
                           message=f"{why}. Mark a node as the output to see ∂{OUTPUT_SYMBOL}/∂{wrt}.")
     of, of_tex = display_name(graph, out), latex_node(graph, out)
     nr = result.nodes.get(nid)
+    if nr is not None and nr.grad is None:
+        what = "a constant" if graph.op_of(nid) == "const" else "computed from constants alone"
+        return Derivation(nid, out, IS_CONSTANT, wrt, of, wrt_tex, of_tex, {nid: wrt},
+                          {nid: wrt_tex}, (), 0, math.nan, CONSTANT,
+                          message=f"{wrt} is {what}: it cannot change, so it has no "
+                                  f"gradient and nothing is differentiated with respect "
+                                  f"to it.")
     total = nr.grad if nr is not None else math.nan
     total_reason = nr.grad_reason if nr is not None else None
     base = dict(node=nid, output=out, wrt=wrt, of=of, wrt_latex=wrt_tex, of_latex=of_tex,
@@ -344,7 +353,7 @@ def route(d: Derivation, term: PathTerm, style: str = "text") -> str:
 
 def headline(d: Derivation) -> str:
     """One sentence saying what the derivation is about (or why there is none)."""
-    if d.kind == NO_OUTPUT:
+    if d.kind in (NO_OUTPUT, IS_CONSTANT):
         return d.message[:1].upper() + d.message[1:]
     if d.kind == IS_OUTPUT:
         return (f"{d.wrt} is the output: {d.symbol} = 1. "
@@ -477,7 +486,7 @@ def to_latex(d: Derivation) -> str:
     r"""LaTeX: display math in ``aligned`` (amsmath) with ``\frac{\partial L}{\partial w_1}``,
     prose around it in text mode."""
     sym = d.latex_symbol
-    if d.kind == NO_OUTPUT:
+    if d.kind in (NO_OUTPUT, IS_CONSTANT):
         return _tex_text(headline(d)) + "\n"
     if d.kind == IS_OUTPUT:
         return f"\\[ {sym} = 1 \\]\n"

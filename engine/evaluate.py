@@ -1,15 +1,17 @@
 """Evaluation: forward in topological order, backward in reverse, numbers on every edge.
 
-This is the readable reference evaluation: one loop forward, one loop backward,
-every number the canvas shows produced here. Gradients start from zero on every
-call, so evaluating twice gives the same numbers. Numeric faults never raise:
-they become NaN/±inf with a reason, and downstream nodes name where they came from.
+This is the readable reference evaluation, the tests' oracle: one loop forward, one
+loop backward, one node at a time, calling the registry's own functions on numpy
+scalars. The fast engine (``engine.fast``) calls the same functions on arrays and must
+agree with it within a few units in the last place. Gradients start from zero on every
+call, so evaluating twice gives the same numbers. Numeric faults never raise: they
+become NaN/±inf with a sentence saying why, and downstream nodes name where they came
+from. Constants (and nodes computed from constants alone) get no gradient.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -17,60 +19,12 @@ import numpy as np
 from engine.errors import OutputError
 from engine.graph import Graph
 from engine.numfmt import fmt
-from engine.ops import OPS
+from engine.ops import OPS, VARIABLE_KINDS, explain_local, explain_value
+from engine.result import CONSTANT, EdgeResult, NodeResult, Result
 
 F = np.float64
 
-
-@dataclass(slots=True)
-class NodeResult:
-    value: float
-    grad: float = 0.0
-    on_path: bool = False
-    #: why ``value`` is not finite (None when it is)
-    reason: str | None = None
-    #: id of the node where a non-finite value started (itself for the root fault)
-    origin: str | None = None
-    #: why ``grad`` is not finite (None when it is)
-    grad_reason: str | None = None
-
-
-@dataclass(slots=True)
-class EdgeResult:
-    source: str
-    target: str
-    port: str
-    #: ∂target/∂source at this port
-    local: float
-    #: ∂L/∂target × local — this edge's share of ∂L/∂source
-    product: float = 0.0
-    on_path: bool = False
-    reason: str | None = None
-
-
-@dataclass
-class Result:
-    output: str | None
-    #: forward order (topological); the backward pass walks ``reversed(order)``
-    order: list[str]
-    nodes: dict[str, NodeResult]
-    #: keyed by (source, target, port)
-    edges: dict[tuple[str, str, str], EdgeResult]
-    #: set when no output could be chosen (then every gradient is 0)
-    output_error: OutputError | None = None
-
-    @property
-    def backward_order(self) -> list[str]:
-        return [n for n in reversed(self.order) if self.nodes[n].on_path]
-
-    def value(self, nid: str) -> float:
-        return self.nodes[nid].value
-
-    def grad(self, nid: str) -> float:
-        return self.nodes[nid].grad
-
-    def edge(self, source: str, target: str, port: str) -> EdgeResult:
-        return self.edges[(source, target, port)]
+__all__ = ["evaluate", "EdgeResult", "NodeResult", "Result"]
 
 
 def _finite(x: float) -> bool:
@@ -100,22 +54,28 @@ def evaluate(graph: Graph, *, allow_no_output: bool = False) -> Result:
             data = G.nodes[nid]
             spec = OPS[data["op"]]
             if spec.is_leaf:
-                nodes[nid] = NodeResult(data["value"])
+                variable = spec.name in VARIABLE_KINDS
+                nodes[nid] = NodeResult(data["value"], 0.0 if variable else None,
+                                        grad_reason=None if variable else CONSTANT)
                 continue
             ins = graph.inputs(nid)
-            if not spec.variadic:
+            variable = any(nodes[src].grad is not None for _, src in ins)
+            res = NodeResult(math.nan, 0.0 if variable else None,
+                             grad_reason=None if variable else CONSTANT)
+            nodes[nid] = res
+            if not spec.variadic and len(ins) < len(spec.ports):
                 fed = {p for p, _ in ins}
-                missing = [p for p in spec.ports if p not in fed]
-                if missing:
-                    why = (f"{data['name']}: input port {missing[0]!r} is not connected")
-                    nodes[nid] = NodeResult(math.nan, reason=why, origin=nid)
-                    for port, src in ins:
-                        edges[(src, nid, port)] = EdgeResult(
-                            src, nid, port, math.nan, reason=why)
-                    continue
+                missing = next(p for p in spec.ports if p not in fed)
+                res.reason = f"{data['name']}: input port {missing!r} is not connected"
+                res.origin = nid
+                for port, src in ins:
+                    edges[(src, nid, port)] = _edge(nodes, src, nid, port, math.nan,
+                                                    res.reason)
+                continue
+            attrs = data.get("attrs", {})
             args = [F(nodes[src].value) for _, src in ins]
-            value = float(spec.forward(*args))
-            res = NodeResult(value)
+            value = float(spec.value(args, attrs))
+            res.value = value
             if not _finite(value):
                 bad = next((src for _, src in ins if not _finite(nodes[src].value)), None)
                 if bad is not None:
@@ -126,58 +86,65 @@ def evaluate(graph: Graph, *, allow_no_output: bool = False) -> Result:
                                   + (f" ({root_reason})" if root_reason else ""))
                 else:
                     res.origin = nid
-                    why = spec.explain(*args) if spec.explain else None
-                    res.reason = why or f"{spec.title.lower()} is not finite"
-            nodes[nid] = res
-            undefined = math.isnan(value) and res.origin == nid
-            for port, src in ins:
-                fn, formula = spec.deriv_for(port)
-                local = math.nan if undefined else float(fn(*args))
-                er = EdgeResult(src, nid, port, local)
-                if undefined:
-                    er.reason = f"{data['name']} is undefined here ({res.reason})"
-                elif not _finite(local):
-                    if not all(_finite(a) for a in args):
-                        er.reason = "an input of " + data["name"] + " is not finite"
+                    res.reason = explain_value(spec, args, attrs)
+            locs = spec.locals(F(value), args, attrs)
+            for (port, src), local in zip(ins, locs):
+                local = float(local)
+                why = None
+                if not _finite(local):
+                    if res.origin == nid:
+                        why = res.reason
+                    elif not all(_finite(a) for a in args):
+                        why = f"an input of {data['name']} is not finite"
                     else:
-                        er.reason = (f"∂{data['name']}/∂{graph.name_of(src)} = "
-                                     f"{_fill(formula, graph, ins, args)} is {fmt(local)}")
-                edges[(src, nid, port)] = er
+                        why = explain_local(spec, local, args, attrs)
+                edges[(src, nid, port)] = _edge(nodes, src, nid, port, local, why)
 
         if output is not None:
             on_path = nx.ancestors(G, output)
             on_path.add(output)
             for nid in on_path:
                 nodes[nid].on_path = True
-            nodes[output].grad = 1.0
+            out = nodes[output]
+            if out.grad is not None:
+                out.grad = 1.0
             for nid in reversed(order):
                 if nid not in on_path:
                     continue
-                g = nodes[nid].grad
+                nr = nodes[nid]
+                g = nr.grad
+                if g is not None and not _finite(g):  # complete: its consumers came first
+                    nr.grad_reason = _grad_reason(graph, edges, nid)
                 for src, _, port in G.in_edges(nid, keys=True):
                     er = edges[(src, nid, port)]
                     er.on_path = True
+                    if g is None or er.local is None:
+                        continue  # from a constant: nothing to send
                     er.product = g * er.local
                     nodes[src].grad += er.product
                     if not _finite(er.product) and er.reason is None:
-                        er.reason = ("∂L/∂" + graph.name_of(nid) + " is not finite"
-                                     if not _finite(g) else
-                                     f"∂L/∂{graph.name_of(nid)} × local = {fmt(g)} × "
-                                     f"{fmt(er.local)} is not finite")
-            for nid in on_path:
-                nr = nodes[nid]
-                if not _finite(nr.grad):
-                    bad = [edges[(nid, d, k)] for _, d, k in G.out_edges(nid, keys=True)
-                           if not _finite(edges[(nid, d, k)].product)]
-                    nr.grad_reason = (f"edge {graph.name_of(nid)} → "
-                                      f"{graph.name_of(bad[0].target)}: {bad[0].reason}"
-                                      if bad else "gradient is not finite")
+                        er.reason = (nr.grad_reason if not _finite(g) else
+                                     f"overflow: ∂L/∂{graph.name_of(nid)} × local = "
+                                     f"{fmt(g)} × {fmt(er.local)} is too large")
     return Result(output, order, nodes, edges, output_error)
 
 
-def _fill(formula: str, graph: Graph, ins: list[tuple[str, str]], args: list) -> str:
-    """A derivative formula with the operands' numbers filled in, for fault messages."""
-    try:
-        return formula.format(**{p: fmt(a) for (p, _), a in zip(ins, args)}, out="out")
-    except (KeyError, IndexError):
-        return formula
+def _grad_reason(graph: Graph, edges: dict, nid: str) -> str:
+    """Why ∂L/∂nid is not finite: where the first non-finite product on its way back
+    from the output started, in one sentence."""
+    for _, d, k in graph.nx.out_edges(nid, keys=True):
+        er = edges[(nid, d, k)]
+        if er.on_path and er.product is not None and not _finite(er.product) and er.reason:
+            if er.reason.startswith("comes from") or er.reason.startswith("overflow"):
+                return er.reason
+            return f"comes from {graph.name_of(d)} ({er.reason})"
+    return "overflow: the sum of the products is too large"
+
+
+def _edge(nodes: dict[str, NodeResult], src: str, dst: str, port: str, local: float,
+          reason: str | None) -> EdgeResult:
+    """An edge's result before the backward pass: none of its numbers when it leaves a
+    constant."""
+    if nodes[src].grad is None:
+        return EdgeResult(src, dst, port, None, None, reason=CONSTANT)
+    return EdgeResult(src, dst, port, local, 0.0, reason=reason)

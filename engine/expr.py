@@ -232,6 +232,8 @@ class _Builder:
                 sym = _OP_SYMBOL.get(type(node.op), type(node.op).__name__)
                 raise _err(node, f"the operator {sym} is not supported "
                                  "(use + - * / ** and the op functions)")
+            if isinstance(node.op, ast.Pow) and self._number(node.right) is not None:
+                return [node.left]  # x ** 2: a power node with a fixed exponent
             return [node.left, node.right]
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
@@ -252,11 +254,15 @@ class _Builder:
                                       + ", ".join(n for n, s in OPS.items() if not s.is_leaf))
             self._check_call_shape(node)
             spec = OPS[fname]
-            if not spec.variadic and len(node.args) != len(spec.ports):
-                raise _err(node, f"{fname} takes {len(spec.ports)} argument"
-                                 f"{'s' if len(spec.ports) != 1 else ''} "
-                                 f"({', '.join(spec.ports)}), got {len(node.args)}")
-            return list(node.args)
+            want = list(spec.ports) + list(spec.attr_names)
+            if not spec.variadic and len(node.args) != len(want):
+                raise _err(node, f"{fname} takes {len(want)} argument"
+                                 f"{'s' if len(want) != 1 else ''} "
+                                 f"({', '.join(want)}), got {len(node.args)}")
+            for arg, attr in zip(node.args[len(spec.ports):], spec.attr_names):
+                if self._number(arg) is None:
+                    raise _err(arg, f"the {attr} of {fname} must be a number")
+            return list(node.args[:len(spec.ports)]) if not spec.variadic else list(node.args)
         raise _err(node, f"{_describe(node)} are not allowed" if not _describe(node).startswith(
             ("True", "False")) else f"{_describe(node)} is not allowed")
 
@@ -275,17 +281,25 @@ class _Builder:
                 # +expr assigned to a name: keep the name on the operand when it is a temporary
                 return self._rename_temp(args[0], name, node)
             return args[0]
+        attrs = None
         if isinstance(node, ast.BinOp):
             op = _BINOPS[type(node.op)]
+            if op == "pow" and len(args) == 1:
+                op, attrs = "power", {"exponent": self._number(node.right)}
         elif isinstance(node, ast.UnaryOp):
             op = "neg"
         else:
             op = node.func.id  # type: ignore[union-attr]
+            spec = OPS[op]
+            if spec.attrs:
+                attrs = {a: self._number(v) for a, v in
+                         zip(spec.attr_names, node.args[len(spec.ports):])}
         spec = OPS[op]
-        nid = self.graph.add_node(op, name if name is not None else self._temp(op))
+        nid = self.graph.add_node(op, name if name is not None else self._temp(op),
+                                  attrs=attrs)
         ports = [f"x{i + 1}" for i in range(len(args))] if spec.variadic else spec.ports
         for port, src in zip(ports, args):
-            self.graph._connect_unchecked(src, nid, port)
+            self.graph.connect_trusted(src, nid, port)
         return nid
 
     def _rename_temp(self, nid: str, name: str, node: ast.AST) -> str:
@@ -408,9 +422,11 @@ def to_expression(graph: Graph) -> str:
         if not is_temp_name(graph.name_of(n), op):
             return False
         if op == "const":
-            # -(3) would read back as the constant −3, not neg(3)
-            (_, consumer, _k), = G.out_edges(n, keys=True)
-            return graph.op_of(consumer) != "neg"
+            # -(3) would read back as the constant −3, not neg(3); x ** 2 as a power
+            # node with a fixed exponent, not pow with a constant exponent
+            (_, consumer, port), = G.out_edges(n, keys=True)
+            return graph.op_of(consumer) != "neg" and not (
+                graph.op_of(consumer) == "pow" and port == "exponent")
         return True
 
     inl = {n for n in order if inline(n)}
@@ -444,7 +460,14 @@ def to_expression(graph: Graph) -> str:
             raise ValueError(f"{name}: input port {missing!r} is not connected, so the graph "
                              "cannot be written as an expression")
         args = [ref(s) for _, s in ins]
-        if op in _BINOP_TEXT:
+        attrs = graph.attrs_of(n)
+        if op == "power":
+            (t, pr), = args
+            expr, prec = f"{t if pr >= 5 else f'({t})'} ** {_literal(attrs['exponent'])}", 4
+        elif spec.attrs:
+            more = [_literal(attrs[a]) for a in spec.attr_names]
+            expr, prec = f"{op}({', '.join([t for t, _ in args] + more)})", _ATOM
+        elif op in _BINOP_TEXT:
             p = _PREC[op]
             (ltxt, lp), (rtxt, rp) = args
             if op == "pow":

@@ -93,6 +93,8 @@ def to_dict(graph: Graph, ids: Iterable[str] | None = None) -> dict:
         d: dict[str, Any] = {"id": n.id, "name": n.name, "op": n.op}
         if n.spec.is_leaf:
             d["value"] = n.value
+        for a in n.spec.attr_names:
+            d[a] = _num(n.attrs[a])
         d["pos"] = [_num(round(n.pos[0], 2)), _num(round(n.pos[1], 2))]
         nodes.append(d)
     edges = [{"source": s, "target": t, "port": p} for s, t, p in graph.edges()
@@ -204,7 +206,7 @@ def load(path: str | os.PathLike) -> Graph:
 
 _TOP_KEYS = frozenset({"format", "version", "note", "output", "nodes", "edges"})
 _TOP_REQUIRED = frozenset({"format", "version", "output", "nodes", "edges"})
-_NODE_KEYS = frozenset({"id", "name", "op", "value", "pos"})
+_NODE_KEYS = frozenset({"id", "name", "op", "value", "pos", "exponent"})
 _EDGE_KEYS = frozenset({"source", "target", "port"})
 _LEAF_KINDS = frozenset({"input", "param", "const"})
 _ID = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -237,6 +239,8 @@ def _plainly_valid(data: dict) -> bool:
         if ("value" in nd) != (op in _LEAF_KINDS):
             return False
         if "value" in nd and type(nd["value"]) not in _NUMBER:
+            return False
+        if "exponent" in nd and type(nd["exponent"]) not in _NUMBER:
             return False
         if "pos" in nd:
             pos = nd["pos"]
@@ -296,14 +300,25 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         seen_ids[nid] = i
         if nd["op"] not in OPS:
             raise fail(f"{path}.op", f"unknown op {nd['op']!r}")
+        spec = OPS[nd["op"]]
+        for a in spec.attr_names:
+            if a not in nd:
+                raise fail(f"{path}.{a}", f"missing: a {spec.name} node needs its {a}")
+        extra = next((k for k in nd if k not in _NODE_KEYS - {"exponent"}
+                      and k not in spec.attr_names), None)
+        if extra is not None:
+            raise fail(f"{path}.{extra}", f"a {spec.name} node has no {extra}")
         value = nd.get("value", 0.0)
         pos = nd.get("pos", (0.0, 0.0))
+        attrs = {a: nd[a] for a in spec.attr_names}
         bad = None if _finite_number(value) and len(pos) == 2 and _finite_number(pos[0]) \
-            and _finite_number(pos[1]) else _find_non_finite({"value": value, "pos": list(pos)}, path)
+            and _finite_number(pos[1]) and all(map(_finite_number, attrs.values())) \
+            else _find_non_finite({"value": value, "pos": list(pos), **attrs}, path)
         if bad is not None:
             raise fail(bad[0], "not a finite number")
         try:
-            g.add_node(nd["op"], nd["name"], float(value), (float(pos[0]), float(pos[1])), id=nid)
+            g.add_node(nd["op"], nd["name"], float(value), (float(pos[0]), float(pos[1])),
+                       id=nid, attrs={a: float(v) for a, v in attrs.items()})
         except EngineError as e:
             raise fail(f"{path}.name", str(e)) from None
     for i, ed in enumerate(data["edges"]):
@@ -317,7 +332,7 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
             where = {"PortError": "port", "PortTakenError": "port", "SelfLoopError": "target",
                      "CycleError": "target"}.get(type(err).__name__, "port")
             raise fail(f"{path}.{where}", str(err))
-        g._connect_unchecked(ed["source"], ed["target"], ed["port"])
+        g.connect_trusted(ed["source"], ed["target"], ed["port"])
     if not nx.is_directed_acyclic_graph(g.nx):
         cycle = nx.find_cycle(g.nx)
         index = {(ed["source"], ed["target"], ed["port"]): i for i, ed in enumerate(data["edges"])}
@@ -356,6 +371,7 @@ def prepare_paste(graph: Graph, data: dict, offset: tuple[float, float] = (40.0,
                              "pos": [n.pos[0] + offset[0], n.pos[1] + offset[1]]}
         if n.spec.is_leaf:
             d["value"] = n.value
+        d.update(n.attrs)
         nodes.append(d)
     edges = [{"source": remap[s], "target": remap[t], "port": p} for s, t, p in src.edges()]
     return {"format": FORMAT, "version": VERSION, "output": None, "nodes": nodes, "edges": edges}

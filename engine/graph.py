@@ -9,7 +9,7 @@ files and the editor can all refer to a node by id.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import networkx as nx
@@ -26,8 +26,9 @@ from engine.names import is_valid_name, unique_name
 from engine.ops import OPS, OpSpec, variadic_port_key
 
 _ID = re.compile(r"^n(\d+)$")
-#: names the expression parser reserves: op names, used as calls
-RESERVED = frozenset(OPS)
+#: names the expression parser reserves: op names, used as calls (a live view of the
+#: registry, so an op registered later is reserved too)
+RESERVED = OPS.keys()
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Node:
     op: str
     value: float
     pos: tuple[float, float]
+    #: the op's fixed numbers (``{"exponent": 2.0}`` for a power node); empty for most
+    attrs: dict[str, float] = field(default_factory=dict)
 
     @property
     def spec(self) -> OpSpec:
@@ -76,9 +79,18 @@ class Graph:
         return nid
 
     def add_node(self, op: str, name: str | None = None, value: float = 0.0,
-                 pos: tuple[float, float] = (0.0, 0.0), id: str | None = None) -> str:
+                 pos: tuple[float, float] = (0.0, 0.0), id: str | None = None,
+                 attrs: dict[str, float] | None = None) -> str:
         if op not in OPS:
             raise KeyError(f"unknown op {op!r}")
+        spec = OPS[op]
+        full_attrs = None
+        if spec.attrs or attrs:
+            full_attrs = spec.default_attrs()
+            for k, v in (attrs or {}).items():
+                if k not in full_attrs:
+                    raise ValueError(f"{op} has no attribute {k!r}")
+                full_attrs[k] = float(v)
         if id is None:
             id = self.new_id()
         elif id in self.nx:
@@ -90,8 +102,10 @@ class Graph:
         if name is None:
             name = unique_name(default_stem(op), self._names, self._name_hint)
         self._check_name(name)
-        self.nx.add_node(id, name=name, op=op, value=float(value) if OPS[op].is_leaf else 0.0,
+        self.nx.add_node(id, name=name, op=op, value=float(value) if spec.is_leaf else 0.0,
                          pos=(float(pos[0]), float(pos[1])))
+        if full_attrs is not None:
+            self.nx.nodes[id]["attrs"] = full_attrs
         self._names[name] = id
         return id
 
@@ -104,7 +118,7 @@ class Graph:
 
     def node(self, nid: str) -> Node:
         d = self.nx.nodes[nid]
-        return Node(nid, d["name"], d["op"], d["value"], d["pos"])
+        return Node(nid, d["name"], d["op"], d["value"], d["pos"], dict(d.get("attrs", ())))
 
     def __contains__(self, nid: object) -> bool:
         return nid in self.nx
@@ -127,6 +141,17 @@ class Graph:
 
     def op_of(self, nid: str) -> str:
         return self.nx.nodes[nid]["op"]
+
+    def attrs_of(self, nid: str) -> dict[str, float]:
+        """The node's fixed numbers (a copy; empty for ops without any)."""
+        return dict(self.nx.nodes[nid].get("attrs", ()))
+
+    def set_attr(self, nid: str, name: str, value: float) -> None:
+        """Change one of an op node's fixed numbers (the exponent of ``power``)."""
+        d = self.nx.nodes[nid]
+        if name not in OPS[d["op"]].attr_names:
+            raise ValueError(f"{d['op']} has no attribute {name!r}")
+        d["attrs"] = {**d["attrs"], name: float(value)}  # copies share no dict
 
     def names(self) -> set[str]:
         return set(self._names)
@@ -191,8 +216,9 @@ class Graph:
             raise err
         self.nx.add_edge(src, dst, key=port)
 
-    def _connect_unchecked(self, src: str, dst: str, port: str) -> None:
-        """For builders that add nodes in topological order (parser, loader after checks)."""
+    def connect_trusted(self, src: str, dst: str, port: str) -> None:
+        """Connect without the checks, for builders that have made them already (the
+        parser adds nodes in topological order; the loader checks the whole file)."""
         self.nx.add_edge(src, dst, key=port)
 
     def disconnect(self, dst: str, port: str) -> str:

@@ -6,8 +6,10 @@ with these strings, so a formula is written in exactly one place: engine/ops.py.
 
 from __future__ import annotations
 
-from engine.evaluate import Result
+import math
+
 from engine.graph import Graph
+from engine.result import Result
 from engine.names import pretty
 from engine.numfmt import fmt
 from engine.ops import OPS
@@ -39,13 +41,14 @@ def node_formula(graph: Graph, nid: str) -> str:
     if spec.variadic:
         terms = [display_name(graph, s) for _, s in graph.inputs(nid)]
         return f"{me} = {' + '.join(terms) if terms else '0'}"
-    return f"{me} = {spec.formula.format(**_operand_names(graph, nid), out=me)}"
+    text = spec.formula_text(graph.attrs_of(nid))
+    return f"{me} = {text.format(**_operand_names(graph, nid), out=me)}"
 
 
 def local_formula(graph: Graph, src: str, dst: str, port: str) -> str:
     """``∂ŷ/∂h = w₂``: the local derivative at this port, operands by name."""
     spec = OPS[graph.op_of(dst)]
-    _, template = spec.deriv_for(port)
+    template = spec.deriv_text(port, graph.attrs_of(dst))
     names = _operand_names(graph, dst) if not spec.variadic else {}
     body = template.format(**names, out=display_name(graph, dst))
     return f"∂{display_name(graph, dst)}/∂{display_name(graph, src)}{_port_tag(graph, src, dst, port)} = {body}"
@@ -73,17 +76,24 @@ def edge_label(graph: Graph, result: Result, src: str, dst: str, port: str,
     product:  ``∂L/∂ŷ × 0.3 = −0.42``
     both:     ``∂ŷ/∂h = w₂ = 0.3`` and ``∂L/∂ŷ × 0.3 = −0.42``
     formulas: ``∂ŷ/∂h = w₂`` and ``∂L/∂ŷ · w₂`` (symbolic only)
+
+    An edge leaving a constant has no label: nothing is differentiated along it. A
+    local derivative that is not finite is said in words (``∂a/∂x: log is undefined
+    for −1``), not as a formula that evaluates to NaN.
     """
     if mode == "none":
         return []
     er = result.edges.get((src, dst, port))
-    if er is None:
+    if er is None or er.local is None:
         return []
     lines: list[str] = []
     lf = local_formula(graph, src, dst, port)
     lhs, _, rhs = lf.partition(" = ")
     num = fmt(er.local)
-    if mode == "local":
+    if not math.isfinite(er.local) and er.reason and mode != "formulas":
+        lines.append(f"{lhs} = {num}: {er.reason}" if math.isinf(er.local)
+                     else f"{lhs}: {er.reason}")
+    elif mode == "local":
         lines.append(f"{lhs} = {num}")
     elif mode == "both":
         lines.append(f"{lhs} = {num}" if rhs == num else f"{lhs} = {rhs} = {num}")
@@ -96,6 +106,8 @@ def edge_label(graph: Graph, result: Result, src: str, dst: str, port: str,
             lines.append(f"{grad_symbol(graph, result, dst)} · {rhs}")
         else:
             lines.append(f"{grad_symbol(graph, result, dst)} × {_paren(num)} = {fmt(er.product)}")
+            if not math.isfinite(er.product) and er.reason and math.isfinite(er.local):
+                lines.append(er.reason)  # NaN or ∞ on the canvas comes with its sentence
     return lines
 
 
@@ -112,6 +124,11 @@ def derivative_rows(graph: Graph, result: Result, nid: str) -> list[tuple[str, s
     spec = OPS[graph.op_of(nid)]
     for port, src in graph.inputs(nid):
         er = result.edges.get((src, nid, port))
-        rows.append((spec.port_label(port), local_formula(graph, src, nid, port),
-                     fmt(er.local) if er else "?"))
+        if er is not None and er.local is None:
+            number = "not needed: a constant"
+        elif er is not None and not math.isfinite(er.local) and er.reason:
+            number = f"{fmt(er.local)} ({er.reason})"
+        else:
+            number = fmt(er.local) if er else "?"
+        rows.append((spec.port_label(port), local_formula(graph, src, nid, port), number))
     return rows

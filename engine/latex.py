@@ -1,9 +1,8 @@
 """LaTeX spellings of names, numbers and the registry's derivative formulas.
 
-The registry (engine/ops.py) writes each formula once, as display text with
-``{port}`` placeholders. To copy a derivation into a paper or notes we need the
-same formulas in LaTeX; translating the template's few symbols generically keeps
-the registry the only place that knows a derivative.
+The registry (engine/ops.py) writes each formula once as display text and once as
+LaTeX, both with ``{port}`` placeholders; this module fills the LaTeX ones with
+operand names, so a derivation can be copied into a paper or notes.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import re
 import string
 
 from engine.graph import Graph
-from engine.names import _NAME_DIGITS, pretty
+from engine.names import pretty, split_digits
 from engine.numfmt import fmt
 from engine.ops import OPS
 
@@ -22,16 +21,6 @@ _GREEK_TEX = {
     "η": r"\eta", "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "σ": r"\sigma",
     "τ": r"\tau", "φ": r"\varphi", "ω": r"\omega", "π": r"\pi", "ρ": r"\rho", "ξ": r"\xi",
     "ζ": r"\zeta", "κ": r"\kappa",
-}
-_SUPERSCRIPTS = {"²": "2", "³": "3"}
-
-#: symbols the registry's formula templates use, longest first so ``sign`` wins over ``sin``
-_TEMPLATE_TOKENS = re.compile(r"tanh|sign|sin|cos|exp|ln| if | else |σ|√|·|−|²|³|×")
-_TEMPLATE_TEX = {
-    "tanh": r"\tanh", "sign": r"\operatorname{sign}", "sin": r"\sin", "cos": r"\cos",
-    "exp": r"\exp", "ln": r"\ln", " if ": r"\text{ if }", " else ": r"\text{ else }",
-    "σ": r"\sigma", "√": r"\sqrt", "·": r" \cdot ", "−": "-", "²": "^{2}", "³": "^{3}",
-    "×": r" \times ",
 }
 
 
@@ -43,10 +32,7 @@ def latex_name(name: str) -> str:
     """``w1`` → ``w_1``, ``yhat`` → ``\\hat{y}``, ``eta`` → ``\\eta``, ``loss`` → ``\\mathrm{loss}``.
 
     Follows engine.names.pretty, so the LaTeX reads like the canvas."""
-    base, digits = name, ""
-    m = _NAME_DIGITS.match(name)
-    if m:
-        base, digits = m.group(1), m.group(2)
+    base, digits = split_digits(name)
     shown = pretty(base)
     if len(shown) == 2 and shown[1] == "\u0302":
         tex = rf"\hat{{{shown[0]}}}"
@@ -83,11 +69,11 @@ def latex_node(graph: Graph, nid: str) -> str:
 
 
 def template_latex(template: str, names: dict[str, str]) -> str:
-    """Fill a registry template (``−2({target} − {prediction})``) with LaTeX operands.
+    """Fill a registry LaTeX template (``-2({target} - {prediction})``) with operands.
 
-    Literal text is translated symbol by symbol; an operand is braced only where LaTeX
-    needs it (under a root, as an exponent, or a compound raised to a power)."""
-    pieces = [(_TEMPLATE_TOKENS.sub(lambda m: _TEMPLATE_TEX[m.group(0)], lit), field)
+    An operand is braced or bracketed only where LaTeX needs it (as an exponent, a
+    compound raised to a power or after a minus sign)."""
+    pieces = [(lit, field)
               for lit, field, _spec, _conv in string.Formatter().parse(template)]
     parts: list[str] = []
     for i, (lit, field) in enumerate(pieces):
@@ -130,7 +116,7 @@ def _brace_parenthesised_exponents(tex: str) -> str:
 def local_formula_latex(graph: Graph, src: str, dst: str, port: str) -> str:
     """The local derivative at this port, as LaTeX (the registry's formula, operands by name)."""
     spec = OPS[graph.op_of(dst)]
-    _, template = spec.deriv_for(port)
+    template = spec.tex_deriv_text(port, graph.attrs_of(dst))
     names: dict[str, str] = {}
     if not spec.variadic:
         names = {p: "?" for p in spec.ports}

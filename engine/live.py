@@ -2,7 +2,7 @@
 
 The editor shows ``engine.Result`` objects (the reference's shape). Re-running the
 reference after every slider tick costs tens of microseconds per node; here the graph
-is compiled once per topology (``engine.compiled``), a value edit updates the plan
+is compiled once per topology (``engine.fast``), a value edit updates the plan
 incrementally, and the new Result shares every unchanged NodeResult/EdgeResult with the
 previous one — only the numbers that differ bit for bit get new objects, and their ids
 are reported so the canvas repaints just those items. Old Results are never mutated.
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.compiled import CompiledResult, Plan, _no_gc, compile_graph
-from engine.evaluate import EdgeResult, NodeResult, Result, evaluate
+from engine.evaluate import evaluate
+from engine.fast import CompiledResult, Plan, compile_graph, paused_gc
+from engine.result import CONSTANT, EdgeResult, NodeResult, Result
 from engine.graph import Graph
 
 EdgeKey = tuple[str, str, str]
@@ -47,12 +48,14 @@ class LiveEvaluation:
 
     def __init__(self) -> None:
         self.plan: Plan | None = None
-        self._last: CompiledResult | None = None
+        #: the fast engine's numbers behind ``result`` (the latest evaluation)
+        self.compiled: CompiledResult | None = None
         self.result: Result | None = None
         #: True while ``result`` came from the reference (it has non-finite numbers)
         self.from_reference = False
         self._onp: list[bool] = []
         self._eonp: list[bool] = []
+        self._var: list[bool] = []
 
     # ------------------------------------------------------------------ edits
     def structure(self, graph: Graph) -> tuple[Result, Changes | None]:
@@ -60,6 +63,7 @@ class LiveEvaluation:
         self.plan = compile_graph(graph)
         self._onp = self.plan.on_path.tolist()
         self._eonp = self.plan.edge_on_path.tolist()
+        self._var = self.plan.variable.tolist()
         return self._full(graph, self.plan.evaluate())
 
     def values(self, graph: Graph, leaves) -> tuple[Result, Changes | None]:
@@ -75,9 +79,9 @@ class LiveEvaluation:
             for nid in leaves:
                 plan.set_leaf(nid, float(node[nid]["value"]))
             cres = plan.evaluate()
-        if self.from_reference or self._last is None or not cres.all_finite():
+        if self.from_reference or self.compiled is None or not cres.all_finite():
             return self._full(graph, cres)
-        with _no_gc():  # many small acyclic objects: the collector's scans cost more
+        with paused_gc():  # many small acyclic objects: the collector's scans cost more
             return self._patch(cres)
 
     def names(self, graph: Graph) -> tuple[Result, Changes | None]:
@@ -90,9 +94,9 @@ class LiveEvaluation:
 
     # --------------------------------------------------------------- results
     def _full(self, graph: Graph, cres: CompiledResult) -> tuple[Result, None]:
-        self._last = cres
+        self.compiled = cres
         if cres.all_finite():
-            with _no_gc():
+            with paused_gc():
                 self.result = cres.to_result(graph)
             self.from_reference = False
         else:
@@ -102,8 +106,8 @@ class LiveEvaluation:
 
     def _patch(self, cres: CompiledResult) -> tuple[Result, Changes]:
         """A new Result sharing the unchanged entries of the previous one."""
-        plan, old, prev = self.plan, self.result, self._last
-        self._last = cres
+        plan, old, prev = self.plan, self.result, self.compiled
+        self.compiled = cres
         nv, ng = cres.values, cres.grads
         dn = np.flatnonzero(_differs(prev.values, nv) | _differs(prev.grads, ng))
         nl, npr = cres.locals, cres.products
@@ -111,18 +115,19 @@ class LiveEvaluation:
         if not len(dn) and not len(de):
             return old, NOTHING
         nodes = dict(old.nodes)
-        ids, onp = plan.ids, self._onp
+        ids, onp, var = plan.ids, self._onp, self._var
         changed_nodes = []
         for i, v, g in zip(dn.tolist(), nv[dn].tolist(), ng[dn].tolist()):
             nid = ids[i]
-            nodes[nid] = NodeResult(v, g, onp[i])
+            nodes[nid] = (NodeResult(v, g, onp[i]) if var[i] else
+                          NodeResult(v, None, onp[i], grad_reason=CONSTANT))
             changed_nodes.append(nid)
         edges = dict(old.edges)
         keys, eonp = plan.edge_keys, self._eonp
         changed_edges = []
         for e, lv, pv in zip(de.tolist(), nl[de].tolist(), npr[de].tolist()):
             k = keys[e]
-            edges[k] = EdgeResult(k[0], k[1], k[2], lv, pv, eonp[e])
-            changed_edges.append(k)
+            edges[k] = EdgeResult(k[0], k[1], k[2], lv, pv, eonp[e])  # never a constant's:
+            changed_edges.append(k)  # their numbers stay NaN in both results
         self.result = Result(old.output, old.order, nodes, edges, old.output_error)
         return self.result, Changes(frozenset(changed_nodes), frozenset(changed_edges))

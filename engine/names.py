@@ -25,13 +25,17 @@ def is_valid_name(name: str) -> bool:
             and unicodedata.normalize("NFKC", name) == name)
 
 
+def split_digits(name: str) -> tuple[str, str]:
+    """``w1`` → (``w``, ``1``); ``x_10`` → (``x``, ``10``); names without a numeric
+    suffix keep it empty. The subscript both display forms (text, LaTeX) show."""
+    m = _NAME_DIGITS.match(name)
+    return (m.group(1), m.group(2)) if m else (name, "")
+
+
 def pretty(name: str) -> str:
     """Display form: trailing digits become subscripts, `yhat` becomes `ŷ`, Greek names
     become letters (`w1` → `w₁`, `yhat` → `ŷ`, `eta` → `η`). Only for display."""
-    base, digits = name, ""
-    m = _NAME_DIGITS.match(name)
-    if m:
-        base, digits = m.group(1), m.group(2)
+    base, digits = split_digits(name)
     if base.endswith("hat") and len(base) > 3:
         stem = base[:-3].rstrip("_")
         if len(stem) == 1:

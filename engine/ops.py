@@ -1,50 +1,77 @@
 """The op registry: the one place that knows what each node kind computes.
 
-Each op is declared once, as data: symbol, ports, forward, one local derivative per
-port, and the formulas as display text. The parser, the file loader, the palette,
-the labels and the docs all read this table; nothing else knows a derivative.
+Each op is declared once, as data: symbol, ports, an array-ready forward function,
+one local derivative per port, and the formulas as display text and as LaTeX. The
+parser, the file loader, the palette, the labels, the docs and every evaluator (the
+readable reference, the wide and the deep strategies of the fast engine) read this
+table; nothing else knows a derivative.
 
-Forward and derivative functions receive numpy float64 scalars and run under
-``np.errstate(all="ignore")``, so faults become IEEE NaN/±inf instead of raising;
-``explain`` turns such a result into a sentence for the learner.
+Functions are numpy ufunc-style: they take float64 arrays (a 0-d array or a numpy
+scalar for one node, a 1-d array for a group of nodes) and broadcast. A local
+derivative receives the op's output first, then the inputs, so ``tanh`` can reuse
+its value: ``1 − y²``. Ops with *attributes* (the fixed exponent of ``power``) get
+them as keyword arrays of the same shape. Call them under ``np.errstate(all="ignore")``:
+faults become IEEE NaN/±inf, and ``explain`` turns such a result into a sentence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from engine.numfmt import fmt
+from engine.numfmt import fmt, full
 
-F = np.float64
-Fn = Callable[..., F]
+Array = np.ndarray
+Fn = Callable[..., Array]
+#: a formula template, or a function of the node's attributes that returns one
+Text = str | Callable[..., str]
 
 
 @dataclass(frozen=True)
 class OpSpec:
     name: str
+    #: what the palette shows; a node shows ``symbol_for`` its attributes
     symbol: str
     group: str  # "leaf", "arithmetic", "function" or "loss"
     title: str
     ports: tuple[str, ...] = ()
     port_labels: tuple[str, ...] = ()
+    #: value from the inputs (one array per port) and the attributes (keywords); a
+    #: variadic op receives its inputs stacked in one array, ports first
     forward: Fn | None = None
+    #: one per port: ∂out/∂port from (out, *inputs, **attrs); a variadic op has one
+    #: function of (out, stacked inputs) giving every port's local, stacked likewise
     derivs: tuple[Fn, ...] = ()
     #: forward formula with {port} placeholders, e.g. "{a}·{b}"
-    formula: str = ""
+    formula: Text = ""
     #: one derivative formula per port, placeholders {port} and {out}
-    deriv_formulas: tuple[str, ...] = ()
-    #: reason for a non-finite forward result given finite inputs, or None
+    deriv_formulas: tuple[Text, ...] = ()
+    #: the same two in LaTeX (literal braces doubled: ``\\sqrt{{{x}}}``)
+    tex: Text = ""
+    tex_derivs: tuple[Text, ...] = ()
+    #: reason for a non-finite forward result given finite inputs (plain floats), or None
     explain: Callable[..., str | None] | None = None
     #: a note on conventions at kinks and on the domain, for docs/ops.md
     conventions: str = ""
     variadic: bool = False
+    #: fixed numbers a node of this op carries besides its ports, with their defaults
+    attrs: tuple[tuple[str, float], ...] = ()
+    #: the node's symbol from its attributes (``x²`` for exponent 2), for ops with any
+    node_symbol: Callable[..., str] | None = None
 
     @property
     def is_leaf(self) -> bool:
         return self.group == "leaf"
+
+    @property
+    def attr_names(self) -> tuple[str, ...]:
+        return tuple(a for a, _ in self.attrs)
+
+    def default_attrs(self) -> dict[str, float]:
+        return dict(self.attrs)
 
     def valid_port(self, port: str) -> bool:
         if self.variadic:
@@ -56,28 +83,80 @@ class OpSpec:
             return port
         return self.port_labels[self.ports.index(port)] if self.port_labels else port
 
-    def deriv_for(self, port: str) -> tuple[Fn, str]:
+    # ------------------------------------------------------------ evaluation
+    def value(self, xs: Sequence[Array], attrs: Mapping[str, Array] | None = None) -> Array:
+        """The forward value; ``xs`` holds one array per connected port, in port order
+        (a list, or one array with ports first)."""
         if self.variadic:
-            return self.derivs[0], self.deriv_formulas[0]
-        i = self.ports.index(port)
-        return self.derivs[i], self.deriv_formulas[i]
+            return self.forward(np.asarray(xs, dtype=np.float64))
+        return self.forward(*xs, **(attrs or {}))
 
-    def generic_formula(self) -> str:
+    def locals(self, out: Array, xs: Sequence[Array],
+               attrs: Mapping[str, Array] | None = None) -> Array:
+        """The local derivative of every port, stacked: shape (ports, *out.shape).
+        Where the op itself is undefined (NaN from finite inputs: log −1, 0/0) every
+        local is NaN too: a slope of a value that does not exist would mislead."""
+        shape = np.shape(out)
+        if self.variadic:
+            xs = np.asarray(xs, dtype=np.float64)
+            locs = np.array(np.broadcast_to(self.derivs[0](out, xs), (len(xs),) + shape))
+        else:
+            a = attrs or {}
+            locs = np.empty((len(self.derivs),) + shape)
+            for i, d in enumerate(self.derivs):
+                locs[i] = d(out, *xs, **a)
+        nan = np.isnan(out)
+        if np.any(nan):
+            undefined = nan
+            for x in xs:
+                undefined = undefined & np.isfinite(x)
+            if np.any(undefined):
+                locs[:, undefined] = np.nan
+        return locs
+
+    # ---------------------------------------------------------------- text
+    def symbol_for(self, attrs: Mapping[str, float] | None = None) -> str:
+        """The node's symbol: ``x²`` for a power node with exponent 2."""
+        return self.node_symbol(**self._attrs(attrs)) if self.node_symbol else self.symbol
+
+    def formula_text(self, attrs: Mapping[str, float] | None = None) -> str:
+        return _text(self.formula, self._attrs(attrs))
+
+    def deriv_text(self, port: str, attrs: Mapping[str, float] | None = None) -> str:
+        i = 0 if self.variadic else self.ports.index(port)
+        return _text(self.deriv_formulas[i], self._attrs(attrs))
+
+    def tex_text(self, attrs: Mapping[str, float] | None = None) -> str:
+        return _text(self.tex, self._attrs(attrs))
+
+    def tex_deriv_text(self, port: str, attrs: Mapping[str, float] | None = None) -> str:
+        i = 0 if self.variadic else self.ports.index(port)
+        return _text(self.tex_derivs[i], self._attrs(attrs))
+
+    def _attrs(self, attrs: Mapping[str, float] | None) -> dict[str, float]:
+        out = self.default_attrs()
+        if attrs:
+            out.update((k, float(v)) for k, v in attrs.items() if k in out)
+        return out
+
+    def generic_formula(self, attrs: Mapping[str, float] | None = None) -> str:
         """The op with its port names, e.g. ``a·b`` — for tooltips and docs."""
         if self.variadic:
             return "x₁ + x₂ + … + xₙ"
-        return self.formula.format(**{p: p for p in self.ports}, out="out")
+        return self.formula_text(attrs).format(**{p: p for p in self.ports}, out="out")
 
-    def generic_derivs(self) -> list[str]:
+    def generic_derivs(self, attrs: Mapping[str, float] | None = None) -> list[str]:
         """``∂(a·b)/∂a = b`` for each port."""
-        f = self.generic_formula()
+        f = self.generic_formula(attrs)
         if self.variadic:
-            return [f"∂({f})/∂xᵢ = 1"]
+            return [f"∂({f})/∂xᵢ = {self.deriv_text('x1', attrs)}"]
         names = {p: p for p in self.ports}
-        return [
-            f"∂({f})/∂{p} = {d.format(**names, out=f'({f})')}"
-            for p, d in zip(self.ports, self.deriv_formulas)
-        ]
+        return [f"∂({f})/∂{p} = {self.deriv_text(p, attrs).format(**names, out=f'({f})')}"
+                for p in self.ports]
+
+
+def _text(t: Text, attrs: dict[str, float]) -> str:
+    return t(**attrs) if callable(t) else t
 
 
 def _variadic_index(port: str) -> int | None:
@@ -91,178 +170,292 @@ def variadic_port_key(port: str) -> int:
     return i if i is not None else 0
 
 
-# ---------------------------------------------------------------- fault reasons
+# ------------------------------------------------------------------ powers as text
 
-def _div_explain(a: F, b: F) -> str | None:
+_SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def superscript(e: float) -> str:
+    """``x`` raised to ``e`` as display text after the base: ``²``, ``⁻¹``, ``^0.5``."""
+    if float(e).is_integer() and abs(e) < 1000:
+        return str(int(e)).translate(_SUPER)
+    return "^" + full(e)
+
+
+def _tex_num(e: float) -> str:
+    return full(e).replace("−", "-")
+
+
+def _power_deriv_text(exponent: float) -> str:
+    """d/dx xⁿ = n·xⁿ⁻¹, simplified: ``2·{x}``, ``3·{x}²``, ``−{x}⁻²``, ``1``."""
+    n = float(exponent)
+    if n == 0 or n == 1:
+        return full(n)
+    body = "{x}" if n - 1 == 1 else "{x}" + superscript(n - 1)
+    coef = full(n)
+    return body if coef == "1" else "−" + body if coef == "−1" else f"{coef}·{body}"
+
+
+def _power_tex_deriv(exponent: float) -> str:
+    n = float(exponent)
+    if n == 0 or n == 1:
+        return _tex_num(n)
+    body = "{x}" if n - 1 == 1 else "{x}^{{" + _tex_num(n - 1) + "}}"
+    coef = _tex_num(n)
+    return body if coef == "1" else "-" + body if coef == "-1" else coef + r" \cdot " + body
+
+
+# ---------------------------------------------------------------- fault reasons
+# Called with plain floats for one node whose forward value is not finite although
+# its inputs are: one sentence a learner can read.
+
+def _div_explain(a: float, b: float) -> str | None:
     if b == 0:
-        return "division by zero: 0 / 0" if a == 0 else f"division by zero: {fmt(a)} / 0"
+        return "0 / 0 is undefined" if a == 0 else f"division by zero: {fmt(a)} / 0"
     return "overflow: the quotient is too large"
 
 
-def _pow_explain(a: F, b: F) -> str | None:
+def _pow_explain(a: float, b: float, what: str = "**") -> str | None:
     if a == 0 and b < 0:
-        return f"zero to a negative power: 0 ** {fmt(b)}"
+        return f"0 to a negative power ({fmt(b)}) is infinite"
     if a < 0 and not float(b).is_integer():
-        return f"negative base with a non-integer exponent: {fmt(a)} ** {fmt(b)}"
+        return (f"a power of a negative number is undefined for a non-integer exponent: "
+                f"({fmt(a)}) {what} {fmt(b)}")
     return "overflow: the power is too large"
 
 
-def _log_explain(x: F) -> str | None:
+def _power_explain(x: float, exponent: float) -> str | None:
+    return _pow_explain(x, exponent)
+
+
+def _log_explain(x: float) -> str | None:
     if x < 0:
-        return f"log of a negative number: {fmt(x)}"
+        return f"log is undefined for {fmt(x)}"
     if x == 0:
-        return "log of zero"
+        return "log of 0 is −∞"
     return None
 
 
-def _sqrt_explain(x: F) -> str | None:
-    return f"square root of a negative number: {fmt(x)}" if x < 0 else None
+def _sqrt_explain(x: float) -> str | None:
+    return f"√ is undefined for {fmt(x)}" if x < 0 else None
 
 
 def _overflow(what: str) -> Callable[..., str]:
-    return lambda *args: f"overflow: {what} is too large"
+    return lambda *args, **attrs: f"overflow: {what} is too large"
 
 
-# ------------------------------------------------------------------ derivatives
+# --------------------------------------------------------------------- functions
 
-def _pow_da(a: F, b: F) -> F:
-    if b == 0:
-        return F(0.0)  # a**0 is the constant 1
-    return b * np.power(a, b - 1)
-
-
-def _pow_db(a: F, b: F) -> F:
-    if a == 0 and b > 0:
-        return F(0.0)  # limit of a**b·ln a as a → 0⁺
-    return np.power(a, b) * np.log(a)
+def _sum(xs: Array) -> Array:
+    """``xs`` stacks the inputs, ports first. Added left to right from +0.0 (an
+    accumulate is sequential by definition; a reduction may pair terms), so every
+    evaluator adds in the same order."""
+    if len(xs) == 0:
+        return np.zeros(np.shape(xs)[1:])
+    return np.add.accumulate(xs, axis=0)[-1] + 0.0
 
 
-def _sigmoid(x: F) -> F:
-    # two branches so exp never overflows: stable for any finite x
-    if x >= 0:
-        return F(1.0) / (F(1.0) + np.exp(-x))
-    e = np.exp(x)
-    return e / (F(1.0) + e)
+def _sigmoid(x: Array) -> Array:
+    """1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0: exp never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _dsigmoid(x: F) -> F:
-    s = _sigmoid(x)
-    return s * (F(1.0) - s)
+def _power(a: Array, b: Array) -> Array:
+    """aᵇ, undefined (NaN) for a negative base with a non-integer exponent, −∞ included:
+    numpy computes a ** 0.5 as √a for some calls and with pow() for others, and the two
+    disagree at −∞ (NaN against +∞)."""
+    y = np.power(a, b)
+    return np.where((a < 0) & (np.floor(b) != b), np.nan, y)
 
 
-_ONE = lambda *a: F(1.0)  # noqa: E731
-_MINUS_ONE = lambda *a: F(-1.0)  # noqa: E731
+def _pow_dbase(y: Array, a: Array, b: Array) -> Array:
+    return np.where(b == 0, 0.0, b * _power(a, b - 1.0))  # a**0 is the constant 1
 
-_LEAF = dict(group="leaf")
+
+def _pow_dexp(y: Array, a: Array, b: Array) -> Array:
+    return np.where((a == 0) & (b > 0), 0.0, y * np.log(a))  # limit of aᵇ·ln a at 0⁺
+
+
+def _one(*args: Array) -> float:
+    return 1.0
+
+
+def _minus_one(*args: Array) -> float:
+    return -1.0
+
 
 OPS: dict[str, OpSpec] = {}
 
 
-def _add(spec: OpSpec) -> None:
-    assert spec.name not in OPS
-    if not spec.is_leaf and not spec.variadic:
-        assert len(spec.ports) == len(spec.derivs) == len(spec.deriv_formulas), spec.name
+def register(spec: OpSpec) -> OpSpec:
+    """Add an op to the registry (the parser, loader, palette and docs follow)."""
+    if spec.name in OPS:
+        raise ValueError(f"op {spec.name!r} is already registered")
+    if not spec.is_leaf:
+        n = 1 if spec.variadic else len(spec.ports)
+        if not (len(spec.derivs) == len(spec.deriv_formulas) == len(spec.tex_derivs) == n):
+            raise ValueError(f"op {spec.name!r}: one derivative, formula and LaTeX "
+                             "formula per port")
     OPS[spec.name] = spec
+    return spec
 
 
-_add(OpSpec("input", "x", "leaf", "Input", conventions="A value you set; not trained."))
-_add(OpSpec("param", "θ", "leaf", "Parameter",
-            conventions="A trainable value: gradient descent updates it."))
-_add(OpSpec("const", "c", "leaf", "Constant", conventions="A fixed number."))
+def unregister(name: str) -> None:
+    """Remove an op (for tests that register a throwaway op)."""
+    del OPS[name]
 
-_add(OpSpec(
+
+register(OpSpec("input", "x", "leaf", "Input", conventions="A value you set; not trained."))
+register(OpSpec("param", "θ", "leaf", "Parameter",
+                conventions="A trainable value: gradient descent updates it."))
+register(OpSpec("const", "c", "leaf", "Constant",
+                conventions="A fixed number. It has no gradient, and neither has any node "
+                            "computed from constants alone."))
+
+register(OpSpec(
     "add", "+", "arithmetic", "Add", ("a", "b"), ("a", "b"),
-    lambda a, b: a + b, (_ONE, _ONE), "{a} + {b}", ("1", "1"),
-    explain=_overflow("the sum")))
-_add(OpSpec(
+    lambda a, b: a + b, (_one, _one), "{a} + {b}", ("1", "1"),
+    "{a} + {b}", ("1", "1"), explain=_overflow("the sum")))
+register(OpSpec(
     "sub", "−", "arithmetic", "Subtract", ("a", "b"), ("a", "b"),
-    lambda a, b: a - b, (_ONE, _MINUS_ONE), "{a} − {b}", ("1", "−1"),
-    explain=_overflow("the difference")))
-_add(OpSpec(
+    lambda a, b: a - b, (_one, _minus_one), "{a} − {b}", ("1", "−1"),
+    "{a} - {b}", ("1", "-1"), explain=_overflow("the difference")))
+register(OpSpec(
     "mul", "×", "arithmetic", "Multiply", ("a", "b"), ("a", "b"),
-    lambda a, b: a * b, (lambda a, b: b, lambda a, b: a), "{a}·{b}", ("{b}", "{a}"),
-    explain=_overflow("the product")))
-_add(OpSpec(
+    lambda a, b: a * b, (lambda y, a, b: b, lambda y, a, b: a), "{a}·{b}", ("{b}", "{a}"),
+    r"{a} \cdot {b}", ("{b}", "{a}"), explain=_overflow("the product")))
+register(OpSpec(
     "div", "÷", "arithmetic", "Divide", ("a", "b"), ("numerator", "denominator"),
     lambda a, b: a / b,
-    (lambda a, b: F(1.0) / b, lambda a, b: -a / (b * b)),
+    (lambda y, a, b: 1.0 / b, lambda y, a, b: -a / (b * b)),
     "{a} / {b}", ("1/{b}", "−{a}/{b}²"),
+    r"\frac{{{a}}}{{{b}}}", (r"\frac{{1}}{{{b}}}", r"-\frac{{{a}}}{{{b}^{{2}}}}"),
     explain=_div_explain,
-    conventions="x/0 is ±inf (NaN for 0/0); the local derivatives are then not finite."))
-_add(OpSpec(
+    conventions="x/0 is ±inf (undefined for 0/0); the local derivatives are then not "
+                "finite."))
+register(OpSpec(
     "neg", "−x", "arithmetic", "Negate", ("x",), ("x",),
-    lambda x: -x, (_MINUS_ONE,), "−{x}", ("−1",)))
-_add(OpSpec(
-    "pow", "xʸ", "arithmetic", "Power", ("base", "exponent"), ("base", "exponent"),
-    lambda a, b: np.power(a, b), (_pow_da, _pow_db),
+    lambda x: -x, (_minus_one,), "−{x}", ("−1",), "-{x}", ("-1",)))
+register(OpSpec(
+    "pow", "xʸ", "arithmetic", "Power (exponent from a port)", ("base", "exponent"),
+    ("base", "exponent"),
+    _power, (_pow_dbase, _pow_dexp),
     "{base}^{exponent}", ("{exponent}·{base}^({exponent} − 1)", "{base}^{exponent}·ln {base}"),
+    "{base}^{exponent}",
+    (r"{exponent} \cdot {base}^({exponent} - 1)", r"{base}^{exponent} \cdot \ln {base}"),
     explain=_pow_explain,
     conventions=(
-        "0⁰ = 1. ∂/∂base is 0 when the exponent is 0. ∂/∂exponent = aᵇ·ln a is 0 at "
-        "a = 0 with b > 0 (its limit) and NaN for a negative base, where aᵇ is not a "
-        "differentiable function of b. A negative base with a non-integer exponent is NaN; "
-        "0 to a negative power is inf.")))
-_add(OpSpec(
+        "For a fixed exponent write x ** 2 (the `power` op). 0⁰ = 1. ∂/∂base is 0 when "
+        "the exponent is 0. ∂/∂exponent = aᵇ·ln a is 0 at a = 0 with b > 0 (its limit) "
+        "and undefined for a negative base, where aᵇ is not a differentiable function of "
+        "b. A negative base with a non-integer exponent is undefined; 0 to a negative "
+        "power is inf.")))
+register(OpSpec(
+    "power", "xⁿ", "arithmetic",
+    "Power (fixed exponent)", ("x",), ("x",),
+    lambda x, exponent: _power(x, exponent),
+    (lambda y, x, exponent: _pow_dbase(y, x, exponent),),
+    lambda exponent: "{x}" + superscript(exponent), (_power_deriv_text,),
+    lambda exponent: "{x}^{{" + _tex_num(exponent) + "}}", (_power_tex_deriv,),
+    explain=_power_explain, attrs=(("exponent", 2.0),),
+    node_symbol=lambda exponent: "x" + superscript(exponent),
+    conventions=(
+        "x ** n for a fixed number n (written x², x³, x^0.5): one input, and n·xⁿ⁻¹ on "
+        "its edge. 0⁰ = 1; a negative x with a non-integer n is undefined; 0 to a "
+        "negative power is inf.")))
+register(OpSpec(
     "square", "x²", "arithmetic", "Square", ("x",), ("x",),
-    lambda x: x * x, (lambda x: F(2.0) * x,), "{x}²", ("2{x}",),
-    explain=_overflow("the square")))
+    lambda x: x * x, (lambda y, x: 2.0 * x,), "{x}²", ("2·{x}",),
+    "{x}^{{2}}", (r"2 \cdot {x}",), explain=_overflow("the square")))
 
-_add(OpSpec(
+register(OpSpec(
     "exp", "eˣ", "function", "Exponential", ("x",), ("x",),
-    lambda x: np.exp(x), (lambda x: np.exp(x),), "exp({x})", ("exp({x})",),
+    np.exp, (lambda y, x: y,), "exp({x})", ("exp({x})",),
+    r"\exp({x})", (r"\exp({x})",),
     explain=lambda x: f"overflow: exp({fmt(x)}) is too large",
     conventions="exp(x) overflows to inf for x > 709.78."))
-_add(OpSpec(
+register(OpSpec(
     "log", "ln", "function", "Natural log", ("x",), ("x",),
-    lambda x: np.log(x), (lambda x: F(1.0) / x,), "ln {x}", ("1/{x}",),
+    np.log, (lambda y, x: 1.0 / x,), "ln {x}", ("1/{x}",),
+    r"\ln {x}", (r"\frac{{1}}{{{x}}}",),
     explain=_log_explain,
-    conventions="ln 0 = −inf; ln of a negative number is NaN."))
-_add(OpSpec(
+    conventions="ln 0 = −inf; ln of a negative number is undefined (NaN)."))
+register(OpSpec(
     "sqrt", "√", "function", "Square root", ("x",), ("x",),
-    lambda x: np.sqrt(x), (lambda x: F(0.5) / np.sqrt(x),), "√{x}", ("1/(2√{x})",),
+    np.sqrt, (lambda y, x: 0.5 / y,), "√{x}", ("1/(2√{x})",),
+    r"\sqrt{{{x}}}", (r"\frac{{1}}{{2\sqrt{{{x}}}}}",),
     explain=_sqrt_explain,
-    conventions="√ of a negative number is NaN; the derivative at 0 is +inf."))
-_add(OpSpec(
+    conventions="√ of a negative number is undefined (NaN); the derivative at 0 is +inf."))
+register(OpSpec(
     "abs", "|x|", "function", "Absolute value", ("x",), ("x",),
-    lambda x: np.abs(x), (lambda x: np.sign(x),), "|{x}|", ("sign({x})",),
+    np.abs, (lambda y, x: np.sign(x),), "|{x}|", ("sign({x})",),
+    r"\left|{x}\right|", (r"\operatorname{{sign}}({x})",),
     conventions="abs′(0) = 0 (a kink: the one-sided derivatives are −1 and 1)."))
-_add(OpSpec(
+register(OpSpec(
     "sin", "sin", "function", "Sine", ("x",), ("x",),
-    lambda x: np.sin(x), (lambda x: np.cos(x),), "sin {x}", ("cos {x}",)))
-_add(OpSpec(
+    np.sin, (lambda y, x: np.cos(x),), "sin {x}", ("cos {x}",),
+    r"\sin {x}", (r"\cos {x}",)))
+register(OpSpec(
     "cos", "cos", "function", "Cosine", ("x",), ("x",),
-    lambda x: np.cos(x), (lambda x: -np.sin(x),), "cos {x}", ("−sin {x}",)))
-_add(OpSpec(
+    np.cos, (lambda y, x: -np.sin(x),), "cos {x}", ("−sin {x}",),
+    r"\cos {x}", (r"-\sin {x}",)))
+register(OpSpec(
     "tanh", "tanh", "function", "Hyperbolic tangent", ("x",), ("x",),
-    lambda x: np.tanh(x), (lambda x: F(1.0) - np.tanh(x) ** 2,), "tanh {x}", ("1 − tanh²{x}",)))
-_add(OpSpec(
+    np.tanh, (lambda y, x: 1.0 - y * y,), "tanh {x}", ("1 − tanh²{x}",),
+    r"\tanh {x}", (r"1 - \tanh^{{2}} {x}",)))
+register(OpSpec(
     "sigmoid", "σ", "function", "Sigmoid", ("x",), ("x",),
-    _sigmoid, (_dsigmoid,), "σ({x})", ("σ({x})·(1 − σ({x}))",),
+    _sigmoid, (lambda y, x: y * (1.0 - y),), "σ({x})", ("σ({x})·(1 − σ({x}))",),
+    r"\sigma({x})", (r"\sigma({x}) \cdot (1 - \sigma({x}))",),
     conventions="Computed as 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0, so it never "
                 "overflows; for |x| > 745 the derivative underflows to 0."))
-_add(OpSpec(
+register(OpSpec(
     "relu", "ReLU", "function", "ReLU", ("x",), ("x",),
-    lambda x: np.maximum(x, F(0.0)), (lambda x: F(1.0) if x > 0 else F(0.0),),
+    lambda x: np.maximum(x, 0.0), (lambda y, x: np.where(x > 0, 1.0, 0.0),),
     "relu({x})", ("1 if {x} > 0 else 0",),
+    r"\operatorname{{relu}}({x})", (r"[{x} > 0]",),
     conventions="relu′(0) = 0 (a kink: the one-sided derivatives are 0 and 1)."))
-_add(OpSpec(
+register(OpSpec(
     "sum", "Σ", "arithmetic", "Sum", (), (),
-    lambda *xs: F(sum(xs, F(0.0))), (_ONE,), "", ("1",),
+    _sum, (lambda y, xs: np.ones_like(xs),), "", ("1",), "", ("1",),
     explain=_overflow("the sum"), variadic=True,
-    conventions="Any number of inputs on ports x1, x2, …; the empty sum is 0."))
-_add(OpSpec(
+    conventions="Any number of inputs on ports x1, x2, …, added left to right; the empty "
+                "sum is 0."))
+register(OpSpec(
     "squared_error", "(t−p)²", "loss", "Squared error", ("target", "prediction"),
     ("target", "prediction"),
     lambda t, p: (t - p) * (t - p),
-    (lambda t, p: F(2.0) * (t - p), lambda t, p: F(-2.0) * (t - p)),
+    (lambda y, t, p: 2.0 * (t - p), lambda y, t, p: -2.0 * (t - p)),
     "({target} − {prediction})²",
     ("2({target} − {prediction})", "−2({target} − {prediction})"),
+    "({target} - {prediction})^{{2}}",
+    ("2({target} - {prediction})", "-2({target} - {prediction})"),
     explain=_overflow("the squared error"),
     conventions="(target − prediction)², the tutorial's loss, with no ½."))
 
-LEAF_KINDS = tuple(n for n, s in OPS.items() if s.is_leaf)
 GROUPS = ("leaf", "arithmetic", "function", "loss")
+LEAF_KINDS = tuple(n for n, s in OPS.items() if s.is_leaf)
+#: leaf kinds a gradient is taken with respect to (PyTorch's requires_grad)
+VARIABLE_KINDS = ("input", "param")
 
 
 def op_spec(name: str) -> OpSpec:
     return OPS[name]
+
+
+def explain_value(spec: OpSpec, args: Sequence[float], attrs: Mapping[str, float]) -> str:
+    """Why an op's value is not finite although its inputs are, in one sentence."""
+    why = spec.explain(*map(float, args), **attrs) if spec.explain else None
+    return why or f"{spec.title.lower()} is not finite here"
+
+
+def explain_local(spec: OpSpec, local: float, args: Sequence[float],
+                  attrs: Mapping[str, float]) -> str:
+    """Why a local derivative is not finite although the op's value is: an infinite
+    slope (√ at 0) or one that is undefined there."""
+    at = ", ".join(fmt(a) for a in args)
+    name = spec.title.lower()
+    if math.isinf(local):
+        return f"the slope of {name} is infinite at {at}"
+    return f"the slope of {name} is undefined at {at}"

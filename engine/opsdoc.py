@@ -18,10 +18,12 @@ def render() -> str:
         "Generated from `engine/ops.py` by `python -m engine.opsdoc > docs/ops.md`; a test "
         "checks that this file matches the registry.",
         "",
-        "Every op works on float64 scalars. A fault never raises: it gives NaN or ±inf on "
-        "that node with a reason, and nodes downstream say where it came from. Local "
-        "derivatives are what each edge shows as *local*; `∂L/∂target × local` is its "
-        "*product*.",
+        "Each op is declared once, with array-ready float64 functions that every evaluator "
+        "calls. A fault never raises: it gives NaN or ±inf on that node with a sentence "
+        "saying why, and nodes downstream say where it came from. Local derivatives are "
+        "what each edge shows as *local*; `∂L/∂target × local` is its *product*. A "
+        "constant, and any node computed from constants alone, has no gradient: the "
+        "edges leaving it are plain wires.",
         "",
     ]
     for group in GROUPS:

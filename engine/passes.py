@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.evaluate import Result
 from engine.graph import Graph
+from engine.result import Result
 from engine.labels import display_name, grad_symbol, local_formula, node_formula
 from engine.numfmt import fmt
 from engine.ops import OPS
@@ -94,6 +94,11 @@ class Pass:
         """In the engine's backward order: networkx's in_edges order."""
         return [(s, nid, k) for s, _, k in self.graph.nx.in_edges(nid, keys=True)]
 
+    def _gradient_edges(self, nid: str) -> list[EdgeKey]:
+        """The in-edges a gradient flows back along: not those from constants."""
+        edges = self.result.edges
+        return [e for e in self._in_edges(nid) if edges[e].local is not None]
+
     def _accumulate(self) -> None:
         """Replay the engine's backward loop: the same terms, added in the same order."""
         r, G = self.result, self.graph.nx
@@ -103,7 +108,7 @@ class Pass:
         totals: dict[str, float] = {}
         for nid in self.nodes:
             terms = []
-            for key in self._in_edges(nid):
+            for key in self._gradient_edges(nid):
                 src = key[0]
                 p = r.edges[key].product
                 got = received.setdefault(src, [])
@@ -128,7 +133,8 @@ class Pass:
         s = self._steps.get(i)
         if s is None:
             nid = self.nodes[i]
-            edges = tuple(self._in_edges(nid))
+            edges = tuple(self._in_edges(nid) if self.direction == FORWARD
+                          else self._gradient_edges(nid))
             if self.direction == FORWARD:
                 s = Step(FORWARD, i, nid, edges, self._forward_text(nid))
             else:
@@ -191,14 +197,16 @@ class Pass:
             filled = " + ".join(nums[p] for p, _ in ins) or "0"
         else:
             try:
-                filled = spec.formula.replace("·", " × ").format(**nums, out=me)
+                filled = spec.formula_text(g.attrs_of(nid)).replace("·", " × ").format(
+                    **nums, out=me)
             except (KeyError, IndexError):  # a port is not fed: the value is NaN
                 filled = "?"
         parts = [f"{node_formula(g, nid)} = {filled} = {value}"]
         if r.nodes[nid].reason:
             parts[0] += f" ({r.nodes[nid].reason})"
         locals_ = [_with_number(local_formula(g, s, nid, p), r.edges[(s, nid, p)].local)
-                   for p, s in ins if (s, nid, p) in r.edges]
+                   for p, s in ins if (s, nid, p) in r.edges
+                   and r.edges[(s, nid, p)].local is not None]
         if locals_:
             parts.append("local derivatives " + ",  ".join(locals_))
         return ";  ".join(parts) + _tail(self, nid)

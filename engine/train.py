@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from engine.errors import EngineError
-from engine.evaluate import evaluate
+from engine.fast import evaluate_graph
 from engine.graph import Graph
 
 
@@ -40,7 +40,7 @@ def step(graph: Graph, lr: float) -> TrainStep:
     ps = params(graph)
     if not ps:
         raise TrainingError("the graph has no param nodes to train")
-    r = evaluate(graph)
+    r = evaluate_graph(graph)
     loss = r.value(r.output)
     updates = []
     for nid in ps:
@@ -56,5 +56,5 @@ def step(graph: Graph, lr: float) -> TrainStep:
 
 
 def loss(graph: Graph) -> float:
-    r = evaluate(graph)
+    r = evaluate_graph(graph)
     return r.value(r.output)

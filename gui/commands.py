@@ -69,13 +69,15 @@ def _name(doc: "Document", nid: str) -> str:
 # ------------------------------------------------------------------ primitives
 class AddNode(_Command):
     def __init__(self, doc: "Document", nid: str, op: str, name: str, value: float, pos: "Pos",
-                 parent: "_Command | None" = None) -> None:
+                 parent: "_Command | None" = None,
+                 attrs: dict[str, float] | None = None) -> None:
         super().__init__(doc, f"Add {pretty(name)}", parent)
         self.nid, self.op, self.name, self.value = nid, op, name, float(value)
         self.pos = (float(pos[0]), float(pos[1]))
+        self.attrs = dict(attrs or {})
 
     def apply(self) -> None:
-        self.doc._add(self.nid, self.op, self.name, self.value, self.pos)
+        self.doc._add(self.nid, self.op, self.name, self.value, self.pos, self.attrs)
 
     def revert(self) -> None:
         self.doc._remove(self.nid)
@@ -88,6 +90,7 @@ class RemoveNode(_Command):
         super().__init__(doc, f"Delete {_name(doc, nid)}", parent)
         n = doc.graph.node(nid)
         self.nid, self.op, self.name, self.value, self.pos = n.id, n.op, n.name, n.value, n.pos
+        self.attrs = n.attrs
         self.was_output = False
 
     def apply(self) -> None:
@@ -95,7 +98,7 @@ class RemoveNode(_Command):
         self.doc._remove(self.nid)
 
     def revert(self) -> None:
-        self.doc._add(self.nid, self.op, self.name, self.value, self.pos)
+        self.doc._add(self.nid, self.op, self.name, self.value, self.pos, self.attrs)
         if self.was_output:
             self.doc._set_output(self.nid)
 
@@ -260,6 +263,20 @@ class SetValues(_Command):
             self.doc._set_value(nid, old)
 
 
+class SetAttr(_Command):
+    """One of an op node's fixed numbers (the exponent of a power node)."""
+
+    def __init__(self, doc: "Document", nid: str, attr: str, old: float, new: float) -> None:
+        super().__init__(doc, f"Set {attr} of {_name(doc, nid)} to {fmt(new)}")
+        self.nid, self.attr, self.old, self.new = nid, attr, float(old), float(new)
+
+    def apply(self) -> None:
+        self.doc._set_attr(self.nid, self.attr, self.new)
+
+    def revert(self) -> None:
+        self.doc._set_attr(self.nid, self.attr, self.old)
+
+
 class SetKind(_Command):
     def __init__(self, doc: "Document", nid: str, old: str, new: str) -> None:
         super().__init__(doc, f"Make {_name(doc, nid)} {OPS[new].title.lower()}")
@@ -273,27 +290,21 @@ class SetKind(_Command):
 
 
 def fragment_nodes(data: dict) -> list[dict]:
-    """Node records of a file-format dict: id, name, op, value, pos."""
+    """Node records of a file-format dict (as ``prepare_paste`` makes it): id, name, op,
+    value, pos and the op's attributes."""
     out = []
     for n in data.get("nodes", []):
-        pos = n.get("pos", n.get("position", (0.0, 0.0)))
-        if isinstance(pos, dict):
-            pos = (pos.get("x", 0.0), pos.get("y", 0.0))
+        pos = n.get("pos", (0.0, 0.0))
         out.append(dict(id=n["id"], name=n["name"], op=n["op"],
-                        value=float(n.get("value", 0.0) or 0.0),
-                        pos=(float(pos[0]), float(pos[1]))))
+                        value=float(n.get("value", 0.0)),
+                        pos=(float(pos[0]), float(pos[1])),
+                        attrs={a: float(n[a]) for a in OPS[n["op"]].attr_names}))
     return out
 
 
 def fragment_edges(data: dict) -> list[tuple[str, str, str]]:
     """(source, target, port) triples of a file-format dict."""
-    out = []
-    for e in data.get("edges", []):
-        if isinstance(e, dict):
-            out.append((e.get("source", e.get("from")), e.get("target", e.get("to")), e["port"]))
-        else:
-            out.append((e[0], e[1], e[2]))
-    return out
+    return [(e["source"], e["target"], e["port"]) for e in data.get("edges", [])]
 
 
 class Paste(_Command):
@@ -307,7 +318,7 @@ class Paste(_Command):
         self.setText(f"Paste {pretty(nodes[0]['name'])}" if n == 1 else f"Paste {n} nodes")
         for rec in nodes:
             self.child(AddNode(doc, rec["id"], rec["op"], rec["name"], rec["value"], rec["pos"],
-                               self))
+                               self, rec["attrs"]))
         self.edges = fragment_edges(data)
 
     def apply(self) -> None:
@@ -348,7 +359,7 @@ class ReplaceGraph(_Command):
             self.child(RemoveNode(doc, nid, self))
         self.child(_EmptyResult(doc, parent=self))
         for n in graph.nodes():
-            self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self))
+            self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self, n.attrs))
         self.new_edges = graph.edges()
 
     def apply(self) -> None:
@@ -368,6 +379,6 @@ class ReplaceGraph(_Command):
 
 __all__ = [
     "AddNode", "RemoveNode", "Connect", "Disconnect", "SetOutput", "DeleteNodes", "MoveNodes",
-    "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "Paste", "ReplaceGraph", "SET_VALUE_ID",
+    "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "SetAttr", "Paste", "ReplaceGraph", "SET_VALUE_ID",
     "fragment_nodes", "fragment_edges",
 ]

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from engine.derivation import (
     BACKPROP_NOTE,
+    IS_CONSTANT,
     IS_OUTPUT,
     NO_OUTPUT,
     NO_PATH,
@@ -294,7 +295,7 @@ class DerivationPanel(QWidget):
             return  # set_highlight visits every item: skip it when nothing changes
         self._lit = (nodes, edges)
         scene = self.canvas.scene() if self.canvas is not None else None
-        if scene is not None and hasattr(scene, "set_highlight"):
+        if scene is not None:
             if nodes or edges:
                 scene.set_highlight(CHANNEL, nodes, edges)
             else:
@@ -367,7 +368,7 @@ class DerivationPanel(QWidget):
         d = self.derivation
         assert d is not None
         parts = [css]
-        if d.kind == NO_OUTPUT:
+        if d.kind in (NO_OUTPUT, IS_CONSTANT):
             parts.append(f"<p class='head'>{_esc(d.symbol)}</p>")
             parts.append(f"<p class='warn'>{_esc(headline(d))}</p>")
             return "".join(parts)

@@ -11,6 +11,7 @@ nodes and edges have new numbers (None: assume all), so the canvas repaints only
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 from PySide6.QtCore import QObject, Signal
@@ -46,7 +47,7 @@ class Document(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.graph: Graph = Graph()
-        self._live = LiveEvaluation()
+        self.live = LiveEvaluation()
         #: kinds of change since the last refresh: "structure", "names", "moves";
         #: leaf ids whose value changed are in ``_dirty_values``
         self._dirty: set[str] = set()
@@ -54,7 +55,7 @@ class Document(QObject):
         self.result: engine.Result
         #: what the last refresh changed (None: anything may have)
         self.changes: Changes | None = None
-        self.result, self.changes = self._live.structure(self.graph)
+        self.result, self.changes = self.live.structure(self.graph)
         self.undo_stack = QUndoStack(self)
         self.path: str | None = None
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -77,7 +78,7 @@ class Document(QObject):
     def _evaluate(self) -> tuple[engine.Result, Changes | None]:
         dirty, values = self._dirty, self._dirty_values
         self._dirty, self._dirty_values = set(), set()
-        live = self._live
+        live = self.live
         if "structure" in dirty or not (dirty or values):
             return live.structure(self.graph)
         if values:
@@ -208,6 +209,19 @@ class Document(QObject):
             raise ValueError("only leaves can switch kind, and only to another leaf kind")
         self._push(SetKind(self, nid, old, op))
 
+    def set_attr(self, nid: str, attr: str, value: float) -> bool:
+        """Change one of an op node's fixed numbers (a power node's exponent) as one undo
+        step; False when it already has that value. Refuses a number that is not finite."""
+        from gui.commands import SetAttr
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"the {attr} must be a finite number")
+        old = self.graph.attrs_of(nid)[attr]
+        if old == value:
+            return False
+        self._push(SetAttr(self, nid, attr, old, value))
+        return True
+
     def set_output(self, nid: str | None) -> None:
         from gui.commands import SetOutput
         if nid == self.graph.output:
@@ -257,7 +271,7 @@ class Document(QObject):
         self.path = path
         self.undo_stack.setClean()
         self._dirty, self._dirty_values = set(), set()
-        self.result, self.changes = self._live.structure(self.graph)
+        self.result, self.changes = self.live.structure(self.graph)
         self.graphReset.emit()
         self.outputChanged.emit()
         self.resultsChanged.emit()
@@ -289,8 +303,9 @@ class Document(QObject):
 
     # ------------------------------------------ primitive changes (commands only)
     # Each emits the fine-grained signal; the command calls refresh() once at the end.
-    def _add(self, nid: str, op: str, name: str, value: float, pos: Pos) -> None:
-        self.graph.add_node(op, name=name, value=value, pos=pos, id=nid)
+    def _add(self, nid: str, op: str, name: str, value: float, pos: Pos,
+             attrs: dict[str, float] | None = None) -> None:
+        self.graph.add_node(op, name=name, value=value, pos=pos, id=nid, attrs=attrs)
         self._dirty.add("structure")
         self.nodeAdded.emit(nid)
 
@@ -328,8 +343,15 @@ class Document(QObject):
         self.nodeChanged.emit(nid)
 
     def _set_kind(self, nid: str, op: str) -> None:
+        old = self.graph.op_of(nid)
         self.graph.set_kind(nid, op)
-        self._dirty.add("names")
+        # a constant has no gradient, nor has what is computed from constants alone
+        self._dirty.add("structure" if "const" in (old, op) else "names")
+        self.nodeChanged.emit(nid)
+
+    def _set_attr(self, nid: str, attr: str, value: float) -> None:
+        self.graph.set_attr(nid, attr, value)
+        self._dirty.add("structure")  # the plan holds attributes (the edge label too)
         self.nodeChanged.emit(nid)
 
     def _set_output(self, nid: str | None) -> None:

@@ -85,6 +85,11 @@ class Inspector(QScrollArea):
         self.value_edit.setToolTip("Type a number and press Enter (full precision)")
         self.value_label = QLabel("Value")
         form.addRow(self.value_label, self.value_edit)
+        # an op's fixed number: the exponent of a power node (x ** 3)
+        self.attr_edit = QLineEdit()
+        self.attr_edit.setToolTip("The fixed exponent n of xⁿ: type a number, press Enter")
+        self.attr_label = QLabel("Exponent")
+        form.addRow(self.attr_label, self.attr_edit)
 
         self.slider_box = QWidget()
         sl = QGridLayout(self.slider_box)
@@ -136,6 +141,7 @@ class Inspector(QScrollArea):
         self.name_edit.editingFinished.connect(self._rename)
         self.kind_combo.activated.connect(self._kind)
         self.value_edit.editingFinished.connect(self._typed_value)
+        self.attr_edit.editingFinished.connect(self._typed_attr)
         self.slider.sliderPressed.connect(self._slide_start)
         self.slider.sliderReleased.connect(self._slide_end)
         self.slider.valueChanged.connect(self._slid)
@@ -186,12 +192,19 @@ class Inspector(QScrollArea):
         node = g.node(nid)
         spec = OPS[node.op]
         is_out = r.output == nid
-        self.heading.setText(f"{spec.symbol}  {spec.title}" + ("  · output (L)" if is_out else ""))
+        self.heading.setText(f"{spec.symbol_for(node.attrs)}  {spec.title}"
+                             + ("  · output (L)" if is_out else ""))
         self.form_box.setVisible(True)
         if not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
         for w in (self.kind_combo, self.value_edit, self.slider_box):
             self.form.setRowVisible(w, spec.is_leaf)
+        self.form.setRowVisible(self.attr_edit, bool(spec.attrs))
+        if spec.attrs:
+            attr = spec.attr_names[0]
+            self.attr_label.setText(attr.capitalize())
+            if not self.attr_edit.hasFocus():
+                self.attr_edit.setText(full(node.attrs[attr]))
         nr = r.nodes.get(nid)
         if spec.is_leaf:
             self.kind_combo.setCurrentIndex(self.kind_combo.findData(node.op))
@@ -204,7 +217,9 @@ class Inspector(QScrollArea):
         self.formula.setText(node_formula(g, nid))
         self.numbers.setVisible(True)
         lines = [f"value = {full(nr.value) if nr else '?'}"]
-        if r.output is None:
+        if nr is not None and nr.grad is None:
+            lines.append("a constant: it has no gradient")
+        elif r.output is None:
             lines.append("no gradient yet: mark a node as the output")
         elif nr is not None and nr.on_path:
             lines.append(f"{grad_symbol(g, r, nid)} = {full(nr.grad)}")
@@ -217,8 +232,11 @@ class Inspector(QScrollArea):
             text = []
             for port, src in g.inputs(nid):
                 er = r.edges.get((src, nid, port))
-                num = full(er.local) if er else "?"
                 label = spec.port_label(port)
+                if er is not None and er.local is None:
+                    text.append(f"{label}: from a constant, not differentiated")
+                    continue
+                num = full(er.local) if er else "?"
                 formula = next((f for pl, f, _ in rows if pl == label), "")
                 text.append(f"{label}: {formula} = {num}")
                 if er is not None and er.reason:
@@ -231,7 +249,7 @@ class Inspector(QScrollArea):
         problems = []
         if nr is not None and nr.reason:
             problems.append(f"⚠ value: {nr.reason}")
-        if nr is not None and nr.grad_reason:
+        if nr is not None and nr.grad is not None and nr.grad_reason:
             problems.append(f"⚠ gradient: {nr.grad_reason}")
         self.problem.setText("\n".join(problems))
         self.output_button.setVisible(True)
@@ -319,6 +337,21 @@ class Inspector(QScrollArea):
         self.doc.set_value(self.nid, v)
         self._widen_range(v)
         self._sync_slider()
+
+    def _typed_attr(self) -> None:
+        if self._updating or self.nid not in self.doc.graph:
+            return
+        spec = OPS[self.doc.graph.op_of(self.nid)]
+        if not spec.attrs:
+            return
+        attr = spec.attr_names[0]
+        text = self.attr_edit.text()
+        try:
+            v = parse_number(text)
+            self.doc.set_attr(self.nid, attr, v)
+        except ValueError:
+            self.problem.setText(f"⚠ the {attr} must be a finite number, not {text!r}")
+            self.attr_edit.setText(full(self.doc.graph.attrs_of(self.nid)[attr]))
 
     def _mark_output(self) -> None:
         if self.nid in self.doc.graph:

@@ -11,14 +11,12 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QCursor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QGraphicsScene,
-    QGraphicsView,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -30,7 +28,9 @@ from PySide6.QtWidgets import (
 import engine
 from engine.labels import LABEL_MODES, display_name
 from engine.numfmt import fmt
+from chain_rule_studio.examples import DEFAULT_EXAMPLE, example_files, examples_dir
 from gui import progress
+from gui.canvas import CanvasView
 from gui.commands import fragment_nodes
 from gui.document import Document
 from gui.inspector import Inspector
@@ -39,46 +39,11 @@ from gui.palette import OpPalette
 from gui.theme import THEMES, apply_theme, current_theme
 
 APP_TITLE = "Chain Rule Studio"
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES_DIR = ROOT / "assets" / "examples"
-DEFAULT_EXAMPLE = "two_layer.json"
+EXAMPLES_DIR = examples_dir()
 FILE_FILTER = "Chain Rule Studio graphs (*.json);;All files (*)"
 MAX_RECENT = 8
 LABEL_TITLES = {"none": "No labels", "local": "Local derivative", "product": "Product",
                 "both": "Local and product", "formulas": "Formulas"}
-
-
-class _PlaceholderCanvas(QGraphicsView):
-    """Stands in for gui.canvas.CanvasView while it is not available."""
-
-    selectionChangedIds = Signal(list)
-    statusMessage = Signal(str)
-
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
-        super().__init__(QGraphicsScene(), parent)
-        self.document = document
-
-    def fit_all(self) -> None: ...
-    def fit_selection(self) -> None: ...
-    def zoom_in(self) -> None: ...
-    def zoom_out(self) -> None: ...
-    def selected_ids(self) -> list[str]: return []
-    def select_ids(self, ids: list[str]) -> None: ...
-    def set_label_mode(self, mode: str) -> None: ...
-
-
-def make_canvas(document: Document) -> QGraphicsView:
-    try:
-        from gui.canvas import CanvasView
-    except ImportError:
-        return _PlaceholderCanvas(document)
-    if not (isinstance(CanvasView, type) and issubclass(CanvasView, QGraphicsView)):
-        return _PlaceholderCanvas(document)  # the canvas is still being written
-    return CanvasView(document)
-
-
-def example_files() -> list[Path]:
-    return sorted(EXAMPLES_DIR.glob("*.json")) if EXAMPLES_DIR.is_dir() else []
 
 
 class _NoteLabel(QLabel):
@@ -99,7 +64,7 @@ class MainWindow(QMainWindow):
         self.untitled_name = "Untitled"
         self.settings = QSettings()
         self._paste_count = 0
-        self.canvas = make_canvas(self.doc)
+        self.canvas = CanvasView(self.doc)
         self.setCentralWidget(self.canvas)
         self._build_docks()
         self._build_actions()
@@ -675,9 +640,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_theme(app, theme)
         self.theme_actions[theme].setChecked(True)
-        scene = self.canvas.scene()
-        if hasattr(scene, "set_dark"):
-            scene.set_dark(theme == "dark")
+        self.canvas.scene().set_dark(theme == "dark")
         self.settings.setValue("theme", theme)
         self._update_status()
 

@@ -37,7 +37,7 @@ class Stepper(QObject):
     def __init__(self, document, scene, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.doc = document
-        self.scene = scene if hasattr(scene, "set_pass_mask") else None
+        self.scene = scene
         self.pass_: Pass | None = None
         self.index = -1
         self.message = HINT

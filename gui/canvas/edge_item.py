@@ -245,6 +245,8 @@ class EdgeItem(QGraphicsItem):
         self.dst_item = dst_item
         self.port = port
         self.product = 0.0
+        #: leaves a constant: a plain wire, no derivative along it
+        self.constant = False
         self.on_path = False
         self.finite = True
         self._path = QPainterPath()
@@ -279,9 +281,12 @@ class EdgeItem(QGraphicsItem):
         self._numbers = key
         if er is None:
             self.product, self.on_path, self.finite = 0.0, False, True
+            self.constant = False
         else:
-            self.product, self.on_path = er.product, er.on_path
-            self.finite = math.isfinite(er.product) and math.isfinite(er.local)
+            self.product, self.on_path = er.product or 0.0, er.on_path
+            self.constant = er.local is None
+            self.finite = self.constant or (math.isfinite(er.product)
+                                            and math.isfinite(er.local))
         self.label.set_lines(lines)
         self.label.setOpacity(1.0 if self.on_path or er is None else 0.6)
         tip = "\n".join(full_lines if full_lines is not None else lines)
@@ -304,9 +309,12 @@ class EdgeItem(QGraphicsItem):
         self._numbers = (er_key, None)
         if er is None:
             self.product, self.on_path, self.finite = 0.0, False, True
+            self.constant = False
         else:
-            self.product, self.on_path = er.product, er.on_path
-            self.finite = math.isfinite(er.product) and math.isfinite(er.local)
+            self.product, self.on_path = er.product or 0.0, er.on_path
+            self.constant = er.local is None
+            self.finite = self.constant or (math.isfinite(er.product)
+                                            and math.isfinite(er.local))
         self.update()
         self._overview_changed()
         return True
@@ -331,7 +339,7 @@ class EdgeItem(QGraphicsItem):
         (the far-zoom overview groups hairlines by this without a QColor per edge)."""
         if not self.finite:
             return "fault"
-        if not self.on_path:
+        if not self.on_path or self.constant:
             return "off_path"
         if self.product > 0:
             return "positive"
@@ -340,7 +348,7 @@ class EdgeItem(QGraphicsItem):
         return "zero"
 
     def pen_width(self) -> float:
-        return width_for(self.product) if self.on_path else MIN_WIDTH
+        return width_for(self.product) if self.on_path and not self.constant else MIN_WIDTH
 
     # -------------------------------------------------------------------- geometry
     def endpoints(self) -> tuple[QPointF, QPointF]:

@@ -88,6 +88,8 @@ class NodeItem(QGraphicsItem):
         #: during a step-through pass: (value shown?, gradient so far or None, partial?)
         self.pass_state: tuple[bool, float | None, bool] | None = None
         self.fault: str | None = None
+        #: why the gradient shown is NaN or ∞ (the badge says "hover me" for either)
+        self.grad_fault: str | None = None
         self.port_labels: list[str] = []
         self.in_ports: list[PortItem] = []
         #: port name → index in in_ports (a sum can have thousands of ports)
@@ -127,7 +129,7 @@ class NodeItem(QGraphicsItem):
         far = (self.op, self.is_output, self.greyed)
         self.op = node.op
         spec = OPS[node.op]
-        self.symbol = spec.symbol
+        self.symbol = spec.symbol_for(node.attrs)
         self.name = display_name(graph, self.node_id)
         self.is_output = result.output == self.node_id
         ports = [] if spec.is_leaf else graph.ports(self.node_id)
@@ -183,11 +185,16 @@ class NodeItem(QGraphicsItem):
         self.is_output = result.output == self.node_id
         if nr is None:
             self.value_text, self.grad_text, self.grad_sign = "—", "—", 0
-            self.fault, self.greyed = None, False
+            self.fault, self.grad_fault, self.greyed = None, None, False
         else:
             self.value_text = fmt(nr.value)
             self.fault = nr.reason if not math.isfinite(nr.value) else None
-            if has_output and nr.on_path:
+            self.grad_fault = (nr.grad_reason if nr.grad is not None and nr.on_path
+                               and has_output and not math.isfinite(nr.grad) else None)
+            if nr.grad is None:  # a constant: nothing is differentiated with respect to it
+                self.grad_text, self.grad_sign = "", 0
+                caption = "constant: no gradient"
+            elif has_output and nr.on_path:
                 self.grad_text = fmt(nr.grad)
                 self.grad_sign = (2 if not math.isfinite(nr.grad) else
                                   0 if nr.grad == 0 else (1 if nr.grad > 0 else -1))
@@ -195,7 +202,7 @@ class NodeItem(QGraphicsItem):
                 self.grad_text, self.grad_sign = "—", 0
             self.greyed = has_output and not nr.on_path
             if self.pass_state is not None:
-                self._hide_unreached(nr.on_path and has_output)
+                self._hide_unreached(nr.on_path and has_output and nr.grad is not None)
         self.grad_caption = caption
         if self.opacity() != (0.5 if self.greyed else 1.0):
             self.setOpacity(0.5 if self.greyed else 1.0)
@@ -232,6 +239,8 @@ class NodeItem(QGraphicsItem):
         value_known, grad, partial = self.pass_state
         if not value_known:
             self.value_text, self.fault = "?", None
+        if grad is None or math.isfinite(grad):
+            self.grad_fault = None
         if not on_path:
             return
         if grad is None:
@@ -252,6 +261,8 @@ class NodeItem(QGraphicsItem):
             if result.output is None:
                 why = str(result.output_error) if result.output_error else "no output"
                 lines.append(f"no gradient: {why}")
+            elif nr.grad is None:
+                lines.append("a constant: it has no gradient")
             elif nr.on_path:
                 lines.append(f"{grad_symbol(graph, result, self.node_id)} = {full(nr.grad)}")
                 if nr.grad_reason:
@@ -498,7 +509,7 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(tr, 4, 4)
             painter.setPen(t.card)
             painter.drawText(tr, Qt.AlignCenter, text)
-        if self.fault:
+        if self.fault or self.grad_fault:
             c = QPointF(self.w - 2.0, 0.0) if not self.is_output else QPointF(-2.0, 0.0)
             painter.setPen(QPen(t.card, 1.5))
             painter.setBrush(t.fault)

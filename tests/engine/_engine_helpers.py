@@ -38,7 +38,11 @@ REFERENCE: dict[str, tuple[Callable[..., float], tuple[str, ...]]] = {
     "sigmoid": (_sigmoid, ("x",)),
     "relu": (lambda x: max(x, 0.0), ("x",)),
     "squared_error": (lambda t, p: (t - p) ** 2, ("target", "prediction")),
+    # a fixed exponent (2.5 in these tests, see ATTRS): x ** 2.5
+    "power": (lambda x: math.pow(x, 2.5), ("x",)),
 }
+#: the attributes the op tests give an op that has some
+ATTRS: dict[str, dict[str, float]] = {"power": {"exponent": 2.5}}
 
 
 def central_diff(f: Callable[..., float], args: Sequence[float], i: int,
@@ -67,7 +71,7 @@ def op_graph(op: str, args: Sequence[float], ports: Sequence[str] | None = None
     if ports is None:
         ports = REFERENCE[op][1] if op in REFERENCE else [f"x{i + 1}" for i in range(len(args))]
     leaves = [g.add_node("input", name=f"v{i}", value=v) for i, v in enumerate(args)]
-    node = g.add_node(op, name="out")
+    node = g.add_node(op, name="out", attrs=ATTRS.get(op))
     for leaf, port in zip(leaves, ports):
         g.connect(leaf, node, port)
     g.set_output(node)

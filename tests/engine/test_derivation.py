@@ -30,7 +30,7 @@ from engine.derivation import (
     to_text,
 )
 from engine.expr import parse
-from engine.latex import latex_name, template_latex
+from engine.latex import latex_name, local_formula_latex, template_latex
 from engine.numfmt import fmt
 
 MINUS = "\u2212"
@@ -144,7 +144,7 @@ def test_non_finite_local_derivatives_are_shown_with_their_reason():
     assert math.isinf(term.factors[-1].value)
     text = to_text(d)
     assert "∞" in text
-    assert any("1/0" in n for n in d.notes)  # the engine's reason: ∂log1/∂x = 1/0 is ∞
+    assert any("log of 0 is −∞" in n for n in d.notes)  # the engine's reason, in words
     assert r"\infty" in to_latex(d)
 
 
@@ -305,11 +305,19 @@ def test_latex_names_and_templates():
     assert latex_name("yhat") == r"\hat{y}"
     assert latex_name("eta") == r"\eta"
     assert latex_name("y_true") == r"\mathrm{y\_true}"
-    assert template_latex("1/(2√{x})", {"x": "w_1"}) == r"1/(2\sqrt{w_1})"
-    assert template_latex("{exponent}·{base}^({exponent} − 1)", {"exponent": "3", "base": "x"}) \
-        == r"3 \cdot x^{(3 - 1)}"
-    assert template_latex("1 − tanh²{x}", {"x": "h"}) == r"1 - \tanh^{2}h"
-    assert template_latex("sign({x})", {"x": "z"}) == r"\operatorname{sign}(z)"
+    assert template_latex(r"\frac{{1}}{{2\sqrt{{{x}}}}}", {"x": "w_1"}) \
+        == r"\frac{1}{2\sqrt{w_1}}"
+    assert template_latex(r"{exponent} \cdot {base}^({exponent} - 1)",
+                          {"exponent": "3", "base": "x"}) == r"3 \cdot x^{(3 - 1)}"
+    # a compound operand raised to a power is braced; one after a minus is bracketed
+    assert template_latex("{x}^{{2}}", {"x": "-1.5"}) == r"{-1.5}^{2}"
+    assert template_latex("-{x}", {"x": "-1.5"}) == r"-(-1.5)"
+    # the registry's own LaTeX, filled with names
+    g = parse("f = tanh(h) + abs(z) + x**3")
+    tex = {g.name_of(s): local_formula_latex(g, s, t, p) for s, t, p in g.edges()
+           if g.op_of(t) != "add"}
+    assert tex == {"h": r"1 - \tanh^{2} h", "z": r"\operatorname{sign}(z)",
+                   "x": r"3 \cdot x^{2}"}
 
 
 def test_one_factor_chain_is_not_written_twice():

@@ -57,6 +57,14 @@ class RefDag:
     def leaves(self) -> list[int]:
         return [i for i, n in enumerate(self.nodes) if n.op in ("input", "param", "const")]
 
+    def variables(self) -> set[int]:
+        """Nodes that depend on an input or a param (constants have no gradient)."""
+        var: set[int] = set()
+        for i, n in enumerate(self.nodes):
+            if n.op in ("input", "param") or any(j in var for _, j in n.inputs):
+                var.add(i)
+        return var
+
     def ancestors_of_output(self) -> set[int]:
         seen = {self.output}
         stack = [self.output]
@@ -204,17 +212,27 @@ def _check(dag: RefDag) -> None:
         assert math.isclose(r.value(nid), ref_vals[i], rel_tol=1e-9, abs_tol=1e-12), i
         assert r.nodes[nid].reason is None
 
-    # every leaf's gradient matches finite differences
+    # every input's and param's gradient matches finite differences; constants have none
+    variables = dag.variables()
     for i in dag.leaves():
-        fd = _fd_grad(dag, i)
         got = r.grad(ids[i])
+        if i not in variables:
+            assert got is None and r.nodes[ids[i]].grad_reason == "constant"
+            continue
+        fd = _fd_grad(dag, i)
         assert math.isclose(got, fd, rel_tol=1e-5, abs_tol=1e-6 * scale), (i, got, fd)
 
     on_path = dag.ancestors_of_output()
     out = ids[dag.output]
-    assert r.output == out and r.grad(out) == 1.0
+    assert r.output == out and r.grad(out) == (1.0 if dag.output in variables else None)
     for i, nid in enumerate(ids):
         nr = r.nodes[nid]
+        if i not in variables:
+            assert nr.grad is None and nr.on_path == (i in on_path)
+            for _, d, k in g.nx.out_edges(nid, keys=True):
+                e = r.edge(nid, d, k)
+                assert e.local is None and e.product is None and e.reason == "constant"
+            continue
         if i not in on_path:
             # does not reach the output: no gradient, off the path
             assert nr.grad == 0.0 and nr.on_path is False
@@ -236,6 +254,8 @@ def _check(dag: RefDag) -> None:
         args = [ref_vals[j] for _, j in n.inputs]
         for k, (port, j) in enumerate(n.inputs):
             e = r.edge(ids[j], ids[i], port)
+            if j not in variables:
+                continue  # checked above: no numbers on an edge leaving a constant
             if n.op == "sum":
                 expected_local = 1.0
             else:

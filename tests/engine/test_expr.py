@@ -76,7 +76,10 @@ def test_y_equals_two_x_squared() -> None:
     r = evaluate(g)
     assert iso(r.value(g.id_of("y")), 36.0) and iso(r.grad(g.id_of("x")), 24.0)
     consts = [n for n in g.ids() if g.op_of(n) == "const"]
-    assert sorted(g.node(n).value for n in consts) == [2.0, 2.0]
+    assert [g.node(n).value for n in consts] == [2.0]  # the factor; ** 2 is no node
+    assert r.grad(consts[0]) is None  # a constant has no gradient
+    y = g.id_of("y")
+    assert g.op_of(y) == "power" and g.attrs_of(y) == {"exponent": 2.0}
 
 
 def test_exercise_one() -> None:

@@ -16,13 +16,15 @@ QT_PREFIXES = ("PySide6", "PyQt", "shiboken", "PySide2", "sip")
 
 def _engine_modules() -> list[str]:
     pkg = ROOT / "engine"
-    return ["engine"] + [f"engine.{m.name}" for m in pkgutil.iter_modules([str(pkg)])]
+    return ["engine"] + [m.name for m in pkgutil.walk_packages([str(pkg)], prefix="engine.")]
 
 
 def test_engine_has_the_expected_modules() -> None:
     mods = set(_engine_modules())
     for m in ("engine.ops", "engine.graph", "engine.evaluate", "engine.expr",
-              "engine.fileformat", "engine.check", "engine.train", "engine.layout"):
+              "engine.fileformat", "engine.check", "engine.train", "engine.layout",
+              "engine.result", "engine.fast", "engine.fast.plan", "engine.fast.wide",
+              "engine.fast.deep", "engine.fast.flat"):
         assert m in mods
 
 

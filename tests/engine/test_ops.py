@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _engine_helpers import REFERENCE, central_diff, close, op_graph
+from _engine_helpers import ATTRS, REFERENCE, central_diff, close, op_graph
 from engine.evaluate import evaluate
 from engine.ops import OPS
 
@@ -27,6 +27,7 @@ POINTS: dict[str, list[tuple[float, ...]]] = {
     "div": [(1.5, -2.3), (3.0, 0.5), (-2.0, 4.0)],
     "neg": [(2.5,), (-0.3,), (0.0,)],
     "pow": [(1.5, 2.3), (2.0, 3.0), (0.7, -1.5), (3.0, 0.5)],
+    "power": [(1.5,), (0.2,), (4.0,)],
     "square": [(2.5,), (-0.3,), (0.0,)],
     "exp": [(-2.0,), (0.0,), (3.0,)],
     "log": [(0.1,), (1.0,), (5.0,)],
@@ -46,7 +47,8 @@ CASES = [(op, args) for op in FIXED_ARITY for args in POINTS.get(op, [])]
 
 
 def test_registry_has_exactly_the_documented_ops() -> None:
-    expected_ops = {"add", "sub", "mul", "div", "neg", "pow", "square", "exp", "log", "sqrt",
+    expected_ops = {"add", "sub", "mul", "div", "neg", "pow", "power", "square", "exp", "log",
+                    "sqrt",
                     "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "squared_error"}
     assert set(NON_LEAF) == expected_ops
     assert {n for n, s in OPS.items() if s.is_leaf} == {"input", "param", "const"}
@@ -59,8 +61,10 @@ def test_every_fixed_arity_op_is_covered_by_these_tests() -> None:
 
 @pytest.mark.parametrize("op", FIXED_ARITY)
 def test_ports_match_reference_order(op: str) -> None:
-    assert OPS[op].ports == REFERENCE[op][1]
-    assert len(OPS[op].derivs) == len(OPS[op].ports) == len(OPS[op].deriv_formulas)
+    spec = OPS[op]
+    assert spec.ports == REFERENCE[op][1]
+    assert len(spec.derivs) == len(spec.ports) == len(spec.deriv_formulas) \
+        == len(spec.tex_derivs)
 
 
 @pytest.mark.parametrize("op,args", CASES)
@@ -89,34 +93,37 @@ def test_local_derivatives_via_evaluate_match_finite_differences(
         assert edge.on_path and r.nodes[leaf].on_path
 
 
+def _value_and_locals(op: str, *args: float) -> tuple[float, list[float]]:
+    """The registry's value and local derivatives at one point (numpy scalars)."""
+    spec = OPS[op]
+    xs = [np.float64(a) for a in args]
+    attrs = ATTRS.get(op, {})
+    out = spec.value(xs, attrs)
+    return float(out), [float(v) for v in spec.locals(out, xs, attrs)]
+
+
 @pytest.mark.parametrize("op,args", CASES)
 def test_registry_functions_match_finite_differences(op: str, args: tuple[float, ...]) -> None:
     ref, ports = REFERENCE[op]
     spec = OPS[op]
-    fargs = [np.float64(a) for a in args]
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        value = float(spec.forward(*fargs))
-        assert close(value, ref(*args), rel=1e-12, abs_=1e-15)
-        for i, port in enumerate(ports):
-            fn, formula = spec.deriv_for(port)
-            assert fn is spec.derivs[i]
-            assert formula
-            fd = central_diff(ref, args, i)
-            assert close(float(fn(*fargs)), fd, rel=1e-6, abs_=1e-6), (op, port)
+        value, locs = _value_and_locals(op, *args)
+    assert close(value, ref(*args), rel=1e-12, abs_=1e-15)
+    for i, port in enumerate(ports):
+        assert spec.deriv_text(port, ATTRS.get(op)) and spec.tex_deriv_text(port, ATTRS.get(op))
+        fd = central_diff(ref, args, i)
+        assert close(locs[i], fd, rel=1e-6, abs_=1e-6), (op, port)
 
 
 @pytest.mark.parametrize("op,args", CASES)
 def test_engine_forward_is_differentiated_consistently(op: str, args: tuple[float, ...]) -> None:
     """Finite differences of the registry's own forward agree with its derivatives too."""
-    spec = OPS[op]
-
     def f(*xs: float) -> float:
-        return float(spec.forward(*[np.float64(x) for x in xs]))
+        return _value_and_locals(op, *xs)[0]
 
-    for i, port in enumerate(spec.ports):
-        fn, _ = spec.deriv_for(port)
-        assert close(float(fn(*[np.float64(a) for a in args])), central_diff(f, args, i),
-                     rel=1e-6, abs_=1e-6)
+    locs = _value_and_locals(op, *args)[1]
+    for i, port in enumerate(OPS[op].ports):
+        assert close(locs[i], central_diff(f, args, i), rel=1e-6, abs_=1e-6)
 
 
 # ------------------------------------------------------------------ conventions
@@ -128,19 +135,17 @@ def test_kink_derivative_at_zero_is_zero(op: str) -> None:
     assert r.value(node) == 0.0
     assert r.edge(leaf, node, "x").local == 0.0
     assert r.grad(leaf) == 0.0
-    assert float(OPS[op].derivs[0](np.float64(0.0))) == 0.0
+    assert _value_and_locals(op, 0.0)[1] == [0.0]
 
 
 def test_relu_derivative_on_either_side_of_zero() -> None:
-    d = OPS["relu"].derivs[0]
-    assert float(d(np.float64(-1e-300))) == 0.0
-    assert float(d(np.float64(1e-300))) == 1.0
+    assert _value_and_locals("relu", -1e-300)[1] == [0.0]
+    assert _value_and_locals("relu", 1e-300)[1] == [1.0]
 
 
 def test_abs_derivative_on_either_side_of_zero() -> None:
-    d = OPS["abs"].derivs[0]
-    assert float(d(np.float64(-1e-300))) == -1.0
-    assert float(d(np.float64(1e-300))) == 1.0
+    assert _value_and_locals("abs", -1e-300)[1] == [-1.0]
+    assert _value_and_locals("abs", 1e-300)[1] == [1.0]
 
 
 @pytest.mark.parametrize("x,expected", [(1000.0, 1.0), (-1000.0, 0.0), (1e308, 1.0),
@@ -154,16 +159,17 @@ def test_sigmoid_is_stable_for_large_inputs(x: float, expected: float) -> None:
     assert local == 0.0 and not math.isnan(local)
     assert r.grad(leaf) == 0.0
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):  # no overflow warning inside the op either
-        assert float(OPS["sigmoid"].forward(np.float64(x))) == expected
+        assert _value_and_locals("sigmoid", x)[0] == expected
 
 
 def test_sigmoid_symmetry_and_midpoint() -> None:
-    s = OPS["sigmoid"].forward
-    assert float(s(np.float64(0.0))) == 0.5
-    assert float(OPS["sigmoid"].derivs[0](np.float64(0.0))) == 0.25
+    def s(x: float) -> float:
+        return _value_and_locals("sigmoid", x)[0]
+
+    assert s(0.0) == 0.5
+    assert _value_and_locals("sigmoid", 0.0)[1] == [0.25]
     for x in (0.3, 2.0, 10.0, 30.0):
-        assert close(float(s(np.float64(x))) + float(s(np.float64(-x))), 1.0, rel=1e-15,
-                     abs_=1e-15)
+        assert close(s(x) + s(-x), 1.0, rel=1e-15, abs_=1e-15)
 
 
 @pytest.mark.parametrize("a,b", [(2.0, 3.0), (0.5, 2.0), (3.0, -1.0), (1.7, 0.3)])

@@ -49,6 +49,8 @@ def sym_of(t: T, S: dict):
         "div": lambda: a[0] / a[1], "pow": lambda: a[0] ** a[1],
         "squared_error": lambda: (a[0] - a[1]) ** 2,
         "sum": lambda: sp.Add(*a),
+        "power": lambda: a[0] ** (sp.Integer(int(t.value)) if float(t.value).is_integer()
+                                  else sp.Float(t.value)),
     }[t.op]()
 
 
@@ -62,6 +64,8 @@ def text_of(t: T) -> str:
         return f"({a[0]} {INFIX[t.op]} {a[1]})"
     if t.op == "neg":
         return f"(-{a[0]})"
+    if t.op == "power":  # a number as the exponent: the power node with a fixed exponent
+        return f"({a[0]} ** {t.value!r})"
     return f"{t.op}({', '.join(a)})"
 
 
@@ -77,6 +81,8 @@ def _ok(op: str, vals: list[float]) -> bool:
         return abs(vals[1]) > 0.2
     if op == "pow":
         return vals[0] > 0.2 and abs(vals[1]) < 3
+    if op.startswith("power"):
+        return vals[0] > 0.2 if op != "power2" else abs(vals[0]) > 0.2
     return True
 
 
@@ -89,7 +95,14 @@ def random_tree(rng: random.Random, point: dict[str, float], depth: int) -> tupl
         v = rng.choice([2.0, 3.0, 0.5, -1.5, 1.25])
         return T("num", value=v), v
     kind = rng.random()
-    if kind < 0.45:
+    exponent = 0.0
+    if kind < 0.1:
+        c, cv = random_tree(rng, point, depth - 1)
+        exponent = rng.choice([2.0, 3.0, -1.0, 0.5])
+        op, args, vals = "power", (c,), [cv]
+        if not _ok("power2" if float(exponent).is_integer() else "power", vals):
+            op, exponent = "sin", 0.0
+    elif kind < 0.45:
         c, cv = random_tree(rng, point, depth - 1)
         op = rng.choice(UNARY)
         args, vals = (c,), [cv]
@@ -102,9 +115,9 @@ def random_tree(rng: random.Random, point: dict[str, float], depth: int) -> tupl
         k = rng.randint(1, 4)
         pairs = [random_tree(rng, point, depth - 1) for _ in range(k)]
         op, args, vals = "sum", tuple(p[0] for p in pairs), [p[1] for p in pairs]
-    if not _ok(op, vals):
+    if op != "power" and not _ok(op, vals):
         op, args, vals = "sin", (args[0],), [vals[0]]
-    t = T(op, args)
+    t = T(op, args, value=exponent)
     S = {s: sp.Float(point[s], 30) for s in SYMBOLS}
     value = float(sym_of(t, S).evalf(30))
     if not math.isfinite(value) or abs(value) > 1e4:
@@ -131,7 +144,8 @@ def build_graph(t: T) -> tuple[Graph, dict[str, str]]:
             built[id(n)] = g.add_node("const", f"k{me}", n.value)
             return built[id(n)]
         srcs = [walk(c) for c in n.args]
-        nid = g.add_node(n.op, f"t{me}")
+        nid = g.add_node(n.op, f"t{me}",
+                         attrs={"exponent": n.value} if n.op == "power" else None)
         built[id(n)] = nid
         ports = [f"x{i + 1}" for i in range(len(srcs))] if OPS[n.op].variadic \
             else list(OPS[n.op].ports)

@@ -391,7 +391,7 @@ def test_nan_node_has_a_badge_and_the_reason(qtbot, canvas):
     doc, view = canvas(g)
     item = view.scene().nodes[lg]
     assert item.fault is not None
-    assert "log of a negative number" in item.toolTip()
+    assert "log is undefined for −1" in item.toolTip()
     assert item.value_text == "NaN"
 
 

@@ -231,7 +231,7 @@ def test_shift_enter_inserts_beside_and_keeps_the_old_nodes(qtbot, two_layer_win
     g = w.doc.graph
     assert {nid: (g.name_of(nid), g.node(nid).pos) for nid in old} == old
     new = [n for n in g.ids() if n not in old]
-    assert len(new) == 7
+    assert len(new) == 6  # x, 3, 3·x, 1, 3·x + 1, (3·x + 1)²
     assert all(g.node(n).pos[0] > right for n in new)
     # the old output still drives the gradients; the new part is selected
     r = w.doc.result

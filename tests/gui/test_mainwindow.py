@@ -411,7 +411,7 @@ def test_inspector_shows_why_a_value_is_nan(window):
     doc.connect(a, ln, "x")
     window.inspector.set_selection([ln])
     # ln(−1) is not a real number: the engine says why, the inspector repeats it
-    assert "log of a negative number" in window.inspector.problem.text()
+    assert "log is undefined for −1" in window.inspector.problem.text()
     assert "NaN" in window.inspector.numbers.text()
 
 

@@ -1,16 +1,15 @@
-"""The plain-loop strategy of the compiled engine: flat Python lists in topological order.
+"""The deep strategy: a flat loop in topological order, for narrow, deep graphs.
 
-Used for narrow, deep graphs (chains), where grouping by generation would call numpy
-once per node. Only what is truly sequential runs in Python:
+Used for chains, where grouping by generation would make one registry call per node
+anyway, with the grouping's overhead on top. Only what is truly sequential runs in
+Python:
 
-1. forward values, one C-level call per node (``operator.mul``, ``math.exp``, …);
-2. the local derivatives, which depend only on the node's inputs, then come from the
-   numpy kernels over all nodes of each op at once (any generation);
+1. forward values, one call of the registry's forward function per node, on numpy
+   scalars (so faults give IEEE NaN/inf instead of raising);
+2. the local derivatives, which depend only on a node's inputs and value, then come
+   from ``OpSpec.locals`` over all nodes of each op at once (any generation);
 3. backward is the reference's push loop over the same integers, so every gradient is
    accumulated in exactly the reference's order.
-
-A value function that raises (division by zero, log of a negative, …) is retried with
-the registry's numpy-scalar forward, which gives the IEEE NaN/inf.
 """
 
 from __future__ import annotations
@@ -19,68 +18,77 @@ import math
 
 import numpy as np
 
-from engine.compiled_kernels import VECTOR, elementwise, registry_value, value_fn
+from engine.fast.flat import FlatGraph
 from engine.ops import OPS
 
-_VARIADIC = [OPS[o].variadic for o in OPS]
-
+F = np.float64
 _NAN = math.nan
+#: how a forward item reads its inputs (see DeepStrategy.__init__)
+_UNARY, _VARIADIC, _GENERAL = -1, -2, -3
 
 
-class LoopEngine:
-    def __init__(self, f, on_path: np.ndarray, out: int | None, exact: bool) -> None:
-        """Build the loop's items from the flattened graph ``f`` (engine.compiled._Flat):
-        nodes and edges keep its numbering (topological; edges target by target)."""
+class DeepStrategy:
+    def __init__(self, f: FlatGraph, on_path: np.ndarray, variable: np.ndarray,
+                 out: int | None) -> None:
+        """Build the loop's items from the flattened graph ``f``: nodes and edges keep
+        its numbering (topological; edges target by target)."""
         n, m = f.n, f.m
         ops = f.ops
         self.ids = f.order
         self.eperm = None  # edges keep the flat numbering
         self.ref_edges = f.fperm
-        self.edge_tgt = f.tgt
-        self.on_path = on_path
+        self.edge_src, self.edge_tgt = f.src, f.tgt
+        self.on_path, self.variable = on_path, variable
         self.out = out
         leaf = f.leaf
         self.leaf_indices = np.flatnonzero(leaf).tolist()
         self._leaf = set(self.leaf_indices)
-        self.vals = np.where(leaf, f.leafval, _NAN).tolist()
+        self.vals = list(map(F, np.where(leaf, f.leafval, _NAN).tolist()))
         self.loc = [_NAN] * m
         self.prod = [0.0] * m
         self.grad = [0.0] * n
         ptr = f.ptr
         fsrc_arr = f.src[f.fperm]  # sources in forward (port) order
-        # forward items (value function, node, a, b): b ≥ 0 binary, −1 unary,
-        # −2 variadic with a = tuple of sources; built column by column
+        # forward items (forward function, node, a, b): b ≥ 0 binary with sources a, b;
+        # _UNARY: source a; _VARIADIC: a = tuple of sources, stacked for the call;
+        # _GENERAL: a = (tuple of sources, attributes), for ops with attributes
         live_idx = np.flatnonzero(~leaf & ~f.missing)  # missing ports: values stay NaN
         codes = f.opc[live_idx]
-        fn = [value_fn(o, exact) if not OPS[o].is_leaf else None for o in OPS]
         a0 = ptr[live_idx]
         deg = f.indeg[live_idx]
-        var = f.variadic[live_idx]
         fs = np.append(fsrc_arr, -1)
         col_a = fs[np.minimum(a0, m)].tolist()
-        col_b = np.where(deg == 1, -1, fs[np.minimum(a0 + 1, m)]).tolist()
-        if var.any():
+        col_b = np.where(deg == 1, _UNARY, fs[np.minimum(a0 + 1, m)]).tolist()
+        special = f.variadic[live_idx] | f.tables.has_attrs[codes] | (deg > 2) | (deg == 0)
+        if special.any():
             fsrc, p = fsrc_arr.tolist(), ptr.tolist()
-            for k in np.flatnonzero(var).tolist():
+            for k in np.flatnonzero(special).tolist():
                 i = int(live_idx[k])
-                col_a[k], col_b[k] = tuple(fsrc[p[i]:p[i + 1]]), -2
+                spec = OPS[ops[i]]
+                srcs = tuple(fsrc[p[i]:p[i + 1]])
+                if spec.variadic:
+                    col_a[k], col_b[k] = srcs, _VARIADIC
+                else:
+                    attrs = {a: F(f.attrs[a][i]) for a in spec.attr_names}
+                    col_a[k], col_b[k] = (srcs, attrs), _GENERAL
         live = live_idx.tolist()
+        names = f.tables.names
         self._live = live
-        self.items = list(zip([fn[c] for c in codes.tolist()], live, col_a, col_b))
+        self.items = list(zip([OPS[names[c]].forward for c in codes.tolist()], live,
+                              col_a, col_b))
         self._item_of: list[tuple | None] | None = None
-        # locals: one numpy kernel call per (op, arity) over all its nodes, in order of
+        # locals: one registry call per (op, arity) over all its nodes, in order of
         # first appearance
         self.groups = []
         if len(live_idx):
-            deg = f.indeg[live_idx]
             key = f.opc[live_idx] * (int(deg.max()) + 1) + deg
             _, first = np.unique(key, return_index=True)
             for k0 in np.sort(first).tolist():
                 nodes = live_idx[key == key[k0]]
-                op, k = ops[int(nodes[0])], int(deg[k0])
+                spec, k = OPS[ops[int(nodes[0])]], int(deg[k0])
                 at = ptr[nodes][None, :] + np.arange(k, dtype=np.int64)[:, None]
-                kernel = VECTOR.get(op) or elementwise(op)
-                self.groups.append((op, kernel, nodes, fsrc_arr[at], f.fperm[at]))
+                attrs = {a: f.attrs[a][nodes] for a in spec.attr_names}
+                self.groups.append((spec, nodes, fsrc_arr[at], f.fperm[at], attrs))
         # backward items (node, e, s, e2, s2): e2 ≥ 0 second edge, −1 none,
         # −2 more edges as pairs in s2; on-path op nodes only, in reverse order
         self.bw_items: list[tuple] = []
@@ -103,7 +111,6 @@ class LoopEngine:
         np.cumsum(np.bincount(f.src, minlength=n), out=s_ptr[1:])
         self._s_ptr = s_ptr.tolist()
         self._s_tgt = f.tgt[np.argsort(f.src, kind="stable")].tolist()
-        self._ops = ops
 
     @property
     def item_of(self) -> list[tuple | None]:
@@ -119,7 +126,7 @@ class LoopEngine:
         return i in self._leaf
 
     def set_value(self, i: int, v: float) -> None:
-        self.vals[i] = v
+        self.vals[i] = F(v)
 
     # ------------------------------------------------------------------ forward
     def forward(self) -> None:
@@ -145,44 +152,30 @@ class LoopEngine:
 
     def _values(self, items: list[tuple]) -> None:
         vals = self.vals
-        it = iter(items)
-        while True:
-            try:
-                for f, i, a, b in it:
-                    if b >= 0:
-                        vals[i] = f(vals[a], vals[b])
-                    elif b == -1:
-                        vals[i] = f(vals[a])
-                    else:
-                        vals[i] = f(*[vals[j] for j in a])
-                return
-            except (ArithmeticError, ValueError):
-                # a fault: the registry's numpy-scalar forward gives its NaN/inf
-                args = [vals[j] for j in a] if b == -2 else \
-                    [vals[a]] if b == -1 else [vals[a], vals[b]]
-                vals[i] = registry_value(self._ops[i])(*args)
+        for fn, i, a, b in items:
+            if b >= 0:
+                v = fn(vals[a], vals[b])
+            elif b == _UNARY:
+                v = fn(vals[a])
+            elif b == _VARIADIC:
+                v = fn(np.array([vals[j] for j in a]))
+            else:
+                srcs, attrs = a
+                v = fn(*[vals[j] for j in srcs], **attrs)
+            vals[i] = v if type(v) is F else F(v)
 
     def _locals(self, mask: np.ndarray | None) -> None:
         vals = np.fromiter(self.vals, dtype=np.float64, count=len(self.vals))
         loc = np.asarray(self.loc) if mask is not None else np.full(len(self.loc), np.nan)
-        for op, kernel, nodes, idx, eids in self.groups:
+        for spec, nodes, idx, eids, attrs in self.groups:
             if mask is not None:
                 sel = mask[nodes]
                 if not sel.any():
                     continue
-                idx, eids = idx[:, sel], eids[:, sel]
-            X = vals[idx]
-            out, locs = kernel(X) if op == "sum" else kernel(*X)
-            if op == "sum":
-                loc[eids.ravel()] = 1.0
-            else:
-                for p, lv in enumerate(locs):
-                    loc[eids[p]] = lv
-            nan = np.isnan(out)
-            if nan.any():
-                und = nan & np.isfinite(X).all(axis=0)
-                if und.any():
-                    loc[eids[:, und]] = np.nan
+                nodes, idx, eids = nodes[sel], idx[:, sel], eids[:, sel]
+                attrs = {a: v[sel] for a, v in attrs.items()}
+            if len(idx):
+                loc[eids] = spec.locals(vals[nodes], vals[idx], attrs)
         self.loc = loc.tolist()
 
     # ----------------------------------------------------------------- backward
@@ -207,6 +200,5 @@ class LoopEngine:
                     grad[s] += p
         self.grad = grad
 
-    def snapshot(self, plan):
-        from engine.compiled import CompiledResult
-        return CompiledResult(plan, self.vals[:], self.grad, self.loc, self.prod[:])
+    def snapshot(self) -> tuple[list, list, list, list]:
+        return self.vals[:], self.grad, self.loc, self.prod[:]

@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from chain_rule_studio.examples import default_example
 from engine import fileformat
 from engine.check import TOLERANCE, gradient_check
 from engine.errors import EngineError
-from engine.evaluate import Result, evaluate
+from engine.fast import evaluate_graph
+from engine.result import CONSTANT, Result
 from engine.expr import parse
 from engine.graph import Graph
 from engine.layout import apply_layout
@@ -23,8 +25,6 @@ from engine.numfmt import fmt
 from engine.train import TrainingError
 from engine import train as training
 
-SUBCOMMANDS = ("eval", "check", "train", "convert", "render")
-DEFAULT_EXAMPLE = Path(__file__).resolve().parent / "assets" / "examples" / "two_layer.json"
 
 
 class BadInput(Exception):
@@ -111,7 +111,7 @@ def load_graph(args: argparse.Namespace) -> Graph:
                 text = args.expr
             g = parse(text, params, layout=args.command == "convert")
         else:
-            g = fileformat.load(args.file if args.file is not None else DEFAULT_EXAMPLE)
+            g = fileformat.load(args.file if args.file is not None else default_example())
             for name in params:
                 nid = g.id_of(name)
                 if nid is None:
@@ -143,19 +143,21 @@ def _leaf_names(g: Graph) -> list[str]:
 
 def _evaluate(g: Graph) -> Result:
     try:
-        return evaluate(g)
+        return evaluate_graph(g)
     except EngineError as e:
         raise BadInput(str(e)) from None
 
 
 # ------------------------------------------------------------------ output
 
-def _num(x: float) -> float | None:
-    return x if _finite(x) else None
+def _num(x: float | None) -> float | None:
+    return x if x is not None and _finite(x) else None
 
 
 def result_json(g: Graph, r: Result) -> dict[str, Any]:
-    """Strict JSON (RFC 8259): a non-finite number is null with a reason beside it."""
+    """Strict JSON (RFC 8259): a non-finite number is null with a reason beside it; a
+    constant's gradient, and the numbers of edges leaving it, are null with the reason
+    "constant"."""
     nodes = []
     for nid in r.order:
         nr = r.nodes[nid]
@@ -164,14 +166,14 @@ def result_json(g: Graph, r: Result) -> dict[str, Any]:
                              "on_path": nr.on_path}
         if not _finite(nr.value):
             d["reason"] = nr.reason or "not finite"
-        if not _finite(nr.grad):
+        if d["grad"] is None:
             d["grad_reason"] = nr.grad_reason or "not finite"
         nodes.append(d)
     edges = []
-    for (s, t, p), er in sorted(r.edges.items(), key=lambda kv: (r.order.index(kv[0][1]) if False else 0)):
+    for (s, t, p), er in r.edges.items():
         d = {"source": g.name_of(s), "target": g.name_of(t), "port": p,
              "local": _num(er.local), "product": _num(er.product), "on_path": er.on_path}
-        if not (_finite(er.local) and _finite(er.product)):
+        if d["local"] is None or d["product"] is None:
             d["reason"] = er.reason or "not finite"
         edges.append(d)
     return {"output": g.name_of(r.output) if r.output else None, "nodes": nodes, "edges": edges}
@@ -196,19 +198,29 @@ def result_table(g: Graph, r: Result) -> str:
     for nid in r.order:
         nr = r.nodes[nid]
         note = "" if nr.on_path else "off the path to the output"
+        if nr.grad is None:
+            note = "constant: no gradient"
+        elif not _finite(nr.grad):
+            note = f"gradient: {nr.grad_reason}"
         if nr.reason:
             note = nr.reason
-        rows.append([g.name_of(nid), g.op_of(nid), fmt(nr.value, 6), fmt(nr.grad, 6), note])
+        rows.append([g.name_of(nid), g.op_of(nid), fmt(nr.value, 6), _shown(nr.grad), note])
     lines.append(_table(rows, ["node", "op", "value", f"∂{out}/∂node", ""]))
     lines.append("")
     erows = []
     for nid in r.order:
         for port, src in g.inputs(nid):
             er = r.edges[(src, nid, port)]
-            erows.append([f"{g.name_of(src)} → {g.name_of(nid)}", port, fmt(er.local, 6),
-                          fmt(er.product, 6), er.reason or ("" if er.on_path else "off path")])
+            erows.append([f"{g.name_of(src)} → {g.name_of(nid)}", port, _shown(er.local),
+                          _shown(er.product),
+                          er.reason or ("" if er.on_path else "off path")])
     lines.append(_table(erows, ["edge", "port", "local", "product", ""]))
     return "\n".join(lines)
+
+
+def _shown(x: float | None) -> str:
+    """A number in a table; a constant's absent gradient is a dash."""
+    return "—" if x is None else fmt(x, 6)
 
 
 def _dump(obj: Any) -> str:

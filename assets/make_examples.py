@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "examples"
 sys.path.insert(0, str(HERE.parent.parent))
 
 from engine import fileformat  # noqa: E402

@@ -1,80 +1,60 @@
-"""Compiled evaluation: the graph flattened once into integer-indexed arrays.
+"""The graph flattened once into integer arrays: what both strategies schedule over.
 
-``engine.evaluate`` walks networkx for every number it produces, which is clear but
-costs microseconds per node. ``compile_graph`` reads the topology once into flat
-arrays; ``Plan.evaluate`` then computes the same forward values, gradients, local
-derivatives and products without touching networkx. Two strategies, chosen per graph
-from a cost estimate:
-
-* **numpy** — nodes are grouped by (topological generation, op) and each group is one
-  vectorised kernel call; fast when generations are wide (MLPs, random DAGs).
-* **python** — a plain loop over flat lists in topological order; fast when the graph is
-  narrow and deep (a chain has one node per generation, so per-group numpy overhead
-  would dominate).
-
-Both reproduce the reference bit for bit: the same kernels as the registry (see
-``engine.compiled_kernels``), sums taken left to right from 0.0, and every gradient
-accumulated in the reference's order (consumers in reverse topological order, each
-consumer's in-edges in networkx order). Results stay valid until the topology changes;
-a leaf's value change only needs ``Plan.update_leaf``.
+Nodes are numbered in the reference's topological order (among ready nodes the
+smallest id first); edges into op nodes are numbered target by target, each target's
+in networkx order (the reference's backward order), and ``fperm`` lists them in
+forward order instead (each target's by port). Built in bulk: each networkx dict is
+read once, and node ids are matched by object identity rather than hashed one by one.
 """
 
 from __future__ import annotations
 
-import gc
 import heapq
-from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
-from engine.errors import OutputError
-from engine.evaluate import EdgeResult, NodeResult, Result, evaluate
 from engine.graph import Graph, id_key
-from engine.ops import OPS, variadic_port_key
+from engine.ops import OPS, VARIABLE_KINDS, variadic_port_key
 
-#: cost model (µs) measured on a 2-core machine; only their ratios matter
-_NUMPY_PER_GROUP = 25.0
-_NUMPY_PER_NODE = 0.04
-_PY_PER_NODE = 0.45
-
-
-@contextmanager
-def _no_gc():
-    """Pause the cyclic garbage collector: the passes allocate many small acyclic
-    objects, and on a large heap its scans cost more than the work itself."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def topology_signature(graph: Graph) -> tuple:
-    """Everything a plan depends on except leaf values (O(nodes + edges)).
-
-    Callers that know when they made a structural edit can skip this and recompile."""
-    G = graph.nx
-    return (graph.output, tuple((n, d["op"] if not OPS[d["op"]].is_leaf else "")
-                                for n, d in G.nodes(data=True)),
-            tuple(G.edges(keys=True)))
-
-
-_PORT_INDEX = {n: {p: i for i, p in enumerate(sp.ports)} for n, sp in OPS.items()}
-
-
-_OP_NAMES = list(OPS)
-_OP_CODE = {name: k for k, name in enumerate(_OP_NAMES)}
-_IS_LEAF = np.array([OPS[o].is_leaf for o in _OP_NAMES], dtype=bool)
-_VARIADIC = np.array([OPS[o].variadic for o in _OP_NAMES], dtype=bool)
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
-_FIXED_PORTS = frozenset(p for sp in OPS.values() for p in sp.ports)
-_N_PORTS = np.array([len(OPS[o].ports) for o in _OP_NAMES], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class OpTables:
+    """The registry as arrays indexed by op code; made again when an op is added."""
+
+    names: tuple[str, ...]
+    code: dict[str, int]
+    is_leaf: np.ndarray
+    variadic: np.ndarray
+    n_ports: np.ndarray
+    variable_leaf: np.ndarray
+    port_index: dict[str, dict[str, int]]
+    fixed_ports: frozenset[str]
+    has_attrs: np.ndarray
+
+
+_tables: OpTables | None = None
+
+
+def op_tables() -> OpTables:
+    global _tables
+    names = tuple(OPS)
+    if _tables is None or _tables.names != names:
+        specs = [OPS[o] for o in names]
+        _tables = OpTables(
+            names, {o: k for k, o in enumerate(names)},
+            np.array([s.is_leaf for s in specs], dtype=bool),
+            np.array([s.variadic for s in specs], dtype=bool),
+            np.array([len(s.ports) for s in specs], dtype=np.int64),
+            np.array([o in VARIABLE_KINDS for o in names], dtype=bool),
+            {o: {p: i for i, p in enumerate(OPS[o].ports)} for o in names},
+            frozenset(p for s in specs for p in s.ports),
+            np.array([bool(s.attrs) for s in specs], dtype=bool))
+    return _tables
 
 
 class _Codes(dict):
@@ -85,7 +65,7 @@ class _Codes(dict):
         return k
 
 
-def _port_keys(ports: list[str], eop: np.ndarray) -> np.ndarray:
+def _port_keys(ports: list[str], eop: np.ndarray, t: OpTables) -> np.ndarray:
     """Each edge's port key for sorting into forward order: the port's index for a
     fixed-port op, ``variadic_port_key`` for sum (0 for edges into leaves, which are
     dropped). Distinct port names are keyed once; an unknown port raises KeyError."""
@@ -93,13 +73,13 @@ def _port_keys(ports: list[str], eop: np.ndarray) -> np.ndarray:
     pc = np.fromiter(map(codes.__getitem__, ports), dtype=np.int64, count=len(ports))
     names = list(codes)
     vk = np.array([variadic_port_key(p) for p in names], dtype=np.int64)
-    fixed = np.full((len(_OP_NAMES), len(names)), -1, dtype=np.int64)
+    fixed = np.full((len(t.names), len(names)), -1, dtype=np.int64)
     for j, p in enumerate(names):
-        if p in _FIXED_PORTS:
-            for k, o in enumerate(_OP_NAMES):
-                fixed[k, j] = _PORT_INDEX[o].get(p, -1)
-    pk = np.where(_VARIADIC[eop], vk[pc], fixed[eop, pc])
-    pk[_IS_LEAF[eop]] = 0
+        if p in t.fixed_ports:
+            for k, o in enumerate(t.names):
+                fixed[k, j] = t.port_index[o].get(p, -1)
+    pk = np.where(t.variadic[eop], vk[pc], fixed[eop, pc])
+    pk[t.is_leaf[eop]] = 0
     bad = np.flatnonzero(pk < 0)
     if len(bad):
         raise KeyError(ports[int(bad[0])])
@@ -212,7 +192,7 @@ def _rank_order(src: np.ndarray, tgt: np.ndarray, ptr: np.ndarray, n: int,
     return topo
 
 
-class _Flat:
+class FlatGraph:
     """The graph as integer arrays, nodes numbered in the reference's topological order.
 
     Edges into op nodes are numbered target by target, each target's in networkx order
@@ -229,7 +209,8 @@ class _Flat:
         if len(preds) != n or list(pred) != ids0:
             preds = [pred[nid] for nid in ids0]
         datas = list(nodedata.values())
-        opc0 = np.fromiter(map(_OP_CODE.__getitem__, map(itemgetter("op"), datas)),
+        t = self.tables = op_tables()
+        opc0 = np.fromiter(map(t.code.__getitem__, map(itemgetter("op"), datas)),
                            dtype=np.int64, count=n)
         # ---- edges, target by target in _node order, each target's in networkx order
         ports = list(chain.from_iterable(chain.from_iterable(map(dict.values, preds))))
@@ -288,8 +269,8 @@ class _Flat:
             if n > 1 else ids0
         self._addr, self._take = addr, take
         opc = opc0 if take is None else opc0[take]
-        leaf = _IS_LEAF[opc]
-        pk = _port_keys(ports, opc0[tgt0])  # in extraction order
+        leaf = t.is_leaf[opc]
+        pk = _port_keys(ports, opc0[tgt0], t)  # in extraction order
         if eorig is not None:
             pk = pk[eorig]
         if m and leaf[tgt].any():  # edges into leaves are not part of the function
@@ -307,9 +288,9 @@ class _Flat:
         else:
             fperm = np.lexsort((np.arange(m), pk, tgt))
         self.n, self.m = n, m
-        self.ops = [_OP_NAMES[c] for c in opc.tolist()]
-        self.opc, self.leaf, self.variadic = opc, leaf, _VARIADIC[opc]
-        self.missing = ~leaf & ~self.variadic & (indeg < _N_PORTS[opc])
+        self.ops = [t.names[c] for c in opc.tolist()]
+        self.opc, self.leaf, self.variadic = opc, leaf, t.variadic[opc]
+        self.missing = ~leaf & ~self.variadic & (indeg < t.n_ports[opc])
         self.indeg, self.ptr, self.src, self.tgt, self.fperm = indeg, ptr, src, tgt, fperm
         self.ports, self.eorig = ports, eorig
         leaf_idx = np.flatnonzero(leaf)
@@ -318,6 +299,16 @@ class _Flat:
         self.leafval[leaf_idx] = np.fromiter(
             map(float, map(itemgetter("value"), map(datas.__getitem__, orig.tolist()))),
             dtype=np.float64, count=len(orig))
+        #: each attribute's value per node (NaN where a node's op has no such attribute)
+        self.attrs: dict[str, np.ndarray] = {}
+        with_attrs = np.flatnonzero(t.has_attrs[opc])
+        if len(with_attrs):
+            orig = with_attrs if take is None else take[with_attrs]
+            for i, k in zip(with_attrs.tolist(), orig.tolist()):
+                for a, v in datas[k]["attrs"].items():
+                    if a not in self.attrs:
+                        self.attrs[a] = np.full(n, np.nan)
+                    self.attrs[a][i] = v
         self._lists: tuple[list[int], list[int]] | None = None
         self._pair_lists: tuple[list[int], list[int], list[int]] | None = None
 
@@ -373,6 +364,23 @@ class _Flat:
                         on[s] = 1
         return np.frombuffer(bytes(on), dtype=bool)[:self.n].copy()
 
+    def variables(self) -> np.ndarray:
+        """Which nodes depend on an input or a param; the others (constants, and ops
+        fed by constants alone) get no gradient. One forward scan, skipped when there is
+        no constant to begin with."""
+        t = self.tables
+        start = t.variable_leaf[self.opc] | ~self.leaf
+        if start.all() and not (~self.leaf & (self.indeg == 0)).any():
+            return np.ones(self.n, dtype=bool)  # every leaf varies; every op has an input
+        var = bytearray(np.append(t.variable_leaf[self.opc], False).astype(np.uint8).tobytes())
+        src, ptr = self.lists()
+        for i, a, b in zip(*self._pairs()):
+            if b >= 0:
+                var[i] = var[a] | var[b]
+            else:
+                var[i] = any(var[s] for s in src[ptr[i]:ptr[i + 1]])
+        return np.frombuffer(bytes(var), dtype=bool)[:self.n].copy()
+
     def generations(self) -> np.ndarray:
         """Leaves 0, an op 1 + its deepest input (1 with none): one forward scan."""
         gen = [0] * (self.n + 1)
@@ -387,234 +395,7 @@ class _Flat:
         return np.array(gen[:self.n], dtype=np.int64)
 
 
-def _topological_order(graph: Graph) -> list[str]:
+def topological_order(graph: Graph) -> list[str]:
     """The reference's order: among ready nodes always the smallest id (see
     Graph.topological_order), computed on integer ranks instead of networkx."""
-    return _Flat(graph.nx).order
-
-
-@dataclass
-class CompiledResult:
-    """Numbers of one evaluation, indexed like ``plan.ids`` / ``plan.edge_keys``.
-
-    Buffers are snapshots (lists on the python path, arrays on the numpy path); the
-    array properties convert lazily, so code that reads a few numbers pays for a few."""
-
-    plan: "Plan"
-    _values: Sequence[float]
-    _grads: Sequence[float]
-    _locals: Sequence[float]
-    _products: Sequence[float]
-
-    @property
-    def values(self) -> np.ndarray:
-        return np.asarray(self._values, dtype=np.float64)
-
-    @property
-    def grads(self) -> np.ndarray:
-        return np.asarray(self._grads, dtype=np.float64)
-
-    @property
-    def locals(self) -> np.ndarray:
-        return np.asarray(self._locals, dtype=np.float64)
-
-    @property
-    def products(self) -> np.ndarray:
-        return np.asarray(self._products, dtype=np.float64)
-
-    @property
-    def on_path(self) -> np.ndarray:
-        return self.plan.on_path
-
-    @property
-    def edge_on_path(self) -> np.ndarray:
-        return self.plan.edge_on_path
-
-    def value(self, nid: str) -> float:
-        return float(self._values[self.plan.index[nid]])
-
-    def grad(self, nid: str) -> float:
-        return float(self._grads[self.plan.index[nid]])
-
-    def edge(self, source: str, target: str, port: str) -> tuple[float, float]:
-        """(local derivative, product) of one edge."""
-        e = self.plan.edge_index[(source, target, port)]
-        return float(self._locals[e]), float(self._products[e])
-
-    def all_finite(self) -> bool:
-        return bool(np.isfinite(self.values).all() and np.isfinite(self.grads).all()
-                    and np.isfinite(self.locals).all() and np.isfinite(self.products).all())
-
-    def to_result(self, graph: Graph) -> Result:
-        """The reference ``Result`` shape for the editor. Reasons for NaN/inf are only
-        worded by the reference evaluation, so a non-finite number anywhere falls back
-        to it (the graph must still hold the plan's topology and leaf values)."""
-        plan = self.plan
-        if not self.all_finite():
-            return evaluate(graph, allow_no_output=True)
-        vals, grads = self.values.tolist(), self.grads.tolist()
-        onp = plan.on_path.tolist()
-        index = plan.index
-        nodes = {}
-        for nid in plan.order:  # the reference's insertion order: topological
-            i = index[nid]
-            nodes[nid] = NodeResult(vals[i], grads[i], onp[i])
-        loc, prod = self.locals.tolist(), self.products.tolist()
-        eon = plan.edge_on_path.tolist()
-        keys = plan.edge_keys
-        edges = {}
-        for e in plan.reference_edge_order():
-            k = keys[e]
-            edges[k] = EdgeResult(k[0], k[1], k[2], loc[e], prod[e], eon[e])
-        return Result(plan.output, list(plan.order), nodes, edges, plan.output_error)
-
-
-class Plan:
-    """A graph compiled for fast repeated evaluation. Build with ``compile_graph``."""
-
-    def __init__(self, graph: Graph, mode: str = "auto", exact: bool = True) -> None:
-        with _no_gc():
-            self._build(graph, mode, exact)
-
-    def _build(self, graph: Graph, mode: str, exact: bool) -> None:
-        self.output_error: OutputError | None = None
-        try:
-            self.output: str | None = graph.resolve_output()
-        except OutputError as e:
-            self.output, self.output_error = None, e
-        f = _Flat(graph.nx)
-        self.order = f.order
-        n, m = f.n, f.m
-        out = None if self.output is None else f.index_of(self.output)
-        # ---- on-path: ancestors of the output
-        on_path = f.ancestors(out) if out is not None else np.zeros(n, dtype=bool)
-        # ---- generations, and the strategy from the cost estimate
-        gen = f.generations()
-        deg = np.where(f.leaf, 0, f.indeg)
-        group_key = (gen * len(_OP_NAMES) + f.opc) * (int(deg.max(initial=0)) + 1) + deg
-        group_key.sort()
-        ngroups = int(np.count_nonzero(group_key[1:] != group_key[:-1])) + 1 if n else 0
-        n_ops = n - int(np.count_nonzero(f.leaf))
-        est_np = ngroups * _NUMPY_PER_GROUP + n_ops * _NUMPY_PER_NODE
-        est_py = n_ops * _PY_PER_NODE
-        if mode == "auto":
-            mode = "numpy" if est_np < est_py else "python"
-        if mode not in ("numpy", "python"):
-            raise ValueError(f"unknown mode {mode!r}")
-        self.mode = mode
-        self.n_nodes, self.n_edges, self.n_ops, self.n_groups = n, m, n_ops, ngroups
-        if mode == "python":
-            from engine.compiled_loop import LoopEngine
-            self._engine = LoopEngine(f, on_path, out, exact)
-        else:
-            from engine.compiled_numpy import NumpyEngine
-            self._engine = NumpyEngine(f, on_path, gen, out)
-        eng = self._engine
-        self.ids: list[str] = eng.ids
-        self._flat = f
-        self._edge_keys: list[tuple[str, str, str]] | None = None
-        self._index: dict[str, int] | None = None
-        self._edge_index: dict[tuple[str, str, str], int] | None = None
-        self._ref_edges: list[int] | None = None
-        self.on_path = np.asarray(eng.on_path, dtype=bool)
-        self.edge_on_path = self.on_path[np.asarray(eng.edge_tgt, dtype=np.int64)] \
-            if m else np.zeros(0, dtype=bool)
-        self.leaves = [self.ids[i] for i in eng.leaf_indices] if mode == "python" \
-            else self.ids[:len(eng.leaf_indices)]  # numpy numbers the leaves first
-        self._evaluated = False
-
-    @property
-    def edge_keys(self) -> list[tuple[str, str, str]]:
-        """(source, target, port) of every edge, indexed like the result arrays
-        (built on first use)."""
-        if self._edge_keys is None:
-            f, eperm = self._flat, self._engine.eperm
-            order = np.array(f.order, dtype=object)
-            src, tgt = order[f.src], order[f.tgt]
-            ports = np.array(f.edge_ports(), dtype=object)
-            if eperm is not None and f.m:
-                src, tgt, ports = src[eperm], tgt[eperm], ports[eperm]
-            self._edge_keys = list(zip(list(src), list(tgt), list(ports)))
-        return self._edge_keys
-
-    @property
-    def index(self) -> dict[str, int]:
-        """Node id → position in ``ids`` and in the result arrays (built on first use)."""
-        if self._index is None:
-            self._index = {nid: i for i, nid in enumerate(self.ids)}
-        return self._index
-
-    @property
-    def edge_index(self) -> dict[tuple[str, str, str], int]:
-        """(source, target, port) → position in ``edge_keys`` (built on first use)."""
-        if self._edge_index is None:
-            self._edge_index = {k: e for e, k in enumerate(self.edge_keys)}
-        return self._edge_index
-
-    def reference_edge_order(self) -> list[int]:
-        """Edge positions in the order the reference fills ``Result.edges``: targets in
-        topological order, each target's edges in port order (built on first use)."""
-        if self._ref_edges is None:
-            self._ref_edges = np.asarray(self._engine.ref_edges, dtype=np.int64).tolist()
-        return self._ref_edges
-
-    # ------------------------------------------------------------------ values
-    def set_leaf(self, index_or_id: int | str, value: float) -> None:
-        """Change a leaf's value without evaluating."""
-        i = self._leaf_index(index_or_id)
-        self._engine.set_value(i, float(value))
-        self._evaluated = False
-
-    def read_values(self, graph: Graph) -> None:
-        """Copy every leaf value from ``graph`` (same topology) into the plan."""
-        for i in self._engine.leaf_indices:
-            self._engine.set_value(i, float(graph.nx._node[self.ids[i]]["value"]))
-        self._evaluated = False
-
-    def _leaf_index(self, index_or_id: int | str) -> int:
-        i = self.index[index_or_id] if isinstance(index_or_id, str) else int(index_or_id)
-        if not self._engine.is_leaf(i):
-            raise ValueError(f"{self.ids[i]} is not a leaf")
-        return i
-
-    # -------------------------------------------------------------- evaluation
-    def evaluate(self, values: Mapping[str, float] | None = None) -> CompiledResult:
-        """Forward, backward and every edge's numbers. ``values`` (leaf id → value)
-        are stored in the plan first."""
-        if values:
-            for nid, v in values.items():
-                self._engine.set_value(self._leaf_index(nid), float(v))
-        with np.errstate(all="ignore"), _no_gc():
-            self._engine.forward()
-            self._engine.backward()
-        self._evaluated = True
-        return self._engine.snapshot(self)
-
-    def update_leaf(self, index_or_id: int | str, value: float) -> CompiledResult:
-        """Set one leaf and bring every number up to date: forward only over the
-        leaf's downstream cone, then the full backward pass."""
-        i = self._leaf_index(index_or_id)
-        if not self._evaluated:
-            self._engine.set_value(i, float(value))
-            return self.evaluate()
-        with np.errstate(all="ignore"), _no_gc():
-            self._engine.set_value(i, float(value))
-            self._engine.forward_cone(i)
-            self._engine.backward()
-        return self._engine.snapshot(self)
-
-    def __repr__(self) -> str:
-        return (f"<Plan {self.mode}: {self.n_nodes} nodes ({self.n_ops} ops), "
-                f"{self.n_edges} edges, {self.n_groups} groups>")
-
-
-def compile_graph(graph: Graph, mode: str = "auto", exact: bool = True) -> Plan:
-    """Flatten ``graph`` for fast evaluation. ``mode``: "auto", "numpy" or "python".
-
-    ``exact=False`` lets the plain loop use the C library's tanh/exp/log/sin/cos even
-    where they differ from numpy's in the last bit (faster on deep chains; results then
-    agree with the reference to rounding, not bit for bit). The numpy path is always exact.
-
-    The plan holds a copy of the leaf values; recompile after any change of nodes,
-    edges, ops or the output (``topology_signature`` detects one)."""
-    return Plan(graph, mode, exact)
+    return FlatGraph(graph.nx).order

@@ -1,15 +1,16 @@
-"""The numpy strategy of the compiled engine: one kernel call per (generation, op) group.
+"""The wide strategy: one registry call per (generation, op) group of nodes.
 
 Nodes are renumbered so every group is a contiguous slice (leaves first, then generation
 by generation), and each group's in-edges are numbered port by port, so writing values
 and local derivatives is slice assignment; only reading the inputs is a gather. Within a
 group the on-path nodes come first, so products are written for a prefix and off-path
-edges keep product 0, as in the reference.
+edges keep product 0, as in the reference. The numbers themselves come from the
+registry: ``OpSpec.value`` and ``OpSpec.locals`` called on the group's arrays.
 
 Backward pulls instead of pushing: a generation's gradients are the sums of its out-edge
 products (all into later generations, so already known), taken with ``np.bincount`` over
 edges sorted by the reference's accumulation order — bincount adds in array order from
-0.0, which reproduces the reference's ``grad += product`` sequence exactly.
+0.0, the reference's ``grad += product`` sequence.
 """
 
 from __future__ import annotations
@@ -18,28 +19,31 @@ from operator import itemgetter
 
 import numpy as np
 
-from engine.compiled_kernels import VECTOR, elementwise
-from engine.ops import OPS
+from engine.fast.flat import FlatGraph
+from engine.ops import OPS, OpSpec
 
 
 class _Group:
-    __slots__ = ("op", "kernel", "start", "n", "n_on", "idx", "e0", "arity", "stacked")
+    __slots__ = ("spec", "start", "n", "n_on", "idx", "e0", "arity", "attrs")
 
-    def __init__(self, op, kernel, start, n, n_on, idx, e0, arity, stacked):
-        self.op, self.kernel, self.start, self.n, self.n_on = op, kernel, start, n, n_on
-        self.idx, self.e0, self.arity, self.stacked = idx, e0, arity, stacked
+    def __init__(self, spec: OpSpec | None, start: int, n: int, n_on: int, idx: np.ndarray,
+                 e0: int, arity: int, attrs: dict[str, np.ndarray]) -> None:
+        #: None for nodes with a port left open: their values stay NaN
+        self.spec = spec
+        self.start, self.n, self.n_on, self.idx = start, n, n_on, idx
+        self.e0, self.arity, self.attrs = e0, arity, attrs
 
 
-class NumpyEngine:
-    def __init__(self, f, on_path: np.ndarray, gen: np.ndarray, out: int | None) -> None:
-        """Renumber nodes and edges of the flattened graph ``f`` (engine.compiled._Flat)
-        into groups, in bulk: a group key per node, one lexsort, slices per group."""
+class WideStrategy:
+    def __init__(self, f: FlatGraph, on_path: np.ndarray, variable: np.ndarray,
+                 gen: np.ndarray, out: int | None) -> None:
+        """Renumber nodes and edges of the flattened graph ``f`` into groups, in bulk:
+        a group key per node, one lexsort, slices per group."""
         n, m = f.n, f.m
         leaf, missing, deg = f.leaf, f.missing, f.indeg
         # ---- node numbering: leaves, then the groups sorted by (generation, op, arity);
-        # "_missing" (a port left open) sorts before every op name, as a string does
-        names = sorted(OPS)
-        lab = np.array([names.index(o) for o in OPS], dtype=np.int64)[f.opc]
+        # a node with an open port sorts before every op of its generation
+        lab = f.opc.copy()
         lab[missing] = -1
         leaves = np.flatnonzero(leaf)
         oi = np.flatnonzero(~leaf)
@@ -51,6 +55,7 @@ class NumpyEngine:
         self.leaf_indices = list(range(len(leaves)))
         self._n_leaves = len(leaves)
         self.on_path = on_path[perm]
+        self.variable = variable[perm]
         self.out = None if out is None else int(new[out])
         # ---- groups: runs of equal (generation, op, arity) among the sorted members
         kg, kl, kd = gen[members], lab[members], deg[members]
@@ -85,14 +90,14 @@ class NumpyEngine:
         self.groups: list[_Group] = []
         self.gen_groups: list[list[_Group]] = []
         L = len(leaves)
-        for gi, (s, cnt, arity, e0, n_on) in enumerate(zip(
-                g_start.tolist(), g_cnt.tolist(), g_ar.tolist(), g_e0.tolist(),
-                g_on.tolist())):
+        for s, cnt, arity, e0, n_on in zip(g_start.tolist(), g_cnt.tolist(), g_ar.tolist(),
+                                           g_e0.tolist(), g_on.tolist()):
             first = int(members[s])
-            op = "_missing" if missing[first] else f.ops[first]
-            kernel = None if op == "_missing" else (VECTOR.get(op) or elementwise(op))
+            spec = None if missing[first] else OPS[f.ops[first]]
             idx = src[e0:e0 + arity * cnt].reshape(arity, cnt)
-            grp = _Group(op, kernel, L + s, cnt, n_on, idx, e0, arity, op == "sum")
+            rows = members[s:s + cnt]
+            attrs = {a: f.attrs[a][rows] for a in spec.attr_names} if spec else {}
+            grp = _Group(spec, L + s, cnt, n_on, idx, e0, arity, attrs)
             self.groups.append(grp)
             g_ = int(gen[first])
             while len(self.gen_groups) <= g_:
@@ -131,9 +136,6 @@ class NumpyEngine:
         self.vals = np.full(n, np.nan)
         self.vals[:L] = f.leafval[leaves]
         self.loc = np.full(m, np.nan)
-        for grp in self.groups:
-            if grp.stacked:
-                self.loc[grp.e0:grp.e0 + grp.arity * grp.n] = 1.0
         self.prod = np.zeros(m)
         self.grad = np.zeros(n)
 
@@ -145,36 +147,25 @@ class NumpyEngine:
 
     def _eval_group(self, g: _Group, sel: np.ndarray | None = None) -> None:
         vals, loc = self.vals, self.loc
-        idx = g.idx if sel is None else g.idx[:, sel]
-        X = vals[idx]
-        if g.stacked:
-            out, locs = g.kernel(X)
+        if sel is None:
+            X, attrs = vals[g.idx], g.attrs
         else:
-            out, locs = g.kernel(*X)
-        s, n, e = g.start, g.n, g.e0
+            X, attrs = vals[g.idx[:, sel]], {a: v[sel] for a, v in g.attrs.items()}
+        out = g.spec.value(X, attrs)
+        locs = g.spec.locals(out, X, attrs)
+        s, n, e, k = g.start, g.n, g.e0, g.arity
         if sel is None:
             vals[s:s + n] = out
+            if k:
+                loc[e:e + k * n].reshape(k, n)[:] = locs
         else:
             vals[s + sel] = out
-        if g.stacked:
-            return  # sum: every local is the constant 1, written at compile time
-        if sel is None:
-            for p, lv in enumerate(locs):
-                loc[e + p * n:e + (p + 1) * n] = lv
-        else:
-            for p, lv in enumerate(locs):
-                loc[e + p * n + sel] = lv
-        nan = np.isnan(out)
-        if nan.any():
-            und = nan & np.isfinite(X).all(axis=0)
-            if und.any():
-                pos = np.nonzero(und)[0] if sel is None else sel[und]
-                for p in range(g.arity):
-                    loc[e + p * n + pos] = np.nan
+            if k:
+                loc[e:e + k * n].reshape(k, n)[:, sel] = locs
 
     def forward(self) -> None:
         for g in self.groups:
-            if g.kernel is not None:
+            if g.spec is not None:
                 self._eval_group(g)
 
     def forward_cone(self, leaf: int) -> None:
@@ -188,7 +179,7 @@ class NumpyEngine:
             if not cnt:
                 continue
             dirty[g.start:g.start + g.n] = d
-            if g.kernel is None:
+            if g.spec is None:
                 continue
             if cnt * 4 > g.n:
                 self._eval_group(g)
@@ -221,7 +212,5 @@ class NumpyEngine:
                 np.multiply(gs, loc[a:b].reshape(g.arity, g.n)[:, :k],
                             out=prod[a:b].reshape(g.arity, g.n)[:, :k])
 
-    def snapshot(self, plan):
-        from engine.compiled import CompiledResult
-        return CompiledResult(plan, self.vals.copy(), self.grad.copy(), self.loc.copy(),
-                              self.prod.copy())
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.vals.copy(), self.grad.copy(), self.loc.copy(), self.prod.copy()
