@@ -69,6 +69,8 @@ def apply_theme(app: QApplication, theme: str) -> None:
     """Switch every widget to ``theme`` ("light" or "dark")."""
     if theme not in THEMES:
         theme = "light"
+    if app.property("crs_theme") == theme:
+        return  # a new window in the same theme: re-polishing every widget costs seconds
     app.setStyle("Fusion")
     app.setPalette(palette(theme))
     app.setStyleSheet(style_sheet(theme))

@@ -93,9 +93,15 @@ def assert_agrees(graph: Graph, res, ref) -> None:
                 continue
             assert close_ulp(local, w), (nid, port, local, w)
     # products and gradients: product = ∂L/∂target × local; a gradient is the sum of
-    # its node's products in the reference's accumulation order
+    # its node's products in the reference's accumulation order (consumers in reverse
+    # topological order, each one's in-edges in networkx order)
     G = graph.nx
     out = plan.output
+    sent: dict[str, list[tuple[str, str, str]]] = {}
+    for tgt in reversed(ref.order):
+        if ref.nodes[tgt].on_path:
+            for src, _, port in G.in_edges(tgt, keys=True):
+                sent.setdefault(src, []).append((src, tgt, port))
     for nid, nr in ref.nodes.items():
         g = res.grad(nid)
         if g is None or not nr.on_path:
@@ -106,11 +112,8 @@ def assert_agrees(graph: Graph, res, ref) -> None:
             assert g == 1.0
             continue
         total = 0.0
-        for tgt in reversed(ref.order):  # consumers in reverse topological order
-            for src, _, port in G.in_edges(tgt, keys=True):
-                if src == nid and ref.nodes[tgt].on_path:
-                    local, product = res.edge(src, tgt, port)
-                    gt = res.grad(tgt)
-                    assert close_ulp(product, gt * local), (src, tgt, port)
-                    total += product
+        for src, tgt, port in sent.get(nid, ()):
+            local, product = res.edge(src, tgt, port)
+            assert close_ulp(product, res.grad(tgt) * local), (src, tgt, port)
+            total += product
         assert close_ulp(g, total), (nid, g, total)

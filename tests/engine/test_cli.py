@@ -318,6 +318,7 @@ def test_convert_lays_out_without_overlap(runs: dict[str, Run], work: Path) -> N
         assert g.node(s).pos[0] < g.node(t).pos[0]
 
 
+@pytest.mark.slow
 def test_convert_100000_statements(tmp_path: Path) -> None:
     n = 100_000
     lines = ["a0 = w*x"] + [f"a{i} = w*a{i - 1} + x" for i in range(1, n)]

@@ -236,6 +236,7 @@ def test_deeply_nested_parentheses_are_an_expression_error() -> None:
         parse("y = " + "(" * 1000 + "x" + ")" * 1000)
 
 
+@pytest.mark.slow
 def test_very_long_sum_in_one_statement() -> None:
     # engine/expr.py promises sums of 100,000 terms need no deep recursion
     n = 100_000

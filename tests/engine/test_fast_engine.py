@@ -117,6 +117,16 @@ def test_fast_engine_agrees_with_registry_step_by_step(mode: str, g: Graph) -> N
     assert_agrees(g, compile_graph(g, mode=mode).evaluate(), ref)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=1500, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(g=graphs(max_ops=60))
+def test_fast_engine_agrees_on_a_long_hunt(mode: str, g: Graph) -> None:
+    """The same check over many more and larger graphs (slow)."""
+    assert_agrees(g, compile_graph(g, mode=mode).evaluate(), evaluate(g, allow_no_output=True))
+
+
 @pytest.mark.parametrize("mode", MODES)
 @SETTINGS
 @given(g=graphs(max_ops=25), data=st.data())

@@ -3,9 +3,12 @@ edit API (as the editor does), and a canvas view on a graph, shown as a user see
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from engine.graph import Graph
 from gui.canvas import CanvasView
 from gui.document import Document
+from gui.mainwindow import MainWindow
 
 
 def shown_view(qtbot, graph: Graph) -> tuple[Document, CanvasView]:
@@ -35,3 +38,14 @@ def two_layer(doc: Document) -> dict[str, str]:
                            ("w2", "yhat", "b"), ("y", "L", "target"), ("yhat", "L", "prediction")):
         assert doc.connect(ids[src], ids[dst], port) is None
     return ids
+
+
+def type_expression(qtbot, window: MainWindow, text: str,
+                    modifier: Qt.KeyboardModifier = Qt.NoModifier) -> None:
+    """Click into the expression bar, clear it, type the text and press Enter."""
+    edit = window.expression_bar.edit
+    qtbot.mouseClick(edit, Qt.LeftButton)
+    qtbot.keyClick(edit, Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClick(edit, Qt.Key_Delete)
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key_Return, modifier)

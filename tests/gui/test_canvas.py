@@ -8,14 +8,13 @@ w1=0.5, w2=0.3: h=1, ŷ=0.3, L=0.49, ∂L/∂ŷ=−1.4, ∂L/∂h=−0.42, ∂L/
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import (QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
-                           QMouseEvent)
+                           QMouseEvent, QWheelEvent)
 from PySide6.QtWidgets import QApplication
 
 import engine
 from gui.canvas import CanvasView
-from gui.canvas.node_item import NodeItem
 from gui.document import Document
 from _gui_helpers import shown_view
 
@@ -578,3 +577,96 @@ def test_highlight_channels_are_independent_and_drawn(qtbot):
     scene.clear_highlight("derivation")
     assert scene.highlighted() == (set(), set())
     assert picture() == before
+
+
+# ------------------------------------------------ found by using it in a real window
+
+def _hit(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_renaming_the_output_renames_every_gradient_caption(qtbot, canvas):
+    """Renaming the loss used to leave "∂squared_error₁/∂w₁" on the other nodes."""
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    w1 = view.scene().nodes[ids["w1"]]
+    assert w1.grad_caption == "∂L/∂w₁"
+    name_pt = vp(view, 900 + 60, 260 + 12)  # the loss node's header
+    qtbot.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, name_pt)
+    assert view._editor is not None
+    qtbot.keyClick(view.viewport(), Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClick(view.viewport(), "E")
+    qtbot.keyClick(view.viewport(), Qt.Key_Return)
+    assert doc.graph.name_of(ids["L"]) == "E"
+    assert w1.grad_caption == "∂E/∂w₁"
+    assert view.scene().nodes[ids["h"]].grad_caption == "∂E/∂h"
+    assert w1.grad_text == f"{MINUS}0.84"
+    doc.undo_stack.undo()
+    assert w1.grad_caption == "∂L/∂w₁"
+
+
+def test_moving_a_node_onto_labels_moves_those_labels_off_it(qtbot, canvas):
+    """Labels of other edges must not stay under a node dropped on them."""
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    scene = view.scene()
+    target = scene.edges[(ids["w2"], ids["yhat"], "a")].label
+    assert target.placed
+    tl, tt, tr, tb = target.box()
+    y_item = scene.nodes[ids["y"]]
+    card = y_item.card_box()
+    # grab y by its header and drop it so its card covers the middle of that label
+    grab = QPointF(card[0] + 40, card[1] + 10)
+    dest = QPointF((tl + tr) / 2 - (card[2] - card[0]) / 2 + 40, (tt + tb) / 2 - 20 + 10)
+    drag(qtbot, view, vp(view, grab.x(), grab.y()), vp(view, dest.x(), dest.y()))
+    assert doc.graph.node(ids["y"]).pos != (0.0, 390.0)
+    cards = {nid: it.card_box() for nid, it in scene.nodes.items()}
+    for key, e in scene.edges.items():
+        if not e.label.lines:
+            continue
+        for nid, c in cards.items():
+            assert not _hit(e.label.box(), c), f"label of {key} lies on node {nid}"
+
+
+def test_palette_drop_selects_the_new_node(qtbot, canvas):
+    from gui.palette import OpPalette
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    palette = OpPalette()
+    qtbot.addWidget(palette)
+    mime: QMimeData = palette.mime_data("param")
+    at = vp(view, 400, 480)
+    for cls in (QDragEnterEvent, QDragMoveEvent):
+        QApplication.sendEvent(view.viewport(), _drag_event(cls, at, mime))
+    QApplication.sendEvent(view.viewport(),
+                           QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    new = [n.id for n in doc.graph.nodes() if n.op == "param"]
+    assert len(new) == 3
+    added = [n for n in new if n not in (ids["w1"], ids["w2"])]
+    assert view.selected_ids() == added
+
+
+def _wheel(view, at: QPoint, dy: int) -> None:
+    ev = QWheelEvent(QPointF(at), QPointF(view.viewport().mapToGlobal(at)), QPoint(0, 0),
+                     QPoint(0, dy), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), ev)
+
+
+def test_fit_follows_the_window_size_until_the_user_zooms(qtbot, canvas):
+    """A start-up fit made in a small window must not leave the graph tiny once it grows."""
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    view.resize(500, 300)
+    view.fit_all()
+    small = view.zoom()
+    view.resize(1300, 800)
+    qtbot.waitUntil(lambda: view.viewport().size() == QSize(1300, 800))
+    grown = view.zoom()
+    assert grown > small * 1.5
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(view.scene().items_rect())
+    _wheel(view, QPoint(300, 300), 120)
+    zoomed = view.zoom()
+    view.resize(600, 400)
+    qtbot.waitUntil(lambda: view.viewport().size() == QSize(600, 400))
+    assert view.zoom() == zoomed

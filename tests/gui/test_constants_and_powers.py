@@ -12,32 +12,11 @@ import random
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
+from _gui_helpers import type_expression
 from gui.mainwindow import MainWindow
 
 MINUS = "−"
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch) -> MainWindow:
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda *a, **k: QMessageBox.Discard))
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
-def type_expression(qtbot, window: MainWindow, text: str) -> None:
-    edit = window.expression_bar.edit
-    qtbot.mouseClick(edit, Qt.LeftButton)
-    qtbot.keyClick(edit, Qt.Key_A, Qt.ControlModifier)
-    qtbot.keyClick(edit, Qt.Key_Delete)
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, Qt.Key_Return)
 
 
 def everything_shown(window: MainWindow) -> str:

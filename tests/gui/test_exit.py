@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from gui.mime import GRAPH_MIME, hand_over_clipboard
-from test_mainwindow import dialogs, press, window  # noqa: F401
+from test_mainwindow import press
 
 ROOT = Path(__file__).resolve().parents[2]
 

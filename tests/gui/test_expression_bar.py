@@ -14,45 +14,14 @@ import sys
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QTextDocument
-from PySide6.QtWidgets import QMessageBox
 
 from engine import fileformat
 from engine.expr import parse
+from _gui_helpers import type_expression
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
 
 ROOT = EXAMPLES_DIR.parent.parent
 MINUS = "−"
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch) -> MainWindow:
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda *a, **k: QMessageBox.Discard))
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    w.canvas.setFocus()
-    return w
-
-
-@pytest.fixture
-def two_layer_window(window: MainWindow) -> MainWindow:
-    assert window.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
-    return window
-
-
-def type_expression(qtbot, window: MainWindow, text: str,
-                    modifier: Qt.KeyboardModifier = Qt.NoModifier) -> None:
-    """Click into the bar, clear it, type the text and press Enter."""
-    edit = window.expression_bar.edit
-    qtbot.mouseClick(edit, Qt.LeftButton)
-    qtbot.keyClick(edit, Qt.Key_A, Qt.ControlModifier)
-    qtbot.keyClick(edit, Qt.Key_Delete)
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, Qt.Key_Return, modifier)
 
 
 def node(window: MainWindow, name: str) -> str:

@@ -10,7 +10,6 @@ import math
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from engine.check import TOLERANCE
 from engine.expr import parse
@@ -24,18 +23,6 @@ MINUS = "−"
 STATUS = COLUMNS.index("Status")
 NOTE = COLUMNS.index("Note")
 BACKPROP = COLUMNS.index("Backprop")
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch) -> MainWindow:
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda *a, **k: QMessageBox.Discard))
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def open_panel(qtbot, w: MainWindow):

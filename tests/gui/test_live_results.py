@@ -23,7 +23,6 @@ from engine.labels import edge_label
 from engine.ops import OPS
 from gui.canvas.scene import EAGER_LABELS
 from gui.document import Document
-from test_mainwindow import dialogs, window  # noqa: F401
 
 OP_NAMES = sorted(n for n, s in OPS.items() if not s.is_leaf)
 LEAVES = ("input", "param", "const")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyle, QStyleOptionSlider
 
 from _gui_helpers import two_layer
 from engine import fileformat
@@ -21,51 +21,6 @@ from gui import app as app_module
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
 from gui.mime import OP_MIME
 from gui.quickadd import QuickAddPopup
-
-
-class Dialogs:
-    """Records every dialog the window shows; answers questions with ``answer``."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self.questions: list[str] = []
-        self.answer = QMessageBox.Discard
-        self.save_name = ""
-        self.open_name = ""
-
-
-@pytest.fixture
-def dialogs(monkeypatch) -> Dialogs:
-    d = Dialogs()
-
-    def critical(parent, title, text, *a, **k):
-        d.errors.append(text)
-        return QMessageBox.Ok
-
-    def question(parent, title, text, *a, **k):
-        d.questions.append(text)
-        return d.answer
-
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *a, **k: (d.save_name, "")))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *a, **k: (d.open_name, "")))
-    return d
-
-
-@pytest.fixture
-def window(qtbot, dialogs) -> MainWindow:
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    w.canvas.setFocus()
-    yield w
-    dialogs.answer = QMessageBox.Discard  # closing at teardown never blocks
 
 
 def press(qtbot, widget, seq: QKeySequence.StandardKey | str) -> None:
@@ -448,3 +403,68 @@ def test_build_save_reopen_and_undo_to_empty(window, dialogs, tmp_path, qtbot):
     assert fileformat.dumps(window.doc.graph) == text
     assert "−0.84" in scene.edge_label_text(ids["w1"], ids["h"], "b")
     assert window.doc.result.value(window.doc.result.output) == pytest.approx(0.49)
+
+
+# ------------------------------------------------ found by using it in a real window
+
+def test_delete_and_f_in_the_palette_leave_the_canvas_alone(window, qtbot):
+    ids = two_layer(window.doc)
+    window.canvas.select_ids([ids["h"]])
+    window.palette.setFocus()
+    qtbot.keyClick(window.palette, Qt.Key_Delete)
+    assert ids["h"] in window.doc.graph
+    before = window.canvas.transform()
+    qtbot.keyClick(window.palette, Qt.Key_F)
+    qtbot.keyClick(window.palette, Qt.Key_L)
+    assert window.canvas.transform() == before
+    assert window.doc.undo_stack.undoText() != "Auto-layout"
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas.viewport(), Qt.Key_Delete)
+    assert ids["h"] not in window.doc.graph
+
+
+def test_letters_typed_in_a_rename_are_not_shortcuts(window, qtbot):
+    ids = two_layer(window.doc)
+    view = window.canvas
+    view.resetTransform()
+    view.centerOn(400, 150)
+    before_moves = window.doc.undo_stack.count()
+    view.start_rename(ids["h"])
+    qtbot.keyClick(view.viewport(), Qt.Key_A, Qt.ControlModifier)
+    for ch in "lfl":
+        qtbot.keyClick(view.viewport(), ch)
+    qtbot.keyClick(view.viewport(), Qt.Key_Return)
+    assert window.doc.graph.name_of(ids["h"]) == "lfl"
+    assert window.doc.undo_stack.count() == before_moves + 1  # the rename only
+
+
+def test_l_lays_out_and_keeps_the_whole_graph_in_sight(window, qtbot):
+    ids = two_layer(window.doc)
+    # spread the nodes far apart, then zoom in on one corner
+    window.doc.move({ids["L"]: (window.doc.graph.node(ids["L"]).pos, (3000.0, 2000.0))})
+    view = window.canvas
+    view.resetTransform()
+    view.scale(1.5, 1.5)
+    view.centerOn(0, 0)
+    qtbot.keyClick(view.viewport(), Qt.Key_L)
+    assert window.doc.undo_stack.undoText() == "Auto-layout"
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(view.scene().items_rect())
+
+
+def test_output_tooltip_names_the_real_output_and_inspector_without_output(window):
+    """The tooltip said "the output L" whatever the output was called; the inspector
+    showed a bare "∂L/∂ = —" when nothing was marked as the output."""
+    doc = window.doc
+    x = doc.add_node("input", (0, 0), "x", -1.0)
+    lg = doc.add_node("log", (260, 0), "lg")
+    assert doc.connect(x, lg, "x") is None
+    doc.add_node("input", (0, 200), "z", 1.0)  # two sinks: no output is chosen
+    window.canvas.select_ids([lg])
+    assert "∂L/∂ =" not in window.inspector.numbers.text()
+    assert "mark a node as the output" in window.inspector.numbers.text()
+    doc.set_output(lg)
+    tip = window.canvas.scene().nodes[lg].toolTip()
+    assert "output L" not in tip and "lg" in tip
+    # the NaN badge's reason is the engine's: log of a negative number
+    assert "log is undefined for" in tip

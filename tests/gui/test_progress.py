@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 from engine import fileformat
 from engine.graph import Graph
 from gui import progress
-from test_mainwindow import dialogs, window  # noqa: F401
 
 
 def ladder(n: int) -> Graph:

@@ -11,26 +11,16 @@ import math
 import unicodedata
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
 
 from engine.expr import parse
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
 
 
-@pytest.fixture
-def window(qtbot, monkeypatch) -> MainWindow:
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda *a, **k: QMessageBox.Discard))
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
-    w.activateWindow()
-    w.canvas.setFocus()
-    return w
+@pytest.fixture(autouse=True)
+def _two_layer(window: MainWindow) -> None:
+    """Every test here starts from the tutorial's two-layer network."""
+    assert window.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
 
 
 def nfc(text: str) -> str:

@@ -12,24 +12,12 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLineEdit, QMessageBox
+from PySide6.QtWidgets import QLineEdit
 
 from engine.expr import parse
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
 
 WAIT_MS = 120_000  # a generous bound for slow machines; not a speed assertion
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch) -> MainWindow:
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda *a, **k: QMessageBox.Discard))
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def open_example(window: MainWindow, name: str) -> dict[str, str]:

@@ -1,0 +1,66 @@
+"""Shared GUI fixtures: a shown main window whose dialogs never block, and a canvas view.
+
+Every GUI test acts as a user: real mouse and key events on shown widgets, then
+assertions on the document and on what is drawn. Dialogs are monkeypatched: errors and
+questions are recorded on ``dialogs`` and questions answered with ``dialogs.answer``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from gui.mainwindow import EXAMPLES_DIR, MainWindow
+
+
+class Dialogs:
+    """Records every dialog the window shows; answers questions with ``answer``."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.questions: list[str] = []
+        self.answer = QMessageBox.Discard
+        self.save_name = ""
+        self.open_name = ""
+
+
+@pytest.fixture
+def dialogs(monkeypatch) -> Dialogs:
+    d = Dialogs()
+
+    def critical(parent, title, text, *a, **k):
+        d.errors.append(text)
+        return QMessageBox.Ok
+
+    def question(parent, title, text, *a, **k):
+        d.questions.append(text)
+        return d.answer
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(critical))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (d.save_name, "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (d.open_name, "")))
+    return d
+
+
+@pytest.fixture
+def window(qtbot, dialogs) -> MainWindow:
+    """A fresh main window, 1400×900, shown and focused on the canvas."""
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    w.canvas.setFocus()
+    yield w
+    dialogs.answer = QMessageBox.Discard  # closing at teardown never blocks
+
+
+@pytest.fixture
+def two_layer_window(window: MainWindow) -> MainWindow:
+    """The window with File › Examples › two_layer open (the tutorial's network)."""
+    assert window.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
+    return window
