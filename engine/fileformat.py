@@ -307,7 +307,8 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         extra = next((k for k in nd if k not in _NODE_KEYS - {"exponent"}
                       and k not in spec.attr_names), None)
         if extra is not None:
-            raise fail(f"{path}.{extra}", f"a {spec.name} node has no {extra}")
+            article = "an" if spec.name[0] in "aeiou" else "a"
+            raise fail(f"{path}.{extra}", f"{article} {spec.name} node has no {extra}")
         value = nd.get("value", 0.0)
         pos = nd.get("pos", (0.0, 0.0))
         attrs = {a: nd[a] for a in spec.attr_names}

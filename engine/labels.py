@@ -54,6 +54,18 @@ def local_formula(graph: Graph, src: str, dst: str, port: str) -> str:
     return f"∂{display_name(graph, dst)}/∂{display_name(graph, src)}{_port_tag(graph, src, dst, port)} = {body}"
 
 
+def local_text(graph: Graph, result: Result, src: str, dst: str, port: str) -> str:
+    """``∂ŷ/∂h = w₂ = 0.3`` (the number once when the formula is it), or, where the local
+    derivative is not finite, the sentence saying why: ``∂a/∂x: log is undefined for −1``."""
+    er = result.edges[(src, dst, port)]
+    lf = local_formula(graph, src, dst, port)
+    lhs, _, rhs = lf.partition(" = ")
+    num = fmt(er.local)
+    if not math.isfinite(er.local) and er.reason:
+        return f"{lhs} = {num}: {er.reason}" if math.isinf(er.local) else f"{lhs}: {er.reason}"
+    return f"{lhs} = {num}" if rhs == num else f"{lhs} = {rhs} = {num}"
+
+
 def _port_tag(graph: Graph, src: str, dst: str, port: str) -> str:
     """When one node feeds several ports of the same op (x·x), name the port."""
     if graph.nx.number_of_edges(src, dst) > 1:
@@ -90,15 +102,12 @@ def edge_label(graph: Graph, result: Result, src: str, dst: str, port: str,
     lf = local_formula(graph, src, dst, port)
     lhs, _, rhs = lf.partition(" = ")
     num = fmt(er.local)
-    if not math.isfinite(er.local) and er.reason and mode != "formulas":
-        lines.append(f"{lhs} = {num}: {er.reason}" if math.isinf(er.local)
-                     else f"{lhs}: {er.reason}")
+    if mode == "formulas":
+        lines.append(lf)
+    elif mode == "both" or (not math.isfinite(er.local) and er.reason and mode == "local"):
+        lines.append(local_text(graph, result, src, dst, port))
     elif mode == "local":
         lines.append(f"{lhs} = {num}")
-    elif mode == "both":
-        lines.append(f"{lhs} = {num}" if rhs == num else f"{lhs} = {rhs} = {num}")
-    elif mode == "formulas":
-        lines.append(lf)
     if mode in ("product", "both", "formulas"):
         if not er.on_path:
             lines.append("off the path to the output")

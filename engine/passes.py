@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from engine.graph import Graph
 from engine.result import Result
-from engine.labels import display_name, grad_symbol, local_formula, node_formula
+from engine.labels import display_name, grad_symbol, local_text, node_formula
 from engine.numfmt import fmt
 from engine.ops import OPS
 
@@ -204,8 +204,7 @@ class Pass:
         parts = [f"{node_formula(g, nid)} = {filled} = {value}"]
         if r.nodes[nid].reason:
             parts[0] += f" ({r.nodes[nid].reason})"
-        locals_ = [_with_number(local_formula(g, s, nid, p), r.edges[(s, nid, p)].local)
-                   for p, s in ins if (s, nid, p) in r.edges
+        locals_ = [local_text(g, r, s, nid, p) for p, s in ins if (s, nid, p) in r.edges
                    and r.edges[(s, nid, p)].local is not None]
         if locals_:
             parts.append("local derivatives " + ",  ".join(locals_))
@@ -230,7 +229,7 @@ class Pass:
         for t in terms:
             src, _, port = t.edge
             er = r.edges[t.edge]
-            part = (f"{_with_number(local_formula(g, src, nid, port), er.local)}, so "
+            part = (f"{local_text(g, r, src, nid, port)}, so "
                     f"{grad_symbol(g, r, src)} += {gnum} × {_paren(fmt(er.local))} = "
                     f"{fmt(t.product)}")
             if len(t.terms) > 1:
@@ -248,12 +247,6 @@ def _tail(p: Pass, nid: str) -> str:
 
 def _paren(num: str) -> str:
     return f"({num})" if num.startswith("−") else num
-
-
-def _with_number(formula: str, local: float) -> str:
-    """``∂ŷ/∂h = w₂`` → ``∂ŷ/∂h = w₂ = 0.3`` (the number once when the formula is it)."""
-    num = fmt(local)
-    return formula if formula.rpartition(" = ")[2] == num else f"{formula} = {num}"
 
 
 def _sum_text(terms: tuple[float, ...]) -> str:

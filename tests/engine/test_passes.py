@@ -247,3 +247,22 @@ def test_partial_sums_follow_the_engines_order_where_rounding_would_show_it() ->
     assert totals == [0.1, 0.1 + 1 / 3, (0.1 + 1 / 3) + (-3 / 9)]
     assert totals[-1] == r.grad(x)
     assert totals[-1] != 0.1  # the rounding this test relies on is really there
+
+
+def test_constants_are_not_visited_backward_and_send_nothing() -> None:
+    """y = (2x)² at x = 3: the backward pass visits y, the product 2x and x — never the
+    constant 2 — and ∂y/∂x = 2·6 · 2 = 24 arrives as one term."""
+    g = parse("x = 3; y = (2*x)**2")
+    r = evaluate(g)
+    two = next(n for n in g.ids() if g.op_of(n) == "const")
+    back = Pass(g, r, BACKWARD)
+    assert two not in back.nodes
+    assert [g.name_of(n) for n in back.nodes] == ["y", "mul1", "x"]
+    sent = [t.edge[0] for s in back.steps() for t in s.terms]
+    assert two not in sent and g.id_of("x") in sent
+    assert back.grad_terms(g.id_of("x")) == (24.0,)
+    mask = back.mask(len(back) - 1)
+    assert two not in mask.grads  # no gradient is ever shown for it
+    forward = Pass(g, r, FORWARD)
+    text = forward.step(forward.nodes.index(g.id_of("mul1"))).text
+    assert "∂mul₁/∂x = 2" in text and "∂mul₁/∂2" not in text
