@@ -1,7 +1,9 @@
 """Left-to-right layout by topological generation, with no overlapping nodes.
 
 Node sizes live here too, so the layout and the editor's node items agree on
-how much room a node takes. O(n log n): a barycenter ordering per generation.
+how much room a node takes. O(n log n): a barycenter ordering per generation. Columns
+are spaced so the labels of the edges entering a column fit in the gap before it
+(their width estimated from the label text; the canvas measures the real one).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ NODE_WIDTH = 170.0
 NODE_BASE_HEIGHT = 78.0
 PORT_SPACING = 22.0
 COLUMN_GAP = 120.0
+#: the widest gap a column gets for its labels (longer label text is shortened on screen)
+MAX_COLUMN_GAP = 300.0
 ROW_GAP = 46.0
+#: label text at 11 px: average advance per character and the box's padding and the
+#: room kept beside each port, as the canvas draws them
+_CHAR_PX = 6.4
+_LABEL_PAD = 12.0
+_PORT_ROOM = 18.0
 
 
 def node_size(graph: Graph, nid: str) -> tuple[float, float]:
@@ -70,6 +79,32 @@ def _order(graph: Graph, cols: list[list[str]], sweeps: int = 4) -> list[list[st
     return cols
 
 
+def label_width(graph: Graph, src: str, dst: str, port: str) -> float:
+    """An estimate of the width of an edge's label (both lines, numbers of 4
+    significant digits), in scene units."""
+    from engine.labels import display_name, local_formula  # labels need no layout
+    formula = local_formula(graph, src, dst, port)
+    out = graph.output
+    oname = display_name(graph, out) if out is not None and out in graph else "L"
+    product = f"∂{oname}/∂{display_name(graph, dst)} × (−0.0000) = −0.0000"
+    longest = max(len(formula) + 10, len(product))
+    return longest * _CHAR_PX + _LABEL_PAD
+
+
+def _gaps(graph: Graph, cols: list[list[str]]) -> list[float]:
+    """The gap before each column: room for the widest label of an edge into it."""
+    gaps = []
+    G = graph.nx
+    for col in cols:
+        widest = 0.0
+        for n in col:
+            for s, _, k in G.in_edges(n, keys=True):
+                if G.nodes[s]["op"] != "const":  # a constant's edge has no label
+                    widest = max(widest, label_width(graph, s, n, k))
+        gaps.append(min(MAX_COLUMN_GAP, max(COLUMN_GAP, widest + 2 * _PORT_ROOM)))
+    return gaps
+
+
 def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
     """Top-left positions, left to right by column; columns centred vertically."""
     pos: dict[str, tuple[float, float]] = {}
@@ -79,10 +114,13 @@ def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, 
     heights = [[node_size(graph, n)[1] for n in col] for col in cols]
     totals = [sum(h) + ROW_GAP * (len(h) - 1) for h in heights]
     tallest = max(totals)
+    gaps = _gaps(graph, cols)
     x0, y0 = origin
+    x = x0
     for c, col in enumerate(cols):
+        if c:
+            x += NODE_WIDTH + gaps[c]
         y = y0 + (tallest - totals[c]) / 2.0
-        x = x0 + c * (NODE_WIDTH + COLUMN_GAP)
         for n, h in zip(col, heights[c]):
             pos[n] = (x, y)
             y += h + ROW_GAP

@@ -338,7 +338,7 @@ register(OpSpec(
     "neg", "−x", "arithmetic", "Negate", ("x",), ("x",),
     lambda x: -x, (_minus_one,), "−{x}", ("−1",), "-{x}", ("-1",)))
 register(OpSpec(
-    "pow", "xʸ", "arithmetic", "Power (exponent from a port)", ("base", "exponent"),
+    "pow", "xʸ", "arithmetic", "Power", ("base", "exponent"),
     ("base", "exponent"),
     _power, (_pow_dbase, _pow_dexp),
     "{base}^{exponent}", ("{exponent}·{base}^({exponent} − 1)", "{base}^{exponent}·ln {base}"),
@@ -353,7 +353,7 @@ register(OpSpec(
         "power is inf.")))
 register(OpSpec(
     "power", "xⁿ", "arithmetic",
-    "Power (fixed exponent)", ("x",), ("x",),
+    "Fixed power", ("x",), ("x",),
     lambda x, exponent: _power(x, exponent),
     (lambda y, x, exponent: _pow_dbase(y, x, exponent),),
     lambda exponent: "{x}" + superscript(exponent), (_power_deriv_text,),

@@ -369,7 +369,8 @@ class DerivationPanel(QWidget):
         assert d is not None
         parts = [css]
         if d.kind in (NO_OUTPUT, IS_CONSTANT):
-            parts.append(f"<p class='head'>{_esc(d.symbol)}</p>")
+            head = d.symbol if d.kind == NO_OUTPUT else f"{d.wrt}: no gradient"
+            parts.append(f"<p class='head'>{_esc(head)}</p>")
             parts.append(f"<p class='warn'>{_esc(headline(d))}</p>")
             return "".join(parts)
         value = "1" if d.kind == IS_OUTPUT else "0" if d.kind == NO_PATH else fmt(d.total)

@@ -63,88 +63,67 @@ def width_for(product: float) -> float:
         return 2.0
     return max(MIN_WIDTH, min(MAX_WIDTH, 1.4 + 1.3 * math.log10(1.0 + 10.0 * abs(product))))
 
-#: where along the curve a label may sit, best first
-_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
-#: how far (scene px) above or below a spot on the curve a label may slide
-SLIDE = 260.0
-#: candidates tried before a crowded label settles for the least covered one seen
-BUDGET = 60
+#: where along its own curve a label is anchored, best first: near the target port, then
+#: back towards the middle (the anchor is always a point on the edge's own curve)
+ANCHORS = (0.76, 0.64, 0.88, 0.52, 0.4, 0.28)
+#: how far (scene px) a label may be moved off its anchor; a leader line then joins them
+MAX_LEADER = 96.0
+LEADER_STEP = 6.0
+#: points sampled along each curve, for "does this box cover another edge's curve?"
+CURVE_SAMPLES = 24
+#: margin kept between a label and a curve that is not its own
+CURVE_CLEARANCE = 3.0
 
 
-def _outward(ys: list[float], y0: float) -> Iterator[tuple[float, float]]:
-    """(|y − y0|, y): y0 first, then the sorted ``ys`` walking outward from it."""
-    yield 0.0, y0
-    hi = bisect.bisect_left(ys, y0)
-    lo = hi - 1
-    while lo >= 0 or hi < len(ys):
-        if hi >= len(ys) or (lo >= 0 and y0 - ys[lo] <= ys[hi] - y0):
-            yield y0 - ys[lo], ys[lo]
-            lo -= 1
+def _offsets(w: float, h: float) -> list[tuple[float, int, float, float]]:
+    """Where a label's centre may go relative to an anchor, cheapest first:
+    (cost, anchor rank, dx, dy). On the anchor (the curve runs through the label), slid
+    along it, or above or below it with a leader line; nearer the target port first."""
+    out = []
+    dys = [0.0]
+    k = h / 2 + 5.0
+    while k <= MAX_LEADER + h / 2:
+        dys += [-k, k]
+        k += LEADER_STEP
+    for rank in range(len(ANCHORS)):
+        for dx in (0.0, -0.3 * w, 0.3 * w):
+            for dy in dys:
+                leader = abs(dy) > h / 2
+                cost = 22.0 * rank + abs(dy) + 0.6 * abs(dx) + (8.0 if leader else 0.0)
+                out.append((cost, rank, dx, dy))
+    out.sort()
+    return out
+
+
+def seg_hits_box(x0: float, y0: float, x1: float, y1: float, b: tuple) -> bool:
+    """Does the segment (x0, y0)–(x1, y1) touch box b = (left, top, right, bottom)?
+    (Liang–Barsky clipping.)"""
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - b[0]), (dx, b[2] - x0), (-dy, y0 - b[1]), (dy, b[3] - y0)):
+        if p == 0.0:
+            if q < 0.0:
+                return False
         else:
-            yield ys[hi] - y0, ys[hi]
-            hi += 1
-
-
-def _stream(ys: list[float], y0: float, base: float, rank: int, x: float, near: list,
-            hard_x: list) -> Iterator[tuple]:
-    """Candidates at one spot and x, cheapest first: (cost, rank, x, y, soft, hard)."""
-    for d, y in _outward(ys, y0):
-        if d > SLIDE:
-            return
-        yield base + d, rank, x, y, near, hard_x
-
-
-def _best_spot(path: QPainterPath, w: float, h: float, own: list, hard: list, soft_in,
-               shift: float) -> tuple | None:
-    """The label box (left, top, right, bottom) of least cost near the curve.
-
-    Candidates: at each spot along the curve, slid sideways off the edge's own nodes and
-    up or down to just clear any box nearby. Cost: distance slid + 25 per spot rank +
-    1000 per soft box covered; a hard box is never covered. Candidates are visited
-    cheapest first (a lazy merge), so the search stops at the first one that covers
-    nothing — usually after a handful — and only boxes near each spot are fetched. Where
-    nothing is clear (a dense graph), it settles after ``BUDGET`` candidates."""
-    streams = []
-    for rank, t in enumerate(_SPOTS):
-        c = path.pointAtPercent(t)
-        x0 = c.x() - w / 2
-        y0 = c.y() + shift - h / 2
-        m = PORT_CLEARANCE + CLEARANCE  # boxes are grown after the query
-        soft = soft_in((x0 - w - m, y0 - SLIDE - h - m, x0 + 2 * w + m, y0 + SLIDE + 2 * h + m))
-        boxes = hard + soft
-        ys = sorted({o[1] - h - 0.5 for o in boxes} | {o[3] + 0.5 for o in boxes})
-        xs = {x0}
-        for o in own:
-            xs.add(o[2] + 0.5)
-            xs.add(o[0] - w - 0.5)
-        for x in sorted(xs):
-            dx = abs(x - x0)
-            if dx > w:
-                continue
-            base = dx + 25.0 * rank
-            near = [o for o in soft if o[0] < x + w and x < o[2]]
-            hard_x = [o for o in hard if o[0] < x + w and x < o[2]]
-            streams.append(_stream(ys, y0, base, rank, x, near, hard_x))
-    best, best_score = None, math.inf
-    for n, (score, _rank, x, y, near, hard_x) in enumerate(
-            heapq.merge(*streams, key=lambda c: c[:4])):
-        if score >= best_score or (n >= BUDGET and best is not None):
-            break
-        r = (x, y, x + w, y + h)
-        if any(_hit(r, o) for o in hard_x):
-            continue
-        for o in near:
-            if _hit(r, o):
-                score += 1000.0
-                if score >= best_score:
-                    break
-        if score < best_score:
-            best, best_score = r, score
-    return best
+            r = q / p
+            if p < 0.0:
+                if r > t1:
+                    return False
+                t0 = max(t0, r)
+            else:
+                if r < t0:
+                    return False
+                t1 = min(t1, r)
+    return True
 
 
 class EdgeLabelItem(QGraphicsItem):
-    """The text box of one edge: local derivative line and product line."""
+    """The text box of one edge: local derivative line and product line.
+
+    Each label belongs to a point on its own edge's curve, its *anchor*: the label sits
+    on it (the curve runs through the box) or, where that spot is taken, close by with
+    a short leader line from the anchor to the box, so no label can be read off the
+    wrong edge."""
 
     Type = QGraphicsItem.UserType + 4
 
@@ -157,8 +136,14 @@ class EdgeLabelItem(QGraphicsItem):
         self.placed = False
         self._xy = (0.0, 0.0)
         self._box = (0.0, 0.0, 0.0, 0.0)
+        #: the point on the edge's own curve this label belongs to (scene coordinates)
+        self.anchor: tuple[float, float] | None = None
+        #: (anchor rank, dx, dy) of the last placement, kept while it stays clear
+        self.spot: tuple[int, float, float] | None = None
+        self._brect = QRectF()
         self.setZValue(3)
         self.setAcceptedMouseButtons(Qt.NoButton)
+        self.setAcceptHoverEvents(True)
 
     def type(self) -> int:
         return self.Type
@@ -174,6 +159,7 @@ class EdgeLabelItem(QGraphicsItem):
         self._size = QRectF(0, 0, w + 2 * LABEL_PAD_X, h + 2 * LABEL_PAD_Y) if lines else QRectF()
         x, y = self._xy
         self._box = (x, y, x + self._size.width(), y + self._size.height())
+        self._update_brect()
         self.setVisible(bool(lines))
         if self.scene() is not None:
             self.scene().label_geometry_changed(self)
@@ -182,18 +168,46 @@ class EdgeLabelItem(QGraphicsItem):
     def size(self) -> QRectF:
         return self._size
 
-    def place_at(self, x: float, y: float) -> None:
+    def place_at(self, x: float, y: float, anchor: tuple[float, float] | None = None) -> None:
+        """Put the box's top-left at (x, y), belonging to ``anchor`` on the curve."""
         self.placed = True
+        if anchor != self.anchor or (x, y) != self._xy:
+            self.prepareGeometryChange()
         self._xy = (x, y)
+        self.anchor = anchor
         self._box = (x, y, x + self._size.width(), y + self._size.height())
+        self._update_brect()
         if (self.pos().x(), self.pos().y()) != (x, y):
             self.setPos(x, y)
         if self.scene() is not None:
             self.scene().label_geometry_changed(self)
 
+    def leader(self) -> QLineF | None:
+        """The line from the anchor to the nearest point of the box (item coordinates),
+        or None when the anchor lies in the box (the curve runs through the label)."""
+        if self.anchor is None:
+            return None
+        ax, ay = self.anchor[0] - self._xy[0], self.anchor[1] - self._xy[1]
+        w, h = self._size.width(), self._size.height()
+        if 0.0 <= ax <= w and 0.0 <= ay <= h:
+            return None
+        return QLineF(ax, ay, min(max(ax, 0.0), w), min(max(ay, 0.0), h))
+
+    def _update_brect(self) -> None:
+        r = self._size.adjusted(-1, -1, 1, 1)
+        line = self.leader()
+        if line is not None:
+            r = r.united(QRectF(line.p1(), line.p2()).normalized().adjusted(-4, -4, 4, 4))
+        self._brect = r
+
     def box(self) -> tuple[float, float, float, float]:
         """(left, top, right, bottom) in scene coordinates (labels are top-level items)."""
         return self._box
+
+    def box_rect(self) -> QRectF:
+        """The text box in scene coordinates (without the leader line)."""
+        b = self._box
+        return QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1])
 
     def centre(self) -> tuple[float, float]:
         b = self._box
@@ -207,7 +221,18 @@ class EdgeLabelItem(QGraphicsItem):
         return "\n".join(self.lines)
 
     def boundingRect(self) -> QRectF:
-        return self._size.adjusted(-1, -1, 1, 1)
+        return self._brect
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Hovering a label lights it and its edge (and hovering the edge does too)."""
+        if self.scene() is not None:
+            self.scene().set_highlight("hover", edges=[self.edge.key])
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.scene() is not None:
+            self.scene().clear_highlight("hover")
+        super().hoverLeaveEvent(event)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -221,6 +246,13 @@ class EdgeLabelItem(QGraphicsItem):
         painter.setRenderHint(QPainter.TextAntialiasing)
         border = QColor(colour)
         border.setAlpha(150)
+        line = self.leader()
+        if line is not None:  # from the anchor on the curve to the box, and a dot there
+            painter.setPen(QPen(t.highlight if self.edge.highlighted else border, 1.2))
+            painter.drawLine(line)
+            painter.setBrush(colour)
+            painter.setPen(Qt.NoPen)
+            painter.drawEllipse(line.p1(), 2.6, 2.6)
         painter.setPen(QPen(t.highlight, 2.5) if self.edge.highlighted else QPen(border, 1.0))
         painter.setBrush(t.label_bg)
         painter.drawRoundedRect(self._size, 5, 5)
@@ -259,9 +291,11 @@ class EdgeItem(QGraphicsItem):
         self.hidden_by_gesture = False
         #: drawn with a wide halo and a bold label (set by CanvasScene.set_highlight)
         self.highlighted = False
+        #: points along the curve (scene coordinates), for other labels to keep clear of
+        self.samples: list[tuple[float, float]] = []
         self.setZValue(0)
         self.setAcceptedMouseButtons(Qt.NoButton)
-        self.setAcceptHoverEvents(False)
+        self.setAcceptHoverEvents(True)
 
     def type(self) -> int:
         return self.Type
@@ -366,8 +400,22 @@ class EdgeItem(QGraphicsItem):
         self._line = QLineF(p0, p1)
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
+        pts = [self._path.pointAtPercent(i / (CURVE_SAMPLES - 1)) for i in range(CURVE_SAMPLES)]
+        self.samples = [(p.x(), p.y()) for p in pts]
+        if self.scene() is not None:
+            self.scene().curve_changed(self)
         self._overview_changed()
         self.place_label()
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.scene() is not None:
+            self.scene().set_highlight("hover", edges=[self.key])
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.scene() is not None:
+            self.scene().clear_highlight("hover")
+        super().hoverLeaveEvent(event)
 
     def path(self) -> QPainterPath:
         return self._path
@@ -391,17 +439,17 @@ class EdgeItem(QGraphicsItem):
         return sorted(same, key=lambda e: e.dst_item.port_index(e.port))
 
     def place_label(self, keep: bool = False, only_own: bool = False) -> None:
-        """Put the label near the middle of the curve where it covers no node.
+        """Anchor the label on this edge's own curve and put it where it covers no node,
+        no other label and no other edge's curve.
 
-        Candidates are the curve's middle and points either side of it, each also
-        slid just above or just below every box in the way. A spot on one of this
-        edge's own two nodes, or on the label of an edge between the same pair
-        (x·x, placed before it), is never taken; other nodes and labels are avoided
-        when possible. Among what is left the spot nearest the curve wins.
-        ``keep``: stay centred where the label is if that spot is still clear (a
-        value change must not make labels jump around). ``only_own``: with ``keep``,
-        only the edge's own nodes and twin labels must be clear (a value change moves
-        nothing else, and it must stay cheap on a large graph).
+        Anchors are tried near the target port first, then back along the curve; at each
+        the label sits on the curve, slid along it, or above or below it with a leader
+        line (``_offsets``, cheapest first). The edge's own two nodes and the labels of
+        an edge between the same pair (x·x, placed before it) are never covered; other
+        nodes, labels and curves only where no clear spot exists within reach (a dense
+        graph), and then as few as possible. ``keep``: stay where the label is if that
+        spot is still clear (a value change must not make labels jump around);
+        ``only_own`` is accepted for callers that only changed this edge's numbers.
         """
         label = self.label
         if not label.lines or self._path.isEmpty():
@@ -413,27 +461,89 @@ class EdgeItem(QGraphicsItem):
         idx = sibs.index(self) if self in sibs else 0
         hard = own + [_grow(s.label.box(), 2) for s in sibs[:idx] if s.label.lines]
         scene = self.scene()
+        anchors = [self._path.pointAtPercent(t) for t in ANCHORS]
+        anchors = [(a.x(), a.y()) for a in anchors]
+        reach = (w + PORT_CLEARANCE, MAX_LEADER + h)
+        cache: dict[int, tuple[list, list, list]] = {}
 
-        def soft_in(area: tuple) -> list[tuple]:
-            if scene is None:
-                return []
-            soft = [_grow_node(b) for b in scene.node_boxes_in(area)]
-            soft = [b for b in soft if b not in own]
-            return soft + [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
+        def obstacles(rank: int) -> tuple[list, list, list]:
+            """(nodes, labels, curve segments) near one anchor, fetched once."""
+            got = cache.get(rank)
+            if got is None:
+                ax, ay = anchors[rank]
+                area = (ax - reach[0], ay - reach[1], ax + reach[0], ay + reach[1])
+                if scene is None:
+                    got = ([], [], [])
+                else:
+                    nodes = [b for b in map(_grow_node, scene.node_boxes_in(area))
+                             if b not in own]
+                    labels = [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
+                    segs = scene.curve_segments_in(area, skip=sibs)
+                    got = (nodes, labels, segs)
+                cache[rank] = got
+            return got
 
-        if keep and label.placed:
-            cx, cy = label.centre()
-            r = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-            if not any(_hit(r, o) for o in hard) and (
-                    only_own or not any(_hit(r, o) for o in soft_in(r))):
-                label.place_at(r[0], r[1])
+        def box_at(rank: int, dx: float, dy: float) -> tuple:
+            ax, ay = anchors[rank]
+            x, y = ax + dx - w / 2, ay + dy - h / 2
+            return (x, y, x + w, y + h)
+
+        def cost_of(r: tuple, rank: int, tier: int) -> float | None:
+            """0 when r is clear; None when it covers what this tier may not cover; else
+            a penalty counting what it covers. Tier 0 covers nothing; tier 1 may cross
+            other curves; tier 2 (a graph too dense for a clear spot) anything but the
+            edge's own nodes and twins."""
+            if any(_hit(r, o) for o in hard):
+                return None
+            nodes, labels, segs = obstacles(rank)
+            penalty = 0.0
+            for o in nodes:
+                if _hit(r, o):
+                    if tier < 2:
+                        return None
+                    penalty += 5000.0
+            for o in labels:
+                if _hit(r, o):
+                    if tier < 2:
+                        return None
+                    penalty += 2000.0
+            g = _grow(r, CURVE_CLEARANCE)
+            for seg in segs:
+                if seg_hits_box(*seg, g):
+                    if tier < 1:
+                        return None
+                    penalty += 300.0
+            return penalty
+
+        if keep and label.placed and label.spot is not None:
+            rank, dx, dy = label.spot
+            r = box_at(rank, dx, dy)
+            if cost_of(r, rank, 0) == 0.0:
+                label.spot = (rank, dx, dy)
+                label.place_at(r[0], r[1], anchors[rank])
                 return
-        best = _best_spot(self._path, w, h, own, hard, soft_in,
-                          (idx - (len(sibs) - 1) / 2.0) * (h + 4.0))
-        if best is None:  # boxed in everywhere: go above both nodes
-            c = self._path.pointAtPercent(0.5)
-            best = (c.x() - w / 2, min(o[1] for o in hard) - h - 2.0)
-        label.place_at(best[0], best[1])
+        offsets = _offsets(w, h)
+        best, best_cost = None, math.inf
+        for tier in (0, 1, 2):
+            for cost, rank, dx, dy in offsets:
+                if cost >= best_cost:
+                    break
+                r = box_at(rank, dx, dy)
+                extra = cost_of(r, rank, tier)
+                if extra is None:
+                    continue
+                if cost + extra < best_cost:
+                    best, best_cost = (rank, dx, dy), cost + extra
+                    if extra == 0.0:
+                        break
+            if best is not None:
+                break
+        if best is None:  # boxed in everywhere: sit on the first anchor
+            best = (0, 0.0, 0.0)
+        rank, dx, dy = best
+        r = box_at(rank, dx, dy)
+        label.spot = best
+        label.place_at(r[0], r[1], anchors[rank])
 
     # -------------------------------------------------------------------- painting
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

@@ -60,6 +60,9 @@ class CanvasScene(QGraphicsScene):
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
         self._node_boxes: BoxGrid | None = None
         self._label_boxes = BoxGrid()
+        #: every curve as short straight segments, so labels can keep off other edges
+        self._curve_boxes = BoxGrid(cell=128.0)
+        self._curve_segs: dict[tuple, tuple[float, float, float, float]] = {}
         #: batched far-zoom picture (see overview_lines/boxes); None when an item changed
         self._ov_lines: LineGroups | None = None
         self._ov_boxes: BoxGroups | None = None
@@ -171,6 +174,35 @@ class CanvasScene(QGraphicsScene):
         return [x for lab, x in self._label_boxes.items_in(area)
                 if lab is not exclude and not lab.edge.hidden_by_gesture]
 
+    def curve_changed(self, edge: EdgeItem) -> None:
+        """An edge's curve moved: file its segments again."""
+        self._drop_curve(edge)
+        if edge.scene() is not self:
+            return
+        pts = edge.samples
+        for i in range(len(pts) - 1):
+            (x0, y0), (x1, y1) = pts[i], pts[i + 1]
+            key = (edge, i)
+            self._curve_segs[key] = (x0, y0, x1, y1)
+            self._curve_boxes.set(key, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+
+    def _drop_curve(self, edge: EdgeItem) -> None:
+        for i in range(len(edge.samples)):
+            if self._curve_segs.pop((edge, i), None) is not None:
+                self._curve_boxes.pop((edge, i))
+
+    def curve_segments_in(self, area: tuple, skip=()) -> list[tuple]:
+        """Segments (x0, y0, x1, y1) of the shown curves near ``area`` — but those of
+        the edges in ``skip`` (a label's own edge and its twins)."""
+        skip = set(skip)
+        out = []
+        segs = self._curve_segs
+        for key, _ in self._curve_boxes.items_in(area):
+            e = key[0]
+            if e not in skip and not e.hidden_by_gesture:
+                out.append(segs[key])
+        return out
+
     def node_geometry_changed(self, item: NodeItem | None = None) -> None:
         """A node moved or changed size: its cached box (all of them, without ``item``)
         is stale."""
@@ -277,6 +309,8 @@ class CanvasScene(QGraphicsScene):
         self._stale.clear()
         self._node_boxes = None
         self._label_boxes.clear()
+        self._curve_boxes.clear()
+        self._curve_segs.clear()
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
         total = len(g) + 2 * g.nx.number_of_edges()
@@ -414,6 +448,7 @@ class CanvasScene(QGraphicsScene):
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
         self._label_boxes.pop(e.label)
+        self._drop_curve(e)
         self.removeItem(e.label)
         self.removeItem(e)
         self._ov_lines = None

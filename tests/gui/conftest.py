@@ -10,6 +10,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+import engine
+from _gui_helpers import shown_view
+from gui.canvas import CanvasView
+from gui.document import Document
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
 
 
@@ -64,3 +68,19 @@ def two_layer_window(window: MainWindow) -> MainWindow:
     """The window with File › Examples › two_layer open (the tutorial's network)."""
     assert window.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
     return window
+
+
+@pytest.fixture
+def canvas(qtbot):
+    """A factory: (document, view) for a given graph, shown at zoom 1 around the
+    tutorial layout. The views are kept alive until the test ends (pytest-qt holds
+    widgets weakly; a view collected mid-test would take its items with it)."""
+    made = []
+
+    def make(graph: engine.Graph) -> tuple[Document, CanvasView]:
+        doc, view = shown_view(qtbot, graph)
+        view.resetTransform()
+        view.centerOn(520, 280)
+        made.append(view)
+        return doc, view
+    return make

@@ -14,9 +14,6 @@ from PySide6.QtGui import (QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequ
 from PySide6.QtWidgets import QApplication
 
 import engine
-from gui.canvas import CanvasView
-from gui.document import Document
-from _gui_helpers import shown_view
 
 MINUS = "\u2212"
 YHAT = "y\u0302"  # how engine.names.pretty writes yhat: y + combining circumflex
@@ -42,20 +39,6 @@ def tutorial_graph(with_w1_edge: bool = True) -> tuple[engine.Graph, dict[str, s
             g.connect(ids[s], ids[d], p)
     g.set_output(ids["L"])
     return g, ids
-
-
-@pytest.fixture
-def canvas(qtbot):
-    """(document, view) for a given graph, shown at zoom 1 with the graph in view."""
-    made = []
-
-    def make(graph: engine.Graph) -> tuple[Document, CanvasView]:
-        doc, view = shown_view(qtbot, graph)
-        view.resetTransform()
-        view.centerOn(520, 280)
-        made.append(view)
-        return doc, view
-    return make
 
 
 def vp(view, x: float, y: float) -> QPoint:
@@ -364,10 +347,10 @@ def test_labels_clear_their_own_nodes_and_twin_edges_both_readable(qtbot, canvas
     # m = x·x at x=3: each port's local derivative is the other operand, 3; ∂m/∂m = 1
     assert ea.label.text().splitlines() == ["∂m/∂x [a] = x = 3", "∂m/∂m × 3 = 3"]
     assert eb.label.text().splitlines() == ["∂m/∂x [b] = x = 3", "∂m/∂m × 3 = 3"]
-    ra, rb = ea.label.sceneBoundingRect(), eb.label.sceneBoundingRect()
+    ra, rb = ea.label.box_rect(), eb.label.box_rect()
     assert not ra.intersects(rb)
     for e in (ea, eb):
-        r = e.label.sceneBoundingRect()
+        r = e.label.box_rect()
         assert not r.intersects(scene.nodes[x].card_scene_rect())
         assert not r.intersects(scene.nodes[m].card_scene_rect())
 
@@ -377,7 +360,7 @@ def test_tutorial_labels_never_cover_their_own_nodes(qtbot, canvas):
     doc, view = canvas(g)
     scene = view.scene()
     for (s, d, p), e in scene.edges.items():
-        r = e.label.sceneBoundingRect()
+        r = e.label.box_rect()
         assert not r.intersects(scene.nodes[s].card_scene_rect()), (s, d, p)
         assert not r.intersects(scene.nodes[d].card_scene_rect()), (s, d, p)
 

@@ -178,8 +178,10 @@ def test_overview_follows_moves_values_theme_and_escape(qtbot, far):
     assert_like_items(view)  # fills the overview's caches
     # drag a node's box somewhere else: its box and its hairlines follow
     nid = next(n for n in g.ids() if g.op_of(n) == "add")
-    a = view.mapFromScene(scene.nodes[nid].card_scene_rect().center())
-    b = a + QPoint(60, 45)
+    card = scene.nodes[nid].card_scene_rect()
+    a = view.mapFromScene(card.center())
+    top = min(it.card_scene_rect().top() for it in scene.nodes.values())
+    b = view.mapFromScene(QPointF(card.center().x(), top - 400))  # above every node
     old = g.node(nid).pos
     qtbot.mousePress(view.viewport(), Qt.LeftButton, Qt.NoModifier, a)
     move_held(view, steps(a, b))
@@ -220,6 +222,7 @@ def test_rubber_band_shows_and_selects_far_out(qtbot, far):
     bottom = max(r.bottom() for r in boxes)
     # from empty canvas left of the graph, a band over the first columns
     a = view.mapFromScene(QPointF(left - 150, top - 150))
+    a = QPoint(max(a.x(), 6), max(a.y(), 6))  # inside the viewport
     b = view.mapFromScene(QPointF(left + 300, (top + bottom) / 2))
     before = grab(view)
     qtbot.mousePress(view.viewport(), Qt.LeftButton, Qt.NoModifier, a)
