@@ -8,10 +8,7 @@ a glance where the gradient flows and how strongly. The label carries the text
 
 from __future__ import annotations
 
-import bisect
-import heapq
 import math
-from typing import Iterator
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
