@@ -31,6 +31,10 @@ from engine.result import CONSTANT
 EdgeKey = tuple[str, str, str]
 #: paths written out; the rest are counted ("… and N more")
 MAX_PATHS = 20
+#: a path with more local derivatives than this shows its first and last ``FOLD_KEEP``
+#: and one folded factor, their product, for the rest (a 5,000-node chain stays legible)
+MAX_FACTORS = 12
+FOLD_KEEP = 5
 
 #: Derivation.kind values
 PATHS, IS_OUTPUT, NO_PATH, NO_OUTPUT, IS_CONSTANT = (
@@ -57,6 +61,10 @@ class Factor:
     latex_formula: str
     #: the target's port, named only when the source feeds several of its ports (x·x)
     port_tag: str = ""
+    #: how many local derivatives this factor stands for when it folds the middle of a
+    #: long path (0 for an ordinary factor); ``edge`` is then the first of ``edges``
+    folded: int = 0
+    edges: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,27 @@ class PathTerm:
     #: the factors multiplied left to right (from the output end)
     product: float
 
+    #: every edge of the path, from the output end (a folded factor stands for several)
+    path_edges: tuple[EdgeKey, ...] = ()
+
     @property
     def edges(self) -> tuple[EdgeKey, ...]:
-        return tuple(f.edge for f in self.factors)
+        return self.path_edges or tuple(f.edge for f in self.factors)
+
+
+@dataclass(frozen=True)
+class PathGroup:
+    """All paths that leave w along one edge: their sum is ∂L/∂(consumer) × local, the
+    product backpropagation puts on that edge."""
+
+    edge: EdgeKey
+    #: ``∂L/∂h · ∂h/∂w₁`` and the numbers
+    symbol: str
+    grad: float
+    local: float
+    product: float
+    #: how many paths the group sums
+    paths: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +127,8 @@ class Derivation:
     #: why there is no derivation (no output, or a constant)
     message: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: when there are more paths than are written out: every path summed per first edge
+    groups: tuple[PathGroup, ...] = field(default=())
 
     @property
     def symbol(self) -> str:
@@ -126,8 +154,9 @@ class Derivation:
 # ------------------------------------------------------------------ building
 def count_paths(graph: Graph, start: str, output: str) -> dict[str, int]:
     """Paths to ``output`` from every node reachable from ``start`` (edges counted with
-    their multiplicity). Iterative post-order, so deep chains need no recursion."""
-    G = graph.nx
+    their multiplicity). Iterative post-order, so deep chains need no recursion; reads
+    networkx's adjacency dicts directly (this runs on every selection of a node)."""
+    succ = graph.nx._succ
     counts: dict[str, int] = {}
     stack: list[tuple[str, bool]] = [(start, False)]
     while stack:
@@ -138,10 +167,10 @@ def count_paths(graph: Graph, start: str, output: str) -> dict[str, int]:
             counts[nid] = 1
             continue
         if done:
-            counts[nid] = sum(counts[d] for _, d in G.out_edges(nid))
+            counts[nid] = sum(counts[d] * len(keys) for d, keys in succ[nid].items())
             continue
         stack.append((nid, True))
-        for _, d in G.out_edges(nid):
+        for d in succ[nid]:
             if d not in counts:
                 stack.append((d, False))
     return counts
@@ -156,11 +185,14 @@ def iter_paths(graph: Graph, start: str, output: str,
         counts = count_paths(graph, start, output)
     if counts.get(start, 0) == 0:
         return
+    succ = graph.nx._succ
 
     def useful(nid: str) -> list[EdgeKey]:
-        return sorted(((nid, d, k) for _, d, k in graph.nx.out_edges(nid, keys=True)
-                       if counts.get(d, 0) > 0),
-                      key=lambda e: (id_key(e[1]), e[2]))
+        out = [(nid, d, k) for d, keys in succ[nid].items() if counts.get(d, 0) > 0
+               for k in keys]
+        if len(out) > 1:
+            out.sort(key=lambda e: (id_key(e[1]), e[2]))
+        return out
 
     if start == output:
         yield ()
@@ -194,6 +226,18 @@ def _factor(graph: Graph, result: Result, edge: EdgeKey) -> Factor:
     return Factor(edge, symbol, formula, er.local if er is not None else math.nan,
                   er.reason if er is not None else "not evaluated",
                   tex_sym, local_formula_latex(graph, src, dst, port), tag)
+
+
+def _folded(result: Result, edges: tuple[EdgeKey, ...]) -> Factor:
+    """One factor standing for the local derivatives along ``edges`` (from the output
+    end): their product, with nothing of each written out."""
+    value = 1.0
+    for e in edges:
+        er = result.edges.get(e)
+        value *= er.local if er is not None and er.local is not None else math.nan
+    k = len(edges)
+    text = f"⋯ {k:,} more ⋯"
+    return Factor(edges[0], text, text, value, None, r"\cdots", r"\cdots", "", k, edges)
 
 
 def derive(graph: Graph, result: Result, nid: str, max_paths: int = MAX_PATHS) -> Derivation:
@@ -234,29 +278,53 @@ def derive(graph: Graph, result: Result, nid: str, max_paths: int = MAX_PATHS) -
     tex_names: dict[str, str] = {nid: wrt_tex}
     notes: list[str] = []
     cache: dict[EdgeKey, Factor] = {}
+
+    def factor(e: EdgeKey) -> Factor:
+        f = cache.get(e)
+        if f is None:
+            f = cache[e] = _factor(graph, result, e)
+            if f.reason and not _finite(f.value):
+                notes.append(f.reason)
+        return f
+
     for edges in islice(iter_paths(graph, nid, out, counts), max_paths):
-        factors = []
-        for e in reversed(edges):
-            f = cache.get(e)
-            if f is None:
-                f = cache[e] = _factor(graph, result, e)
-                if f.reason and not _finite(f.value):
-                    notes.append(f.reason)
-            factors.append(f)
+        chain = tuple(reversed(edges))  # from the output end
         product = 1.0
-        for f in factors:
-            product *= f.value
-        nodes = (nid,) + tuple(e[1] for e in edges)
-        for x in nodes:
+        for e in chain:
+            er = result.edges.get(e)
+            product *= er.local if er is not None and er.local is not None else math.nan
+        if len(chain) > MAX_FACTORS:
+            middle = chain[FOLD_KEEP:-FOLD_KEEP]
+            factors = ([factor(e) for e in chain[:FOLD_KEEP]]
+                       + [_folded(result, middle)]
+                       + [factor(e) for e in chain[-FOLD_KEEP:]])
+            nodes = (nid,) + tuple(e[1] for e in edges)
+            shown = (nid,) + tuple(e[1] for e in edges[:FOLD_KEEP]) + tuple(
+                e[1] for e in edges[-FOLD_KEEP:])
+        else:
+            factors = [factor(e) for e in chain]
+            nodes = shown = (nid,) + tuple(e[1] for e in edges)
+        for x in shown:
             if x not in names:
                 names[x] = display_name(graph, x)
                 tex_names[x] = latex_node(graph, x)
-        terms.append(PathTerm(nodes, tuple(factors), product))
+        terms.append(PathTerm(nodes, tuple(factors), product, chain))
     if total_reason and not _finite(total) and not notes:
         notes.append(f"∂{of}/∂{wrt} = {fmt(total)}: {total_reason}")
+    groups: list[PathGroup] = []
+    if n > max_paths:  # too many to read one by one: summed per first edge
+        for _, c, port in sorted(graph.nx.out_edges(nid, keys=True),
+                                 key=lambda e: (id_key(e[1]), e[2])):
+            k = counts.get(c, 0)
+            er = result.edges.get((nid, c, port))
+            if not k or er is None or er.local is None:
+                continue
+            gc = result.nodes[c].grad
+            sym = f"∂{of}/∂{display_name(graph, c)} · ∂{display_name(graph, c)}/∂{wrt}"
+            groups.append(PathGroup((nid, c, port), sym, gc, er.local, er.product, k))
     return Derivation(kind=PATHS, names=names, latex_names=tex_names, paths=tuple(terms),
-                      path_count=n,
-                      notes=tuple(dict.fromkeys(notes)), **base)
+                      path_count=n, notes=tuple(dict.fromkeys(notes)),
+                      groups=tuple(groups), **base)
 
 
 def _finite(x: float) -> bool:
@@ -342,8 +410,17 @@ def route(d: Derivation, term: PathTerm, style: str = "text") -> str:
     ``x → f [a]``, where a node feeds several ports of the next one)."""
     names = d.latex_names if style == "latex" else d.names
     parts = [names[term.nodes[0]]]
-    for n, f in zip(term.nodes[1:], reversed(term.factors)):
-        tag = f.port_tag
+    steps = list(zip(term.nodes[1:], reversed(term.edges)))
+    tags = {f.edge: f.port_tag for f in term.factors if not f.folded}
+    skip = range(0)
+    if len(steps) > MAX_FACTORS:  # as the factors fold: the first and last few nodes
+        skip = range(FOLD_KEEP, len(steps) - FOLD_KEEP)
+    for i, (n, e) in enumerate(steps):
+        if i in skip:
+            if i == skip.start:
+                parts.append(r"\cdots" if style == "latex" else f"… {len(skip):,} nodes …")
+            continue
+        tag = tags.get(e, "")
         if style == "latex":
             parts.append(names[n] + (rf"\,[\text{{{tag}}}]" if tag else ""))
         else:
@@ -383,6 +460,28 @@ def more_line(d: Derivation) -> str | None:
     return f"… and {d.more:,} more paths ({d.path_count:,} in all)."
 
 
+def group_lines(d: Derivation) -> list[str]:
+    """Every path summed per first edge out of w, when there are too many to list:
+    ``via h: ∂L/∂h · ∂h/∂w₁ = (−1.4) × 0.3 = −0.42 (1,024 paths)``; a heading first
+    says how many paths were folded into how many sums."""
+    if d.kind != PATHS or not d.groups:
+        return []
+    lines = [f"All {d.path_count:,} paths, folded into {len(d.groups)} "
+             f"sum{'s' if len(d.groups) != 1 else ''} by the edge each leaves {d.wrt} on:"]
+    twins = {g.edge[1] for g in d.groups if sum(h.edge[1] == g.edge[1] for h in d.groups) > 1}
+    for g in d.groups:
+        via = g.symbol.split("/∂", 1)[1].split(" ·", 1)[0]
+        if g.edge[1] in twins:
+            via += f" [{g.edge[2]}]"
+        lines.append(f"via {via}: {g.symbol} = {_number(g.grad, True)} × "
+                     f"{_number(g.local, True)} = {fmt(g.product)} "
+                     f"({g.paths:,} path{'s' if g.paths != 1 else ''})")
+    total = sum((g.product for g in d.groups), 0.0)
+    lines.append(f"{d.symbol} = " + " + ".join(_number(g.product, True) for g in d.groups)
+                 + f" = {fmt(total)}")
+    return lines
+
+
 def backprop_line(d: Derivation) -> str | None:
     if d.kind != PATHS:
         return None
@@ -419,6 +518,9 @@ def to_text(d: Derivation) -> str:
                     lines.append(("    " if j == 0 else "  = ") + tokens_text(row))
             if d.more:
                 lines += ["", more_line(d)]
+                groups = group_lines(d)
+                if groups:
+                    lines += [""] + groups
             s = sum_line(d)
             if s:
                 lines += ["", f"{d.symbol} = {s}"]

@@ -26,6 +26,8 @@ def full(x: float) -> str:
     x = float(x)
     if math.isnan(x) or math.isinf(x):
         return fmt(x)
-    if x.is_integer() and abs(x) < 1e16 and x != 0:
+    if x == 0:
+        return "0"  # −0.0 is 0 to a learner
+    if x.is_integer() and abs(x) < 1e16:
         return str(int(x)).replace("-", "−")
     return repr(x).replace("-", "−")

@@ -39,6 +39,7 @@ from engine.derivation import (
     chain_rows,
     derive,
     headline,
+    group_lines,
     more_line,
     rounding_note,
     route,
@@ -135,7 +136,10 @@ class DerivationPanel(QWidget):
         if node != self.node:
             self._pinned = self._hover = ""
         self._selection, self.node = ids, node
-        self.refresh()
+        # after the event that changed the selection: the inspector and the canvas
+        # answer the click first, and a click's deselect-then-select derives once
+        if not self._later.isActive() or self._later.interval() > 0:
+            self._later.start(0)
 
     def _on_results(self) -> None:
         if self.document.changes is None or not self.isVisible():
@@ -386,6 +390,12 @@ class DerivationPanel(QWidget):
             parts.append(self._chain_table(d, term, k))
         if d.more:
             parts.append(f"<p class='muted'>{_esc(more_line(d))}</p>")
+            groups = group_lines(d)
+            if groups:
+                parts.append(f"<p style='margin-top: 10px; margin-bottom: 2px'>"
+                             f"<b>{_esc(groups[0])}</b></p>")
+                parts += [f"<p class='m' style='margin: 1px 0'>{_esc(line)}</p>"
+                          for line in groups[1:]]
         s = sum_line(d)
         if s:
             parts.append(f"<p class='m' style='margin-top: 10px'>{_esc(d.symbol)} = "

@@ -37,6 +37,8 @@ from gui.document import Document
 
 HISTORY_KEY = "expressionHistory"
 MAX_HISTORY = 50
+#: a document with more nodes than this opens with an empty bar (a one-line wall of text helps nobody)
+MAX_SHOWN_NODES = 40
 #: characters of the expression shown either side of the error's column
 ERROR_CONTEXT = 50
 
@@ -146,6 +148,7 @@ class ExpressionBar(QWidget):
         self.build_button.clicked.connect(lambda: self.submit(False))
         self.insert_button.clicked.connect(lambda: self.submit(True))
         self.from_graph_button.clicked.connect(self.from_graph)
+        document.graphReset.connect(self._document_opened)
         self._load_history()
 
     # ------------------------------------------------------------ actions
@@ -207,6 +210,21 @@ class ExpressionBar(QWidget):
         self.edit.setCursorPosition(len(self.edit.text()))
         self.clear_message()
         return True
+
+    def _document_opened(self) -> None:
+        """Another document (New, Open, an example): the bar shows its function, when it
+        is short enough to read on one line, with no message left from the last one."""
+        self.clear_message()
+        g = self.doc.graph
+        if not len(g) or len(g) > MAX_SHOWN_NODES:
+            self.edit.clear()
+            return
+        try:
+            text = "; ".join(line for line in to_expression(g).splitlines() if line.strip())
+        except (ValueError, EngineError):
+            text = ""
+        self.edit.setText(text)
+        self.edit.setCursorPosition(0)
 
     def _insert_beside(self, graph: Graph, text: str) -> list[str]:
         """Paste the new graph to the right of the current one; one undo step. When the

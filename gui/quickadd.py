@@ -73,6 +73,10 @@ class QuickAddPopup(QFrame):
                 self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        # as wide as the longest entry, so no title is cut off
+        widest = max((self.list.fontMetrics().horizontalAdvance(self.list.item(i).text())
+                      for i in range(self.list.count())), default=0)
+        self.resize(max(260, widest + 80), self.height())
 
     def choose_current(self) -> None:
         item = self.list.currentItem()

@@ -30,6 +30,8 @@ LABEL_PAD_Y = 3.0
 CLEARANCE = 4.0
 #: sideways clearance: ports, arrow heads and the curves' ends stay visible
 PORT_CLEARANCE = 16.0
+#: points sampled along each curve, for "does this box cover another edge's curve?"
+CURVE_SAMPLES = 13
 
 
 def curve(p0: QPointF, p1: QPointF) -> QPainterPath:
@@ -38,6 +40,21 @@ def curve(p0: QPointF, p1: QPointF) -> QPainterPath:
     path = QPainterPath(p0)
     path.cubicTo(QPointF(p0.x() + dx, p0.y()), QPointF(p1.x() - dx, p1.y()), p1)
     return path
+
+
+def curve_samples(p0: QPointF, p1: QPointF, n: int = CURVE_SAMPLES) -> list[tuple[float, float]]:
+    """``n`` points of ``curve(p0, p1)`` at even parameter steps, from the Bézier formula
+    (cheaper than asking the path ``n`` times)."""
+    x0, y0, x3, y3 = p0.x(), p0.y(), p1.x(), p1.y()
+    dx = max(40.0, abs(x3 - x0) * 0.5)
+    x1, x2 = x0 + dx, x3 - dx
+    out = []
+    for i in range(n):
+        t = i / (n - 1)
+        u = 1.0 - t
+        a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
+        out.append((a * x0 + b * x1 + c * x2 + d * x3, (a + b) * y0 + (c + d) * y3))
+    return out
 
 
 def _grow(b: tuple, m: float) -> tuple:
@@ -66,8 +83,6 @@ ANCHORS = (0.76, 0.64, 0.88, 0.52, 0.4, 0.28)
 #: how far (scene px) a label may be moved off its anchor; a leader line then joins them
 MAX_LEADER = 96.0
 LEADER_STEP = 6.0
-#: points sampled along each curve, for "does this box cover another edge's curve?"
-CURVE_SAMPLES = 24
 #: margin kept between a label and a curve that is not its own
 CURVE_CLEARANCE = 3.0
 
@@ -397,8 +412,7 @@ class EdgeItem(QGraphicsItem):
         self._line = QLineF(p0, p1)
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
-        pts = [self._path.pointAtPercent(i / (CURVE_SAMPLES - 1)) for i in range(CURVE_SAMPLES)]
-        self.samples = [(p.x(), p.y()) for p in pts]
+        self.samples = curve_samples(p0, p1)
         if self.scene() is not None:
             self.scene().curve_changed(self)
         self._overview_changed()

@@ -59,10 +59,11 @@ class CanvasScene(QGraphicsScene):
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
         self._node_boxes: BoxGrid | None = None
+        #: the union of the node cards (see extent), None when a node moved
+        self._extent: QRectF | None = None
         self._label_boxes = BoxGrid()
-        #: every curve as short straight segments, so labels can keep off other edges
+        #: every curve's box; its points are on the edge item (labels keep off curves)
         self._curve_boxes = BoxGrid(cell=128.0)
-        self._curve_segs: dict[tuple, tuple[float, float, float, float]] = {}
         #: batched far-zoom picture (see overview_lines/boxes); None when an item changed
         self._ov_lines: LineGroups | None = None
         self._ov_boxes: BoxGroups | None = None
@@ -154,9 +155,15 @@ class CanvasScene(QGraphicsScene):
         return [it.node_id for it in self.selectedItems() if isinstance(it, NodeItem)]
 
     def select_ids(self, ids) -> None:
-        ids = set(ids)
-        for nid, item in self.nodes.items():
-            item.setSelected(nid in ids)
+        """Select exactly these nodes (touching only items whose state changes: a
+        10,000-node graph must answer a Find or a click at once)."""
+        want = {self.nodes[n] for n in ids if n in self.nodes}
+        for item in self.selectedItems():
+            if item not in want:
+                item.setSelected(False)
+        for item in want:
+            if not item.isSelected():
+                item.setSelected(True)
 
     def node_boxes_in(self, area: tuple) -> list[tuple]:
         """Cards (left, top, right, bottom) of the nodes overlapping ``area``.
@@ -175,38 +182,46 @@ class CanvasScene(QGraphicsScene):
                 if lab is not exclude and not lab.edge.hidden_by_gesture]
 
     def curve_changed(self, edge: EdgeItem) -> None:
-        """An edge's curve moved: file its segments again."""
-        self._drop_curve(edge)
-        if edge.scene() is not self:
+        """An edge's curve moved: file its box again (its points are ``edge.samples``)."""
+        if edge.scene() is not self or not edge.samples:
+            self._curve_boxes.pop(edge)
             return
-        pts = edge.samples
-        for i in range(len(pts) - 1):
-            (x0, y0), (x1, y1) = pts[i], pts[i + 1]
-            key = (edge, i)
-            self._curve_segs[key] = (x0, y0, x1, y1)
-            self._curve_boxes.set(key, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
-
-    def _drop_curve(self, edge: EdgeItem) -> None:
-        for i in range(len(edge.samples)):
-            if self._curve_segs.pop((edge, i), None) is not None:
-                self._curve_boxes.pop((edge, i))
+        xs = [p[0] for p in edge.samples]
+        ys = [p[1] for p in edge.samples]
+        self._curve_boxes.set(edge, (min(xs), min(ys), max(xs), max(ys)))
 
     def curve_segments_in(self, area: tuple, skip=()) -> list[tuple]:
         """Segments (x0, y0, x1, y1) of the shown curves near ``area`` — but those of
         the edges in ``skip`` (a label's own edge and its twins)."""
         skip = set(skip)
+        l, t, r, b = area
         out = []
-        segs = self._curve_segs
-        for key, _ in self._curve_boxes.items_in(area):
-            e = key[0]
-            if e not in skip and not e.hidden_by_gesture:
-                out.append(segs[key])
+        for e, _ in self._curve_boxes.items_in(area):
+            if e in skip or e.hidden_by_gesture:
+                continue
+            pts = e.samples
+            for i in range(len(pts) - 1):
+                (x0, y0), (x1, y1) = pts[i], pts[i + 1]
+                if min(x0, x1) < r and l < max(x0, x1) and min(y0, y1) < b \
+                        and t < max(y0, y1):
+                    out.append((x0, y0, x1, y1))
         return out
+
+    def extent(self) -> QRectF:
+        """Where the graph is: the node cards' union with room for labels around it
+        (cached; cheaper than asking every item for its bounding rect)."""
+        if self._extent is None:
+            r = QRectF()
+            for it in self.nodes.values():
+                r = r.united(it.card_qrect())
+            self._extent = r.adjusted(-120, -120, 120, 120) if not r.isEmpty() else r
+        return self._extent
 
     def node_geometry_changed(self, item: NodeItem | None = None) -> None:
         """A node moved or changed size: its cached box (all of them, without ``item``)
         is stale."""
         self._ov_boxes = None
+        self._extent = None
         if item is None or self._node_boxes is None:
             self._node_boxes = None
         elif item.scene() is self and self.nodes.get(item.node_id) is item:
@@ -308,9 +323,9 @@ class CanvasScene(QGraphicsScene):
         self.edges.clear()
         self._stale.clear()
         self._node_boxes = None
+        self._extent = None
         self._label_boxes.clear()
         self._curve_boxes.clear()
-        self._curve_segs.clear()
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
         total = len(g) + 2 * g.nx.number_of_edges()
@@ -448,7 +463,7 @@ class CanvasScene(QGraphicsScene):
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
         self._label_boxes.pop(e.label)
-        self._drop_curve(e)
+        self._curve_boxes.pop(e)
         self.removeItem(e.label)
         self.removeItem(e)
         self._ov_lines = None

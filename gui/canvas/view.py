@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFrame, QGraphicsView, QMenu, QRubberBand, QStyle
 
 from engine.ops import OPS
 from gui.canvas.edge_item import LABEL_MIN_LOD, LINE_MIN_LOD, EdgeItem
+from gui.canvas.minimap import FindBar, Minimap
 from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGesture,
                                      RerouteGesture, node_at, port_at)
 from gui.canvas.node_item import BOX_MIN_LOD, HEADER, NodeItem
@@ -78,6 +79,8 @@ class CanvasView(QGraphicsView):
         self._base_key: tuple | None = None
         self._base_lines: list | None = None
         self.scene().selectionChanged.connect(self._selection_changed)
+        self.minimap = Minimap(self)
+        self.find_bar = FindBar(self)
 
     # ----------------------------------------------------------------- public API
     def selected_ids(self) -> list[str]:
@@ -89,13 +92,55 @@ class CanvasView(QGraphicsView):
     def set_label_mode(self, mode: str) -> None:
         self.scene().set_label_mode(mode)
 
+    def centre_on(self, point: QPointF) -> None:
+        """Bring a scene point to the middle of the view (Find, the minimap)."""
+        self._keep_fitted = False
+        self._cover(QRectF(point, point))
+        self.centerOn(point)
+
+    def _cover(self, rect: QRectF) -> None:
+        """Grow the scrollable world so it holds the graph and ``rect`` (the view cannot
+        scroll past its scene rect; a graph wider than the default world would be cut)."""
+        want = self.scene().extent().united(rect)
+        world = self.sceneRect()
+        if not world.contains(want):
+            m = max(WORLD, want.width(), want.height())
+            self.setSceneRect(world.united(want.adjusted(-m, -m, m, m)))
+
+    def set_minimap(self, on: bool) -> None:
+        """Show or hide the minimap in the view's corner."""
+        self.minimap.setVisible(on)
+        if on:
+            self.minimap.place()
+            self.minimap.raise_()
+            self.minimap.update()
+
+    def open_find(self) -> None:
+        """Ctrl+F: the Find bar over the canvas."""
+        self.find_bar.open()
+
     def zoom(self) -> float:
         return self.transform().m11()
+
+    def set_zoom(self, z: float) -> None:
+        """Zoom to ``z`` (1 = one scene unit per pixel) about the view's centre."""
+        self._zoom_centre(z / self.zoom())
+
+    def min_zoom(self) -> float:
+        """How far out the wheel may zoom: MIN_ZOOM, or further when the whole graph
+        does not fit at MIN_ZOOM (a 10,000-node graph can always be seen whole)."""
+        ext = self.scene().extent()
+        vp = self.viewport().rect()
+        if ext.isEmpty() or vp.isEmpty():
+            return MIN_ZOOM
+        fit = 0.9 * min(vp.width() / ext.width(), vp.height() / ext.height())
+        return max(1e-4, min(MIN_ZOOM, fit))
 
     def zoom_by(self, factor: float) -> None:
         self._keep_fitted = False
         z = self.zoom()
-        factor = max(MIN_ZOOM / z, min(MAX_ZOOM / z, factor))
+        factor = max(self.min_zoom() / z, min(MAX_ZOOM / z, factor))
+        self._cover(QRectF())
         self.scale(factor, factor)
 
     def zoom_in(self) -> None:
@@ -124,6 +169,7 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self.minimap.place()
         if self._keep_fitted:
             self._fit(self.scene().items_rect())
 
@@ -145,9 +191,10 @@ class CanvasView(QGraphicsView):
             self.centerOn(0, 0)
             return
         rect = rect.adjusted(-30, -30, 30, 30)
+        self._cover(rect)
         vp = self.viewport().rect()
         z = min(vp.width() / rect.width(), vp.height() / rect.height())
-        z = max(MIN_ZOOM, min(FIT_MAX_ZOOM, z))
+        z = max(1e-4, min(FIT_MAX_ZOOM, z))  # whole, however large the graph
         self.resetTransform()
         self.scale(z, z)
         self.centerOn(rect.center())
@@ -403,6 +450,8 @@ class CanvasView(QGraphicsView):
             self.zoom_in()
         elif key in (Qt.Key_Minus, Qt.Key_Underscore) and mods & Qt.ControlModifier:
             self.zoom_out()
+        elif key == Qt.Key_F and mods & Qt.ControlModifier:
+            self.open_find()
         elif key == Qt.Key_F and not mods & (Qt.ControlModifier | Qt.AltModifier):
             self.fit_all()
         elif key == Qt.Key_Space and not event.isAutoRepeat():

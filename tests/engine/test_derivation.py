@@ -236,8 +236,18 @@ def test_deep_chain_needs_no_recursion():
     g.set_output(prev)
     r = evaluate(g)
     d = derive(g, r, first)
-    assert d.path_count == 1 and len(d.paths[0].factors) == n
-    assert d.paths[0].product == (-1.0) ** n
+    (term,) = d.paths
+    assert d.path_count == 1 and len(term.edges) == n
+    assert term.product == (-1.0) ** n
+    # written out: the first and last five local derivatives and one folded factor,
+    # the product of the 2,990 between them (each −1: (−1)^2990 = 1)
+    assert len(term.factors) == 11
+    (folded,) = [f for f in term.factors if f.folded]
+    assert folded.folded == n - 10 and folded.value == 1.0
+    assert [f.value for f in term.factors if not f.folded] == [-1.0] * 10
+    text = to_text(d)
+    assert "⋯ 2,990 more ⋯" in text and "… 2,990 nodes …" in text
+    assert r"\cdots" in to_latex(d)
 
 
 def test_count_and_enumeration_agree_on_small_graphs():
@@ -354,3 +364,25 @@ def test_path_order_rounding_is_explained_and_backprop_total_is_shown():
     assert f"without enumerating paths: ∂f/∂x = {fmt(r.grad(x))}." in text
     if fmt(r.grad(x)) != "0":
         assert "The products added path by path give 0" in text
+
+
+def test_too_many_paths_are_summed_per_first_edge():
+    """x feeds a₀ = x + x, then 11 more doublings: 2^12 = 4,096 paths, each of product
+    1; the two edges out of x each carry ∂L/∂a₀ × 1 = 2^11 = 2,048 — their sum 4,096."""
+    g = Graph()
+    prev = x = g.add_node("input", "x", 0.5)
+    for i in range(12):
+        a = g.add_node("add", f"a{i}")
+        g.connect(prev, a, "a")
+        g.connect(prev, a, "b")
+        prev = a
+    g.set_output(prev)
+    r = evaluate(g)
+    d = derive(g, r, x)
+    assert d.path_count == 4096 and len(d.paths) == 20
+    assert [(grp.edge[2], grp.product, grp.paths) for grp in d.groups] == \
+        [("a", 2048.0, 2048), ("b", 2048.0, 2048)]
+    text = to_text(d)
+    assert "All 4,096 paths, folded into 2 sums" in text
+    assert "via a₀ [a]: ∂a₁₁/∂a₀ · ∂a₀/∂x = 2048 × 1 = 2048 (2,048 paths)" in text
+    assert "∂a₁₁/∂x = 2048 + 2048 = 4096" in text

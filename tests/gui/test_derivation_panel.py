@@ -50,6 +50,10 @@ def click_node(window: MainWindow, qtbot, name: str) -> str:
     qtbot.mousePress(vp, Qt.LeftButton, Qt.NoModifier, pt)
     qtbot.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, pt)
     assert window.canvas.selected_ids() == [nid]
+    panel = window.derivation  # shown, it derives right after the click's events
+    if panel.isVisible():
+        qtbot.waitUntil(lambda: panel.derivation is not None
+                        and panel.derivation.node == nid)
     return nid
 
 
