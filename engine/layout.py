@@ -8,6 +8,8 @@ are spaced so the labels of the edges entering a column fit in the gap before it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import networkx as nx
 
 from engine.graph import Graph, id_key
@@ -26,10 +28,32 @@ _LABEL_PAD = 12.0
 _PORT_ROOM = 18.0
 
 
-def node_size(graph: Graph, nid: str) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Geometry:
+    """How large nodes are drawn and how far apart they are laid out. ``NORMAL`` is
+    what files hold and the editor edits; ``COMPACT`` is the presentation mode's
+    display-only layout: narrower cards, larger text, labels above and below the
+    curves instead of in wide gaps, so a projector shows big numbers."""
+
+    node_width: float = NODE_WIDTH
+    column_gap: float = COLUMN_GAP
+    max_column_gap: float = MAX_COLUMN_GAP
+    row_gap: float = ROW_GAP
+    #: text size relative to the editor's (node and label fonts)
+    text_scale: float = 1.0
+    #: size the gap before a column for the labels entering it
+    label_gaps: bool = True
+
+
+NORMAL = Geometry()
+COMPACT = Geometry(node_width=142.0, column_gap=56.0, max_column_gap=56.0, row_gap=96.0,
+                   text_scale=1.3, label_gaps=False)
+
+
+def node_size(graph: Graph, nid: str, geometry: Geometry = NORMAL) -> tuple[float, float]:
     """Width and height of a node as drawn: taller for ops with many ports."""
     n_ports = len(graph.ports(nid))
-    return NODE_WIDTH, max(NODE_BASE_HEIGHT, 34.0 + PORT_SPACING * n_ports)
+    return geometry.node_width, max(NODE_BASE_HEIGHT, 34.0 + PORT_SPACING * n_ports)
 
 
 def columns(graph: Graph) -> list[list[str]]:
@@ -91,8 +115,10 @@ def label_width(graph: Graph, src: str, dst: str, port: str) -> float:
     return longest * _CHAR_PX + _LABEL_PAD
 
 
-def _gaps(graph: Graph, cols: list[list[str]]) -> list[float]:
+def _gaps(graph: Graph, cols: list[list[str]], geometry: Geometry = NORMAL) -> list[float]:
     """The gap before each column: room for the widest label of an edge into it."""
+    if not geometry.label_gaps:
+        return [geometry.column_gap] * len(cols)
     gaps = []
     G = graph.nx
     for col in cols:
@@ -101,29 +127,32 @@ def _gaps(graph: Graph, cols: list[list[str]]) -> list[float]:
             for s, _, k in G.in_edges(n, keys=True):
                 if G.nodes[s]["op"] != "const":  # a constant's edge has no label
                     widest = max(widest, label_width(graph, s, n, k))
-        gaps.append(min(MAX_COLUMN_GAP, max(COLUMN_GAP, widest + 2 * _PORT_ROOM)))
+        gaps.append(min(geometry.max_column_gap,
+                        max(geometry.column_gap, widest + 2 * _PORT_ROOM)))
     return gaps
 
 
-def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
+def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0),
+           geometry: Geometry = NORMAL) -> dict[str, tuple[float, float]]:
     """Top-left positions, left to right by column; columns centred vertically."""
     pos: dict[str, tuple[float, float]] = {}
     if len(graph) == 0:
         return pos
     cols = _order(graph, columns(graph))
-    heights = [[node_size(graph, n)[1] for n in col] for col in cols]
-    totals = [sum(h) + ROW_GAP * (len(h) - 1) for h in heights]
+    heights = [[node_size(graph, n, geometry)[1] for n in col] for col in cols]
+    gap_y = geometry.row_gap
+    totals = [sum(h) + gap_y * (len(h) - 1) for h in heights]
     tallest = max(totals)
-    gaps = _gaps(graph, cols)
+    gaps = _gaps(graph, cols, geometry)
     x0, y0 = origin
     x = x0
     for c, col in enumerate(cols):
         if c:
-            x += NODE_WIDTH + gaps[c]
+            x += geometry.node_width + gaps[c]
         y = y0 + (tallest - totals[c]) / 2.0
         for n, h in zip(col, heights[c]):
             pos[n] = (x, y)
-            y += h + ROW_GAP
+            y += h + gap_y
     return pos
 
 

@@ -87,14 +87,15 @@ LEADER_STEP = 6.0
 CURVE_CLEARANCE = 3.0
 
 
-def _offsets(w: float, h: float) -> list[tuple[float, int, float, float]]:
+def _offsets(w: float, h: float, reach: float = MAX_LEADER
+             ) -> list[tuple[float, int, float, float]]:
     """Where a label's centre may go relative to an anchor, cheapest first:
     (cost, anchor rank, dx, dy). On the anchor (the curve runs through the label), slid
     along it, or above or below it with a leader line; nearer the target port first."""
     out = []
     dys = [0.0]
     k = h / 2 + 5.0
-    while k <= MAX_LEADER + h / 2:
+    while k <= reach + h / 2:
         dys += [-k, k]
         k += LEADER_STEP
     for rank in range(len(ANCHORS)):
@@ -161,6 +162,12 @@ class EdgeLabelItem(QGraphicsItem):
         return self.Type
 
     def set_lines(self, lines: list[str]) -> None:
+        scene = self.scene()
+        ts = scene.geometry.text_scale if scene is not None else 1.0
+        px = round(LABEL_FONT_PX * ts)
+        if px != self._font.pixelSize():  # presentation mode scales the text
+            self._font = font(px)
+            self.lines = []
         if lines == self.lines:
             return
         fm = QFontMetricsF(self._font)
@@ -474,25 +481,36 @@ class EdgeItem(QGraphicsItem):
         scene = self.scene()
         anchors = [self._path.pointAtPercent(t) for t in ANCHORS]
         anchors = [(a.x(), a.y()) for a in anchors]
-        reach = (w + PORT_CLEARANCE, MAX_LEADER + h)
-        cache: dict[int, tuple[list, list, list]] = {}
+        leader = MAX_LEADER * (scene.geometry.text_scale if scene is not None else 1.0)
+        reach = (w + PORT_CLEARANCE, leader + h)
+        cache: dict[int, tuple[list, list, list, list]] = {}
 
-        def obstacles(rank: int) -> tuple[list, list, list]:
-            """(nodes, labels, curve segments) near one anchor, fetched once."""
+        def obstacles(rank: int) -> tuple[list, list, list, list]:
+            """(nodes, labels, curve segments, other labels' leaders) near one anchor,
+            fetched once."""
             got = cache.get(rank)
             if got is None:
                 ax, ay = anchors[rank]
                 area = (ax - reach[0], ay - reach[1], ax + reach[0], ay + reach[1])
                 if scene is None:
-                    got = ([], [], [])
+                    got = ([], [], [], [])
                 else:
                     nodes = [b for b in map(_grow_node, scene.node_boxes_in(area))
                              if b not in own]
                     labels = [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
                     segs = scene.curve_segments_in(area, skip=sibs)
-                    got = (nodes, labels, segs)
+                    leaders = scene.leaders_in(area, label)
+                    got = (nodes, labels, segs, leaders)
                 cache[rank] = got
             return got
+
+        def leader_hits(r: tuple, rank: int, labels: list) -> bool:
+            """Would the leader from the anchor to box r cross another label?"""
+            ax, ay = anchors[rank]
+            if r[0] <= ax <= r[2] and r[1] <= ay <= r[3]:
+                return False
+            ex, ey = min(max(ax, r[0]), r[2]), min(max(ay, r[1]), r[3])
+            return any(seg_hits_box(ax, ay, ex, ey, o) for o in labels)
 
         def box_at(rank: int, dx: float, dy: float) -> tuple:
             ax, ay = anchors[rank]
@@ -506,7 +524,7 @@ class EdgeItem(QGraphicsItem):
             edge's own nodes and twins."""
             if any(_hit(r, o) for o in hard):
                 return None
-            nodes, labels, segs = obstacles(rank)
+            nodes, labels, segs, leaders = obstacles(rank)
             penalty = 0.0
             for o in nodes:
                 if _hit(r, o):
@@ -518,6 +536,11 @@ class EdgeItem(QGraphicsItem):
                     if tier < 2:
                         return None
                     penalty += 2000.0
+            if labels and leader_hits(r, rank, labels) or any(
+                    seg_hits_box(*ln, r) for ln in leaders):
+                if tier < 2:
+                    return None
+                penalty += 1000.0
             g = _grow(r, CURVE_CLEARANCE)
             for seg in segs:
                 if seg_hits_box(*seg, g):
@@ -533,7 +556,7 @@ class EdgeItem(QGraphicsItem):
                 label.spot = (rank, dx, dy)
                 label.place_at(r[0], r[1], anchors[rank])
                 return
-        offsets = _offsets(w, h)
+        offsets = _offsets(w, h, leader)
         best, best_cost = None, math.inf
         for tier in (0, 1, 2):
             for cost, rank, dx, dy in offsets:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from engine.evaluate import Result
 from engine.graph import Graph
 from engine.labels import display_name, grad_symbol, node_formula
-from engine.layout import node_size
+from engine.layout import NORMAL, node_size
 from engine.numfmt import fmt, full
 from engine.ops import OPS
 from gui.canvas.port_item import PortItem
@@ -102,11 +102,8 @@ class NodeItem(QGraphicsItem):
         self._box: tuple | None = None
         self._qbox: QRectF | None = None
         self._qbox_of: tuple | None = None
-        self._f_name = font(13, bold=True)
-        self._f_symbol = font(12, bold=True)
-        self._f_small = font(11)
-        self._f_num = font(12, bold=True)
-        self._f_tag = font(10, bold=True)
+        self._text_scale = 0.0
+        self._scale_fonts(1.0)
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -115,11 +112,25 @@ class NodeItem(QGraphicsItem):
     def type(self) -> int:
         return self.Type
 
+    def _scale_fonts(self, ts: float) -> None:
+        """The card's fonts at ``ts`` times the editor's size (presentation mode)."""
+        if ts == self._text_scale:
+            return
+        self._text_scale = ts
+        self._f_name = font(round(13 * ts), bold=True)
+        self._f_symbol = font(round(12 * ts), bold=True)
+        self._f_small = font(round(11 * ts))
+        self._f_num = font(round(12 * ts), bold=True)
+        self._f_tag = font(round(10 * ts), bold=True)
+
     # ----------------------------------------------------------------- model → item
     def sync(self, graph: Graph, result: Result) -> None:
         """Take everything but the numbers from the graph: size, ports, name, kind."""
         node = graph.node(self.node_id)
-        w, h = node_size(graph, self.node_id)
+        scene = self.scene()
+        geometry = scene.geometry if scene is not None else NORMAL
+        self._scale_fonts(geometry.text_scale)
+        w, h = node_size(graph, self.node_id, geometry)
         if (w, h) != (self.w, self.h):
             self.prepareGeometryChange()
             self.w, self.h = w, h
@@ -135,8 +146,9 @@ class NodeItem(QGraphicsItem):
         ports = [] if spec.is_leaf else graph.ports(self.node_id)
         self.port_labels = [spec.port_label(p) for p in ports] if len(ports) > 1 else []
         self._sync_ports(graph, ports)
-        if QPointF(*node.pos) != self.pos():
-            self.setPos(*node.pos)
+        pos = scene.shown_pos(self.node_id, node.pos) if scene is not None else node.pos
+        if QPointF(*pos) != self.pos():
+            self.setPos(*pos)
         self._numbers = None
         self.sync_numbers(graph, result)
         if far != (self.op, self.is_output, self.greyed) and self.scene() is not None:
@@ -326,6 +338,8 @@ class NodeItem(QGraphicsItem):
         return LEAF_RADIUS if OPS[self.op].is_leaf else CARD_RADIUS
 
     def _tag_text(self) -> str:
+        if self._text_scale != 1.0:
+            return ""  # presentation: the narrow card's room goes to the name
         return {"input": "input", "param": "θ trainable", "const": "const"}.get(self.op, "")
 
     def _tag_width(self) -> float:
@@ -460,7 +474,7 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(left, 2.0, right - left, HEADER), Qt.AlignVCenter | Qt.AlignLeft, name)
 
         # port labels
-        if self.port_labels and lod >= PORT_LABEL_MIN_LOD:
+        if self.port_labels and lod >= PORT_LABEL_MIN_LOD and self._text_scale == 1.0:
             painter.setFont(self._f_small)
             painter.setPen(t.text_muted)
             for item, text in zip(self.in_ports, self.port_labels):
@@ -488,7 +502,8 @@ class NodeItem(QGraphicsItem):
             cfm = QFontMetricsF(self._f_small)
             # keep clear of the port names drawn on this row (short ones leave room)
             min_left = inset
-            for item, text in zip(self.in_ports, self.port_labels):
+            shown = self.port_labels if self._text_scale == 1.0 else []
+            for item, text in zip(self.in_ports, shown):
                 if abs(item.pos().y() - y) < 14.0:
                     min_left = max(min_left, 17.0 + cfm.horizontalAdvance(text))
             room = nrect.left() - 6.0 - min_left

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from engine.labels import LABEL_MODES, edge_label
+from engine.layout import COMPACT, NORMAL, Geometry, layout
 from gui import progress
 from gui.canvas.boxgrid import BoxGrid
 from gui.canvas.edge_item import LABEL_FONT_PX, LABEL_MIN_LOD, EdgeItem, EdgeLabelItem
@@ -42,6 +43,12 @@ class CanvasScene(QGraphicsScene):
         self.document = document
         self.theme: Theme = LIGHT
         self.label_mode = "both"
+        #: how nodes are sized and text scaled (COMPACT in presentation mode)
+        self.geometry: Geometry = NORMAL
+        #: presentation mode: positions of a display-only layout (the file's stay as
+        #: they are), and no editing on the canvas
+        self._display: dict[str, tuple[float, float]] | None = None
+        self.read_only = False
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self._dirty_edges: set[EdgeKey] = set()
@@ -91,6 +98,23 @@ class CanvasScene(QGraphicsScene):
         self.setBackgroundBrush(self.theme.background)
         self._ov_lines = self._ov_boxes = None
         self.update()
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: compact cards with larger text, laid out afresh for the
+        screen (display only: the document's positions are untouched), read-only."""
+        self.geometry = COMPACT if on else NORMAL
+        self.read_only = on
+        self.rebuild()
+
+    @property
+    def presenting(self) -> bool:
+        return self.geometry is COMPACT
+
+    def shown_pos(self, nid: str, pos: tuple[float, float]) -> tuple[float, float]:
+        """Where node ``nid`` is drawn: its own position, or the presentation layout's."""
+        if self._display is None:
+            return pos
+        return self._display.get(nid, pos)
 
     def set_label_mode(self, mode: str) -> None:
         """What edge labels show: one of engine.labels.LABEL_MODES."""
@@ -175,6 +199,19 @@ class CanvasScene(QGraphicsScene):
             for it in self.nodes.values():
                 self._node_boxes.set(it, it.card_box())
         return [x for _, x in self._node_boxes.items_in(area)]
+
+    def leaders_in(self, area: tuple, exclude=None) -> list[tuple]:
+        """Leader lines (x0, y0, x1, y1) of the placed labels whose boxes lie near
+        ``area`` (a label must not cover another label's leader)."""
+        out = []
+        for lab, box in self._label_boxes.items_in(area):
+            if lab is exclude or lab.edge.hidden_by_gesture:
+                continue
+            line = lab.leader()
+            if line is not None:
+                x, y = box[0], box[1]
+                out.append((line.x1() + x, line.y1() + y, line.x2() + x, line.y2() + y))
+        return out
 
     def label_boxes_in(self, area: tuple, exclude=None) -> list[tuple]:
         """Boxes of the placed, shown edge labels overlapping ``area`` (but ``exclude``)."""
@@ -328,6 +365,7 @@ class CanvasScene(QGraphicsScene):
         self._curve_boxes.clear()
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
+        self._display = layout(g, geometry=self.geometry) if self.presenting else None
         total = len(g) + 2 * g.nx.number_of_edges()
         self.set_bulk(True)
         try:
@@ -383,6 +421,8 @@ class CanvasScene(QGraphicsScene):
         if self._pass_mask is not None:
             item.set_pass_state(self._pass_mask.node_state(nid))
         item.highlighted = any(nid in n for n, _ in self._highlights.values())
+        if self.read_only:
+            item.setFlag(QGraphicsItem.ItemIsMovable, False)
         self.nodes[nid] = item
         self.addItem(item)
         self._node_boxes = None
@@ -440,7 +480,7 @@ class CanvasScene(QGraphicsScene):
         self._moved = True
         item = self.nodes.get(nid)
         if item is not None:
-            x, y = self.document.graph.node(nid).pos
+            x, y = self.shown_pos(nid, self.document.graph.node(nid).pos)
             if (item.pos().x(), item.pos().y()) != (x, y):
                 item.setPos(x, y)  # edges follow through itemChange
 

@@ -19,7 +19,7 @@ from gui.canvas.edge_item import LABEL_MIN_LOD, LINE_MIN_LOD, EdgeItem
 from gui.canvas.minimap import FindBar, Minimap
 from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGesture,
                                      RerouteGesture, node_at, port_at)
-from gui.canvas.node_item import BOX_MIN_LOD, HEADER, NodeItem
+from gui.canvas.node_item import BOX_MIN_LOD, HEADER
 from gui.canvas.port_item import PortItem
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
@@ -194,7 +194,8 @@ class CanvasView(QGraphicsView):
         self._cover(rect)
         vp = self.viewport().rect()
         z = min(vp.width() / rect.width(), vp.height() / rect.height())
-        z = max(1e-4, min(FIT_MAX_ZOOM, z))  # whole, however large the graph
+        # whole, however large the graph; a presentation fills the screen
+        z = max(1e-4, min(MAX_ZOOM if self.scene().presenting else FIT_MAX_ZOOM, z))
         self.resetTransform()
         self.scale(z, z)
         self.centerOn(rect.center())
@@ -338,7 +339,8 @@ class CanvasView(QGraphicsView):
             self._gesture = None
         if self._editor is not None and self._editor not in self.items(vp):
             self._editor.finish(True)  # clicking elsewhere ends a rename, like focus loss
-        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space):
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and (
+                self._space or self.scene().read_only)):  # presenting: a drag pans
             self._gesture = PanGesture(self, vp)
             event.accept()
             return
@@ -385,6 +387,12 @@ class CanvasView(QGraphicsView):
             g.release(sp, vp)
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        if self.scene().read_only:
+            event.accept()
+            return
+        self._double_click(event)
+
+    def _double_click(self, event) -> None:
         sp, vp = self._scene_point(event)
         if event.button() != Qt.LeftButton:
             super().mouseDoubleClickEvent(event)
@@ -433,6 +441,11 @@ class CanvasView(QGraphicsView):
             super().keyPressEvent(event)
             return
         key, mods = event.key(), event.modifiers()
+        if self.scene().read_only and (
+                event.matches(QKeySequence.Undo) or event.matches(QKeySequence.Redo)
+                or key in (Qt.Key_Delete, Qt.Key_Backspace, Qt.Key_Tab)):
+            event.accept()  # presenting: nothing is edited from the canvas
+            return
         if event.matches(QKeySequence.Undo):
             self.document.undo_stack.undo()
         elif event.matches(QKeySequence.Redo) or (key == Qt.Key_Y and mods & Qt.ControlModifier):
@@ -525,6 +538,12 @@ class CanvasView(QGraphicsView):
 
     # ---------------------------------------------------------------- context
     def contextMenuEvent(self, event) -> None:  # noqa: N802
+        if self.scene().read_only:
+            event.accept()
+            return
+        self._context_menu(event)
+
+    def _context_menu(self, event) -> None:
         node = node_at(self, event.pos())
         if node is None:
             menu = QMenu(self)
@@ -551,6 +570,12 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self.scene().read_only:
+            event.ignore()
+            return
+        self._drag_enter(event)
+
+    def _drag_enter(self, event) -> None:
         if event.mimeData().hasFormat(OP_MIME):
             event.setDropAction(Qt.CopyAction)
             event.accept()
