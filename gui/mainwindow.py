@@ -30,6 +30,7 @@ from engine.labels import LABEL_MODES, display_name
 from engine.numfmt import fmt
 from chain_rule_studio.examples import DEFAULT_EXAMPLE, example_files, examples_dir
 from gui import progress
+from gui.autosave import Autosaver
 from gui.canvas import CanvasView
 from gui.commands import fragment_nodes
 from gui.document import Document
@@ -82,6 +83,10 @@ class MainWindow(QMainWindow):
         self.doc.fileChanged.connect(self._update_title)
         self.doc.resultsChanged.connect(self._update_status)
         self.doc.graphReset.connect(lambda: QTimer.singleShot(0, self.canvas.fit_all))
+        self.autosaver = Autosaver(self.doc, lambda: self.untitled_name, self)
+        self.autosaver.failed.connect(self.show_message)
+        #: set when a signal (SIGTERM, SIGHUP) ends the session: close without asking
+        self._closing_on_signal = False
         self.set_label_mode(str(self.settings.value("labelMode", "both")))
         self.set_theme(str(self.settings.value("theme", "light")))
         self.resize(*_first_size(self))
@@ -392,6 +397,11 @@ class MainWindow(QMainWindow):
         self.output_label.style().unpolish(self.output_label)
         self.output_label.style().polish(self.output_label)
 
+    def set_untitled_name(self, name: str) -> None:
+        """What the title calls a document without a file ("Untitled", "two_layer (example)")."""
+        self.untitled_name = name
+        self._update_title()
+
     def _update_title(self) -> None:
         name = os.path.basename(self.doc.path) if self.doc.path else self.untitled_name
         self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
@@ -531,10 +541,25 @@ class MainWindow(QMainWindow):
             self.examples_menu.addAction("(none found)").setEnabled(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.maybe_save():
+        """A normal close asks about unsaved changes and then removes the autosaved copy;
+        a close on a signal keeps it (written now) for the next start to offer."""
+        if self._closing_on_signal:
+            self.gradcheck.stop()
+            self.autosaver.end(keep=True)
+            event.accept()
+        elif self.maybe_save():
+            self.gradcheck.stop()
+            self.autosaver.end(keep=False)
             event.accept()
         else:
             event.ignore()
+
+    def close_on_signal(self) -> None:
+        """SIGTERM or SIGHUP: autosave now and close without asking (nobody may be there
+        to answer); the copy is offered at the next start."""
+        self._closing_on_signal = True
+        self.autosaver.end(keep=True)  # also if the window is hidden and closes quietly
+        self.close()
 
     # ----------------------------------------------------------------- edit
     def selected_ids(self) -> list[str]:
