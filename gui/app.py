@@ -110,21 +110,25 @@ def quit_keeping_copies() -> None:
     """SIGTERM / SIGHUP: autosave every window now, close them without asking, quit."""
     for w in main_windows():
         w.close_on_signal()
-    app = QApplication.instance()
-    if app is not None:
-        app.quit()
+    _exit_all_loops()
 
 
 def quit_asking() -> None:
     """SIGINT (Ctrl+C): File › Quit for every window, each asking about unsaved changes;
     a Cancel keeps that window (and the editor) running."""
-    windows = main_windows()
-    for w in windows:
+    for w in main_windows():
         if not w.close():
             return
+    _exit_all_loops()
+
+
+def _exit_all_loops() -> None:
+    """Leave the event loop, and any dialog's loop running inside it (the start-up
+    recovery prompt): ``exit`` does, where ``quit`` first asks every window and dialog to
+    close, and the recovery prompt refuses (it wants a choice)."""
     app = QApplication.instance()
     if app is not None:
-        app.quit()
+        app.exit(0)
 
 
 #: the wake-up socket pair and its notifier, kept alive for the whole run
@@ -178,6 +182,8 @@ def run(path: str | None = None) -> int:
     from gui.mime import hand_over_clipboard
     app.aboutToQuit.connect(hand_over_clipboard)
     window = create_window(path)
+    if not main_windows():  # a signal during start-up (the recovery prompt) closed it
+        return 0
     code = app.exec()
     del window
     return code

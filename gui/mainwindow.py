@@ -466,8 +466,7 @@ class MainWindow(QMainWindow):
         except Exception as e:  # noqa: BLE001 - as open_path
             self.show_error("Could not open the example", _file_error_text(e, str(path)))
             return False
-        self.untitled_name = f"{Path(path).stem} (example)"
-        self._update_title()
+        self.set_untitled_name(f"{Path(path).stem} (example)")
         return True
 
     def save(self) -> bool:

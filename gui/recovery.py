@@ -106,6 +106,9 @@ def offer(window: "MainWindow") -> list["MainWindow"]:
     document (``window`` first when it took one)."""
     shown: list[MainWindow] = []
     for rec in autosave.pending():
+        if not window.isVisible():  # quit on a signal meanwhile: keep the rest for next time
+            rec.release()
+            continue
         try:
             choice = ask(window, rec)
             if choice == DISCARD:

@@ -319,3 +319,40 @@ def test_the_entry_point_quits_on_sigterm_with_nothing_to_recover(tmp_path):
     editor.proc.send_signal(signal.SIGTERM)
     assert editor.wait() == 0, editor.stderr()
     assert recovery_files(tmp_path) == []
+
+
+#: a start whose recovery prompt is interrupted by SIGTERM while it waits for an answer
+TERMINATED_WHILE_ASKING = r'''
+import os, signal, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+import gui.app
+from gui import recovery
+real_ask = recovery.ask
+
+def ask(parent, rec):
+    QTimer.singleShot(200, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    print("asking", rec.name, flush=True)
+    return real_ask(parent, rec)  # the real dialog, waiting for a click
+
+recovery.ask = ask
+code = gui.app.run(None)
+print("exit", code, flush=True)
+sys.exit(code)
+'''
+
+
+def test_sigterm_during_the_recovery_prompt_quits_and_keeps_the_copy(tmp_path):
+    held = tmp_path / "held.json"
+    first = Editor(SIGNALLED, [str(held), "discard"], tmp_path)
+    first.expect("ready")
+    first.proc.send_signal(signal.SIGTERM)
+    assert first.wait() == 0, first.stderr()
+    second = Editor(TERMINATED_WHILE_ASKING, [], tmp_path)
+    assert second.expect("asking").startswith("asking two_layer")
+    assert second.expect("exit") == "exit 0"
+    assert second.wait() == 0, second.stderr()
+    state = start_again(tmp_path, answer="recover")  # still offered, still whole
+    assert len(state["asked"]) == 1
+    assert state["dumps"] == held.read_text(encoding="utf-8")
