@@ -80,8 +80,7 @@ class GradCheckPanel(QWidget):
         self.stop_button.hide()
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("gradcheck_progress")
-        self.progress_bar.setFormat("%v of %m leaves")
-        self.progress_bar.setMaximumWidth(260)
+        self.progress_bar.setMaximumWidth(200)  # the count is in the summary beside it
         self.progress_bar.hide()
         self.auto_box = QCheckBox("Automatic")
         self.auto_box.setChecked(True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -48,6 +48,9 @@ def parse_number(text: str) -> float:
 
 class Inspector(QScrollArea):
     """Shows and edits one selected node; says how many when several are selected."""
+
+    #: a refused edit, said where it is seen even when the dock is short (the status bar)
+    statusMessage = Signal(str)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -338,6 +341,7 @@ class Inspector(QScrollArea):
             why = f"{e}, not {typed}" if "finite" in str(e) else f"{typed} is not a number"
             kept = full(self.doc.graph.node(self.nid).value)
             self.problem.setText(f"⚠ {why}; the value stays {kept}")
+            self.statusMessage.emit(f"{why[0].upper()}{why[1:]}; the value stays {kept}")
             self.value_edit.setText(kept)
             return
         self._widen_range(v)

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self._build_stepper()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
+        self.inspector.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
         self.doc.resultsChanged.connect(self._update_status)
         self.doc.graphReset.connect(lambda: QTimer.singleShot(0, self.canvas.fit_all))

@@ -486,6 +486,7 @@ def test_typing_nan_or_infinity_as_a_value_is_refused(window, qtbot, typed):
     qtbot.keyClick(edit, Qt.Key_Return)
     problem = window.inspector.problem.text()
     assert "a value must be a finite number" in problem and repr(typed) in problem
+    assert window.statusBar().currentMessage().startswith("A value must be a finite number")
     assert window.doc.graph.node(ids["x"]).value == 2.0
     assert fileformat.dumps(window.doc.graph) == before
     assert (stack.count(), stack.index()) == (steps, index)  # no undo step either
