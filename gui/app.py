@@ -108,6 +108,8 @@ def main_windows() -> list:
 
 def quit_keeping_copies() -> None:
     """SIGTERM / SIGHUP: autosave every window now, close them without asking, quit."""
+    if _busy_retry(quit_keeping_copies):
+        return
     for w in main_windows():
         w.close_on_signal()
     _exit_all_loops()
@@ -116,10 +118,21 @@ def quit_keeping_copies() -> None:
 def quit_asking() -> None:
     """SIGINT (Ctrl+C): File › Quit for every window, each asking about unsaved changes;
     a Cancel keeps that window (and the editor) running."""
+    if _busy_retry(quit_asking):
+        return
     for w in main_windows():
         if not w.close():
             return
     _exit_all_loops()
+
+
+def _busy_retry(action) -> bool:
+    """While a file is being opened or laid out the graph is in flux: act a moment later."""
+    from gui import progress
+    if progress.busy():
+        QTimer.singleShot(100, action)
+        return True
+    return False
 
 
 def _exit_all_loops() -> None:

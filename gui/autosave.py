@@ -177,11 +177,8 @@ class Recovery:
 
     @property
     def name(self) -> str:
+        """The document's name as its title showed it: its file's, else its untitled name."""
         return os.path.basename(self.path) if self.path else self.title
-
-    def files(self) -> list[Path]:
-        folder = self.graph_file.parent
-        return [folder / (self.key + SIDECAR), self.graph_file, folder / (self.key + LOCK)]
 
 
 def remove_files(folder: Path, key: str) -> None:
