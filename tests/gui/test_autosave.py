@@ -56,11 +56,13 @@ def type_value(qtbot, window: MainWindow, nid: str, text: str) -> None:
 
 
 def wait_autosaved(qtbot, window: MainWindow) -> dict:
-    """Wait for the window's next autosave; returns its sidecar."""
-    with qtbot.waitSignal(window.autosaver.saved, timeout=10_000) as blocker:
-        pass
-    path = Path(blocker.args[0])
-    return json.loads((path.parent / (path.stem + autosave.SIDECAR)).read_text("utf-8"))
+    """Wait for the autosave of the window's last edit; returns its sidecar."""
+    saver = window.autosaver
+    if saver.pending_write():
+        with qtbot.waitSignal(saver.saved, timeout=10_000):
+            pass
+    assert saver.session is not None and saver.session.sidecar.exists()
+    return json.loads(saver.session.sidecar.read_text("utf-8"))
 
 
 def crash(window: MainWindow) -> None:
@@ -123,8 +125,8 @@ def test_two_windows_keep_their_own_copies_and_running_ones_are_not_offered(qtbo
         w.show()
     two_layer(windows[0].doc)
     windows[1].doc.add_node("input", (0, 0), "solo", 1.0)
-    with qtbot.waitSignals([w.autosaver.saved for w in windows], timeout=10_000):
-        pass
+    for w in windows:
+        wait_autosaved(qtbot, w)
     infos = copies()
     assert len(infos) == 2 and infos[0]["graph"] != infos[1]["graph"]
     assert sorted(c["nodes"] for c in infos) == [1, 7]
