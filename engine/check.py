@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from engine.fast import Plan, compile_graph
 from engine.graph import Graph
@@ -59,9 +60,11 @@ def _still_differ(f: _Nudger, nid: str, x: float, h: float, f0: float, gap: floa
     return abs(small) > 0.5 * abs(gap)
 
 
-def gradient_check(graph: Graph, tolerance: float = TOLERANCE) -> list[CheckRow]:
+def gradient_check(graph: Graph, tolerance: float = TOLERANCE,
+                   progress: Callable[[int, int], bool] | None = None) -> list[CheckRow]:
     """One row per input and param leaf, in id order. Raises OutputError when no output
-    can be chosen."""
+    can be chosen. ``progress(done, total)`` is called after each leaf; when it returns
+    False the check stops and the rows so far are returned (the editor's Stop)."""
     plan = compile_graph(graph)
     if plan.output_error is not None:
         raise plan.output_error
@@ -70,10 +73,12 @@ def gradient_check(graph: Graph, tolerance: float = TOLERANCE) -> list[CheckRow]
     f = _Nudger(plan, out)
     f0 = base.value(out)
     rows: list[CheckRow] = []
-    for nid in graph.ids():
+    leaves = [nid for nid in graph.ids() if graph.op_of(nid) in VARIABLE_KINDS]
+    for nid in leaves:
+        # every leaf adds one row: report the previous one (the last is reported below)
+        if progress is not None and rows and not progress(len(rows), len(leaves)):
+            return rows
         op = graph.op_of(nid)
-        if op not in VARIABLE_KINDS:
-            continue
         x = graph.nx.nodes[nid]["value"]
         h = _H * max(1.0, abs(x))
         fp, fm = f.at(nid, x + h), f.at(nid, x - h)
@@ -102,4 +107,6 @@ def gradient_check(graph: Graph, tolerance: float = TOLERANCE) -> list[CheckRow]
         elif err > tolerance:
             status = "FAIL"
         rows.append(CheckRow(nid, name, op, analytic, numeric, err, status, note))
+    if progress is not None and rows:
+        progress(len(rows), len(leaves))
     return rows

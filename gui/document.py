@@ -12,6 +12,8 @@ nodes and edges have new numbers (None: assume all), so the canvas repaints only
 from __future__ import annotations
 
 import math
+import os
+import stat
 from typing import Any, Iterable
 
 from PySide6.QtCore import QObject, Signal
@@ -25,6 +27,8 @@ from engine.names import unique_name
 from engine.ops import OPS
 
 Pos = tuple[float, float]
+#: why a person's NaN or ∞ is refused as a leaf value (training may still reach one)
+NOT_FINITE = "a value must be a finite number"
 
 
 class Document(QObject):
@@ -180,6 +184,8 @@ class Document(QObject):
         if not OPS[self.graph.op_of(nid)].is_leaf:
             raise ValueError("only input, param and const nodes hold a value")
         value = float(value)
+        if not math.isfinite(value):  # the editor's policy: a typed value is a number
+            raise ValueError(NOT_FINITE)
         old = self.graph.node(nid).value
         if merge_id is None and _same(old, value):
             return
@@ -266,12 +272,18 @@ class Document(QObject):
 
     # ------------------------------------------------------------------ files
     def _reset(self, graph: Graph, path: str | None) -> None:
+        """Replace the document with ``graph``. The new graph is compiled and evaluated
+        first, on its own LiveEvaluation: if that fails (a graph the engine cannot take,
+        MemoryError...) the exception leaves graph, path, result and undo stack as they were."""
+        live = LiveEvaluation()
+        result, changes = live.structure(graph)
         self.undo_stack.clear()
         self.graph = graph
         self.path = path
+        self.live = live
         self.undo_stack.setClean()
         self._dirty, self._dirty_values = set(), set()
-        self.result, self.changes = self.live.structure(self.graph)
+        self.result, self.changes = result, changes
         self.graphReset.emit()
         self.outputChanged.emit()
         self.resultsChanged.emit()
@@ -285,13 +297,23 @@ class Document(QObject):
         self._reset(Graph(), None)
 
     def open(self, path: str) -> None:
-        """Load a file; on GraphFileError (or OSError) the document is left as it was."""
+        """Load a file. Anything that goes wrong (GraphFileError, OSError, a graph the
+        engine cannot evaluate) raises before the document changes; a FIFO or a device is
+        refused before it is read, so opening one cannot block the editor."""
         from engine import fileformat
+        check_regular_file(path)
         graph = fileformat.load(path)
         self._reset(graph, str(path))
 
+    def recover(self, graph: Graph, path: str | None) -> None:
+        """Show an autosaved copy of a document that was not closed normally: it belongs
+        to ``path`` but is not saved there yet, so it opens modified, with no undo history."""
+        self._reset(graph, path)
+        self.undo_stack.resetClean()
+
     def save(self, path: str | None = None) -> None:
-        """Write the file atomically; on OSError nothing changes and the document stays modified."""
+        """Write the file atomically; if that raises (OSError, a value the format cannot
+        hold...), nothing changes: the path stays and the document stays modified."""
         from engine import fileformat
         target = path or self.path
         if not target:
@@ -358,6 +380,21 @@ class Document(QObject):
         self.graph.set_output(nid)
         self._dirty.add("structure")
         self.outputChanged.emit()
+
+
+def check_regular_file(path: str | os.PathLike) -> None:
+    """Raise GraphFileError unless ``path`` is a regular file: reading a FIFO waits for a
+    writer and a device may never end, so neither is read at all."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing, unreadable...: the loader says so in its own words
+    if stat.S_ISREG(mode):
+        return
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    raise engine.GraphFileError(str(path), "$", f"is {kind}, not a graph file")
 
 
 def _same(a: float, b: float) -> bool:

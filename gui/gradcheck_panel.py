@@ -3,12 +3,17 @@
 The numbers come from ``engine.check.gradient_check``, the code behind ``main.py check``,
 so the panel and the command line can never disagree. A check costs two evaluations
 per leaf, so it re-runs by itself (debounced) only while the dock is shown and the
-graph is small; larger graphs are checked on the button.
+graph is small; larger graphs are checked on the button. A long check reports after
+each leaf through the check's progress callback, which shows a progress bar and lets
+the window handle events now and then — so it stays live and its Stop button works.
+The check runs on a copy of the graph; an edit meanwhile ends it (its rows would be
+out of date) and, where allowed, starts a fresh one.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,7 +36,7 @@ from engine.check import TOLERANCE, CheckRow, gradient_check
 from engine.errors import EngineError
 from engine.labels import display_name
 from engine.numfmt import fmt, full
-from engine.ops import OPS
+from engine.ops import OPS, VARIABLE_KINDS
 from gui.document import Document
 
 #: automatic re-checks only while leaves × nodes stays under this (two-layer net: 4 × 7)
@@ -38,6 +44,10 @@ AUTO_COST = 200_000
 #: and never above this many nodes
 AUTO_MAX_NODES = 2000
 DEBOUNCE_MS = 250
+#: a running check lets the window handle events this often (seconds)...
+EVENTS_EVERY = 0.05
+#: ...and shows its progress bar and Stop button once it has run this long
+SHOW_PROGRESS_AFTER = 0.3
 COLUMNS = ["Leaf", "Backprop", "Finite diff.", "Error", "Status", "Note"]
 STATUS_TEXT = {"ok": "✓ ok", "FAIL": "✗ FAIL", "kink": "◆ kink", "undefined": "? undefined"}
 #: row backgrounds (translucent, so they read in light and dark themes)
@@ -56,11 +66,22 @@ class GradCheckPanel(QWidget):
         self.tolerance = TOLERANCE
         self.rows: list[CheckRow] = []
         self._stale = True
+        self._running = False
+        #: why a running check should end at its next report: "stopped", "changed" or ""
+        self._stop_reason = ""
+        self._started = self._last_events = 0.0
         self.summary = QLabel()
         self.summary.setObjectName("gradcheck_summary")
         self.summary.setWordWrap(True)
         self.refresh_button = QPushButton("Check now")
         self.refresh_button.setToolTip("Compare backprop with central finite differences")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the check; the rows computed so far stay")
+        self.stop_button.hide()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("gradcheck_progress")
+        self.progress_bar.setMaximumWidth(200)  # the count is in the summary beside it
+        self.progress_bar.hide()
         self.auto_box = QCheckBox("Automatic")
         self.auto_box.setChecked(True)
         self.auto_box.setToolTip("Re-check after every change while the graph is small "
@@ -85,6 +106,8 @@ class GradCheckPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.refresh_button)
+        top.addWidget(self.stop_button)
+        top.addWidget(self.progress_bar)
         top.addWidget(self.auto_box)
         top.addWidget(self.summary, 1)
         lay = QVBoxLayout(self)
@@ -98,6 +121,7 @@ class GradCheckPanel(QWidget):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._auto_refresh)
         self.refresh_button.clicked.connect(self.refresh)
+        self.stop_button.clicked.connect(self.stop)
         self.auto_box.toggled.connect(lambda on: on and self._schedule())
         self.table.cellClicked.connect(self._row_clicked)
         self.doc.resultsChanged.connect(self._schedule)
@@ -114,6 +138,9 @@ class GradCheckPanel(QWidget):
 
     def _schedule(self) -> None:
         self._stale = True
+        if self._running:
+            self._stop_reason = "changed"  # its rows would describe the old graph
+            return
         if self.auto_box.isChecked() and self.isVisible():
             self._timer.start()
 
@@ -129,8 +156,19 @@ class GradCheckPanel(QWidget):
         if self._stale:
             self._schedule()
 
+    def is_running(self) -> bool:
+        return self._running
+
+    def stop(self) -> None:
+        """Stop a running check at its next leaf; the rows computed so far are shown."""
+        if self._running:
+            self._stop_reason = "stopped"
+
     def refresh(self) -> list[CheckRow]:
-        """Run the check now on the document's graph and show it."""
+        """Run the check now on the document's graph and show it (returns when it is
+        done or stopped; meanwhile the window handles events)."""
+        if self._running:  # asked again from inside a running check's event handling
+            return self.rows
         self._timer.stop()
         self._stale = False
         g = self.doc.graph
@@ -139,9 +177,12 @@ class GradCheckPanel(QWidget):
             self._fill()
             self._show_summary("The graph is empty: nothing to check.", problem=False)
             return self.rows
-        QApplication.setOverrideCursor(Qt.WaitCursor)
+        self._running, self._stop_reason = True, ""
+        self._started = self._last_events = time.perf_counter()
+        self.refresh_button.setEnabled(False)
+        QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            self.rows = gradient_check(g, self.tolerance)
+            rows = gradient_check(g.copy(), self.tolerance, progress=self._progress)
         except EngineError as e:
             self.rows = []
             self._fill()
@@ -149,12 +190,51 @@ class GradCheckPanel(QWidget):
             return self.rows
         finally:
             QApplication.restoreOverrideCursor()
+            self._running = False
+            self.refresh_button.setEnabled(True)
+            self.stop_button.hide()
+            self.progress_bar.hide()
+        reason, total = self._stop_reason, self._leaf_count(g)
+        if reason == "changed":
+            self._show_summary("The graph changed during the check, so it was stopped: "
+                               "press Check now for its new numbers.", problem=False)
+            self._schedule()
+            return self.rows
+        self.rows = rows
         self._fill()
+        self._show_summary(*self._verdict(stopped_of=total if reason == "stopped" else None))
+        return self.rows
+
+    def _progress(self, done: int, total: int) -> bool:
+        """The check's callback after each leaf: show how far it is, let the window handle
+        events now and then (Stop, paint, edits), and say whether to go on."""
+        now = time.perf_counter()
+        if now - self._last_events >= EVENTS_EVERY:
+            if now - self._started >= SHOW_PROGRESS_AFTER and not self.progress_bar.isVisible():
+                self.progress_bar.show()
+                self.stop_button.show()
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(done)
+            self._show_summary(f"Checking… {done:,} of {total:,} leaves", problem=False)
+            QApplication.processEvents()
+            self._last_events = time.perf_counter()
+        return not self._stop_reason
+
+    @staticmethod
+    def _leaf_count(g) -> int:
+        return sum(1 for nid in g.ids() if g.op_of(nid) in VARIABLE_KINDS)
+
+    def _verdict(self, stopped_of: int | None = None) -> tuple[str, bool]:
+        """The summary line for the rows shown, and whether it reports a problem."""
         failed = sum(r.status == "FAIL" for r in self.rows)
         kinks = sum(r.status == "kink" for r in self.rows)
         undefined = sum(r.status == "undefined" for r in self.rows)
         n = len(self.rows)
-        if failed:
+        if stopped_of is not None:
+            head = f"Stopped after {n:,} of {stopped_of:,} leaves: "
+            text = head + (f"✗ {failed} over the tolerance {self.tolerance:g}" if failed else
+                           f"✓ all {n:,} checked within {self.tolerance:g}")
+        elif failed:
             text = f"✗ {failed} of {n} leaves over the tolerance {self.tolerance:g}"
         else:
             text = f"✓ passed: {n} lea{'f' if n == 1 else 'ves'}, all within {self.tolerance:g}"
@@ -165,8 +245,7 @@ class GradCheckPanel(QWidget):
             extra.append(f"{undefined} not finite")
         if extra:
             text += "; " + ", ".join(extra)
-        self._show_summary(text, problem=bool(failed))
-        return self.rows
+        return text, bool(failed)
 
     # ------------------------------------------------------------ drawing
     def _show_summary(self, text: str, problem: bool) -> None:

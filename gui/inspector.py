@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -39,7 +39,8 @@ _merge_ids = itertools.count(1)
 
 
 def parse_number(text: str) -> float:
-    """A typed number: accepts the typographic minus and ``inf``/``nan`` spellings."""
+    """A typed number: accepts the typographic minus and ``inf``/``nan`` spellings (so a
+    caller can say why a non-finite one is refused, rather than "not a number")."""
     t = text.strip().replace("−", "-").replace("∞", "inf").replace(",", ".") if text else ""
     t = t.replace("NaN", "nan")
     return float(t)
@@ -47,6 +48,9 @@ def parse_number(text: str) -> float:
 
 class Inspector(QScrollArea):
     """Shows and edits one selected node; says how many when several are selected."""
+
+    #: a refused edit, said where it is seen even when the dock is short (the status bar)
+    statusMessage = Signal(str)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -328,13 +332,18 @@ class Inspector(QScrollArea):
     def _typed_value(self) -> None:
         if self._updating or self.nid not in self.doc.graph:
             return
+        text = self.value_edit.text()
         try:
-            v = parse_number(self.value_edit.text())
-        except ValueError:
-            self.problem.setText(f"⚠ {self.value_edit.text()!r} is not a number")
-            self.value_edit.setText(full(self.doc.graph.node(self.nid).value))
+            v = parse_number(text)
+            self.doc.set_value(self.nid, v)  # refuses NaN and ±∞: the editor's policy
+        except ValueError as e:
+            typed = repr(text.strip())
+            why = f"{e}, not {typed}" if "finite" in str(e) else f"{typed} is not a number"
+            kept = full(self.doc.graph.node(self.nid).value)
+            self.problem.setText(f"⚠ {why}; the value stays {kept}")
+            self.statusMessage.emit(f"{why[0].upper()}{why[1:]}; the value stays {kept}")
+            self.value_edit.setText(kept)
             return
-        self.doc.set_value(self.nid, v)
         self._widen_range(v)
         self._sync_slider()
 

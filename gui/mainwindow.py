@@ -30,6 +30,7 @@ from engine.labels import LABEL_MODES, display_name
 from engine.numfmt import fmt
 from chain_rule_studio.examples import DEFAULT_EXAMPLE, example_files, examples_dir
 from gui import progress
+from gui.autosave import Autosaver
 from gui.canvas import CanvasView
 from gui.commands import fragment_nodes
 from gui.document import Document
@@ -79,9 +80,14 @@ class MainWindow(QMainWindow):
         self._build_stepper()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
+        self.inspector.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
         self.doc.resultsChanged.connect(self._update_status)
         self.doc.graphReset.connect(lambda: QTimer.singleShot(0, self.canvas.fit_all))
+        self.autosaver = Autosaver(self.doc, lambda: self.untitled_name, self)
+        self.autosaver.failed.connect(self.show_message)
+        #: set when a signal (SIGTERM, SIGHUP) ends the session: close without asking
+        self._closing_on_signal = False
         self.set_label_mode(str(self.settings.value("labelMode", "both")))
         self.set_theme(str(self.settings.value("theme", "light")))
         self.resize(*_first_size(self))
@@ -392,6 +398,11 @@ class MainWindow(QMainWindow):
         self.output_label.style().unpolish(self.output_label)
         self.output_label.style().polish(self.output_label)
 
+    def set_untitled_name(self, name: str) -> None:
+        """What the title calls a document without a file ("Untitled", "two_layer (example)")."""
+        self.untitled_name = name
+        self._update_title()
+
     def _update_title(self) -> None:
         name = os.path.basename(self.doc.path) if self.doc.path else self.untitled_name
         self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
@@ -428,14 +439,17 @@ class MainWindow(QMainWindow):
             self.open_path(path, ask=False)
 
     def open_path(self, path: str, ask: bool = True) -> bool:
-        """Open a file; on failure show the loader's message and keep the current document."""
+        """Open a file; on any failure show one message and keep the current document
+        (graph, title, path and undo stack): the new one is built whole before it replaces it."""
         if ask and not self.maybe_save():
             return False
         try:
             with progress.scope(self, f"Opening {Path(path).name}…"):
                 self.doc.open(path)
-        except (engine.GraphFileError, OSError) as e:
-            self.show_error("Could not open the file", _file_error_text(e, path))
+        except Exception as e:  # noqa: BLE001 - a file must never half-open or crash
+            kept = ("\n\nThe document you had open is unchanged."
+                    if len(self.doc.graph) or self.doc.path else "")
+            self.show_error("Could not open the file", _file_error_text(e, path) + kept)
             return False
         self._add_recent(path)
         self.show_message(f"Opened {path}")
@@ -448,12 +462,12 @@ class MainWindow(QMainWindow):
             return False
         try:
             graph = fileformat.load(str(path))
-        except (engine.GraphFileError, OSError) as e:
+            with progress.scope(self, f"Opening {Path(path).name}…"):
+                self.doc.load_graph(graph, None)
+        except Exception as e:  # noqa: BLE001 - as open_path
             self.show_error("Could not open the example", _file_error_text(e, str(path)))
             return False
-        self.untitled_name = f"{Path(path).stem} (example)"
-        with progress.scope(self, f"Opening {Path(path).name}…"):
-            self.doc.load_graph(graph, None)
+        self.set_untitled_name(f"{Path(path).stem} (example)")
         return True
 
     def save(self) -> bool:
@@ -471,11 +485,12 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def _save_to(self, path: str) -> bool:
+        """Save, or say in words why not: nothing raised by a save (OSError, a value the
+        format cannot hold, an encoding error...) reaches the event loop or closes the window."""
         try:
             self.doc.save(path)
-        except OSError as e:
-            why = e.strerror or str(e)
-            self.show_error("Could not save", f"{path} was not saved: {why}.\n\n"
+        except Exception as e:  # noqa: BLE001 - the document must survive any failed save
+            self.show_error("Could not save", f"{path} was not saved: {_save_error_text(e)}\n\n"
                             "Your changes are still here, unsaved; the old file is unchanged.")
             return False
         self._add_recent(path)
@@ -526,10 +541,25 @@ class MainWindow(QMainWindow):
             self.examples_menu.addAction("(none found)").setEnabled(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.maybe_save():
+        """A normal close asks about unsaved changes and then removes the autosaved copy;
+        a close on a signal keeps it (written now) for the next start to offer."""
+        if self._closing_on_signal:
+            self.gradcheck.stop()
+            self.autosaver.end(keep=True)
+            event.accept()
+        elif self.maybe_save():
+            self.gradcheck.stop()
+            self.autosaver.end(keep=False)
             event.accept()
         else:
             event.ignore()
+
+    def close_on_signal(self) -> None:
+        """SIGTERM or SIGHUP: autosave now and close without asking (nobody may be there
+        to answer); the copy is offered at the next start."""
+        self._closing_on_signal = True
+        self.autosaver.end(keep=True)  # also if the window is hidden and closes quietly
+        self.close()
 
     # ----------------------------------------------------------------- edit
     def selected_ids(self) -> list[str]:
@@ -659,12 +689,30 @@ def _first_size(window: QWidget) -> tuple[int, int]:
     return min(1440, int(avail.width() * 0.9)), min(900, int(avail.height() * 0.9))
 
 
-def _file_error_text(e: Exception, path: str) -> str:
+def _file_error_text(e: BaseException, path: str) -> str:
+    """One sentence for a file that could not be opened, whatever went wrong."""
     if isinstance(e, engine.GraphFileError):
         return str(e)
     if isinstance(e, OSError):
         return f"{path}: {e.strerror or e}"
-    return str(e)
+    if isinstance(e, MemoryError):
+        return f"{path}: the graph is too large to open in the memory available."
+    if isinstance(e, engine.EngineError):
+        return f"{path}: {e}"
+    return f"{path}: the graph cannot be opened ({type(e).__name__}: {e})."
+
+
+def _save_error_text(e: BaseException) -> str:
+    """Why a save failed, in words (the file format refuses some values today)."""
+    if isinstance(e, OSError):
+        why = e.strerror or str(e)
+    elif isinstance(e, UnicodeError):
+        why = f"a name or the note holds text that cannot be written ({e.reason})"
+    elif isinstance(e, ValueError) and "JSON" in str(e):
+        why = "a number in the graph cannot be written (it is not finite)"
+    else:
+        why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    return why.rstrip(".") + "."
 
 
 __all__ = ["MainWindow", "example_files", "EXAMPLES_DIR", "DEFAULT_EXAMPLE"]

@@ -49,3 +49,18 @@ def type_expression(qtbot, window: MainWindow, text: str,
     qtbot.keyClick(edit, Qt.Key_Delete)
     qtbot.keyClicks(edit, text)
     qtbot.keyClick(edit, Qt.Key_Return, modifier)
+
+
+def type_text(qtbot, widget, text: str) -> None:
+    """Type ``text`` key by key, as a keyboard would; characters QTest cannot spell
+    (∞, the typographic minus −) arrive as key events carrying that text, as from an
+    input method."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+    for ch in text:
+        if ch.isascii():
+            qtbot.keyClicks(widget, ch)
+            continue
+        for kind in (QEvent.KeyPress, QEvent.KeyRelease):
+            QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key_unknown, Qt.NoModifier, ch))

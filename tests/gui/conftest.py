@@ -2,7 +2,10 @@
 
 Every GUI test acts as a user: real mouse and key events on shown widgets, then
 assertions on the document and on what is drawn. Dialogs are monkeypatched: errors and
-questions are recorded on ``dialogs`` and questions answered with ``dialogs.answer``.
+questions are recorded on ``dialogs`` and questions answered with ``dialogs.answer``;
+the start-up recovery prompt is recorded on ``dialogs.recoveries`` and answered with
+``dialogs.recovery_answer`` (by default: decide later, the copy stays). Each GUI test
+has its own app-data folder, so autosaved copies never cross from one test to another.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import engine
 from _gui_helpers import shown_view
+from gui import recovery
 from gui.canvas import CanvasView
 from gui.document import Document
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
@@ -26,6 +30,8 @@ class Dialogs:
         self.answer = QMessageBox.Discard
         self.save_name = ""
         self.open_name = ""
+        self.recoveries: list[recovery.Recovery] = []
+        self.recovery_answer: str | None = recovery.LATER
 
 
 @pytest.fixture
@@ -46,7 +52,19 @@ def dialogs(monkeypatch) -> Dialogs:
                         staticmethod(lambda *a, **k: (d.save_name, "")))
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *a, **k: (d.open_name, "")))
+
+    def ask_recovery(parent, rec):
+        d.recoveries.append(rec)
+        return d.recovery_answer
+
+    monkeypatch.setattr(recovery, "ask", ask_recovery)
     return d
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(monkeypatch, tmp_path_factory) -> None:
+    """A fresh app-data folder (crash log, autosaved copies) for every GUI test."""
+    monkeypatch.setenv("CHAIN_RULE_STUDIO_DATA_DIR", str(tmp_path_factory.mktemp("appdata")))
 
 
 @pytest.fixture

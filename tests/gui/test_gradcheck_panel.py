@@ -149,3 +149,96 @@ def test_a_graph_without_an_output_says_why(qtbot, window) -> None:
     panel = open_panel(qtbot, window)
     qtbot.waitUntil(lambda: panel.summary.text().startswith("Cannot check"))
     assert panel.table.rowCount() == 0 and len(g) == 7
+
+
+# ------------------------------------------------ long checks: progress and Stop
+
+def _sum_of(n: int):
+    return parse("y = " + " + ".join(f"x{i}" for i in range(n)))
+
+
+def test_a_2000_leaf_check_shows_progress_and_stop_keeps_the_rows(qtbot, window) -> None:
+    from PySide6.QtCore import QTimer
+    window.doc.load_graph(_sum_of(2000))
+    panel = open_panel(qtbot, window)
+    qtbot.waitUntil(lambda: "press Check now" in panel.summary.text())
+    assert not panel.progress_bar.isVisible() and not panel.stop_button.isVisible()
+    seen: list[tuple] = []
+    ticks = []
+
+    def watch() -> None:
+        """Runs from the window's event loop while the check is going: a user's look."""
+        ticks.append(1)
+        if panel.progress_bar.isVisible() and panel.progress_bar.value() > 0 and not seen:
+            bar = panel.progress_bar
+            seen.append((bar.value(), bar.maximum(), panel.stop_button.isVisible(),
+                         panel.summary.text(), panel.refresh_button.isEnabled()))
+            qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+            timer.stop()
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(watch)
+    timer.start()
+    qtbot.mouseClick(panel.refresh_button, Qt.LeftButton)  # returns once stopped
+    timer.stop()
+    assert seen, "the check never showed its progress"
+    done, total, stop_shown, text, check_enabled = seen[0]
+    assert total == 2000 and 0 < done < 2000 and stop_shown and not check_enabled
+    assert text == f"Checking… {done:,} of 2,000 leaves"
+    assert len(ticks) > 1  # the window kept handling events during the check
+    n = len(panel.rows)
+    assert done <= n < 2000 and panel.table.rowCount() == n
+    assert all(r.analytic == 1.0 and r.status == "ok" for r in panel.rows)  # ∂y/∂xᵢ = 1
+    assert [r.name for r in panel.rows] == [f"x{i}" for i in range(n)]
+    assert panel.summary.text().startswith(f"Stopped after {n:,} of 2,000 leaves")
+    assert not panel.progress_bar.isVisible() and not panel.stop_button.isVisible()
+    assert panel.refresh_button.isEnabled() and not panel.is_running()
+
+
+def test_progress_grows_to_the_end_of_a_check(qtbot, window, monkeypatch) -> None:
+    import gui.gradcheck_panel as gp
+    from PySide6.QtCore import QTimer
+    monkeypatch.setattr(gp, "SHOW_PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(gp, "EVENTS_EVERY", 0.0)
+    window.doc.load_graph(_sum_of(300))
+    panel = open_panel(qtbot, window)
+    panel.auto_box.setChecked(False)
+    values: list[int] = []
+    timer = QTimer()
+    timer.setInterval(0)
+    timer.timeout.connect(lambda: panel.progress_bar.isVisible()
+                          and values.append(panel.progress_bar.value()))
+    timer.start()
+    qtbot.mouseClick(panel.refresh_button, Qt.LeftButton)
+    timer.stop()
+    assert values and values == sorted(values) and values[-1] > values[0]
+    assert panel.progress_bar.maximum() == 300
+    assert len(panel.rows) == 300 and panel.summary.text().startswith("✓ passed: 300 leaves")
+    assert not panel.progress_bar.isVisible()
+
+
+def test_an_edit_during_a_check_ends_it_without_stale_rows(qtbot, window, monkeypatch) -> None:
+    import gui.gradcheck_panel as gp
+    from PySide6.QtCore import QTimer
+    monkeypatch.setattr(gp, "SHOW_PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(gp, "EVENTS_EVERY", 0.0)
+    window.doc.load_graph(_sum_of(300))
+    panel = open_panel(qtbot, window)
+    panel.auto_box.setChecked(False)
+    x0 = window.doc.graph.id_of("x0")
+
+    def edit() -> None:
+        if panel.is_running():
+            timer.stop()
+            window.doc.set_value(x0, 7.0)  # as a slider drag would, mid-check
+    timer = QTimer()
+    timer.setInterval(0)
+    timer.timeout.connect(edit)
+    timer.start()
+    qtbot.mouseClick(panel.refresh_button, Qt.LeftButton)
+    timer.stop()
+    assert window.doc.graph.node(x0).value == 7.0
+    assert panel.rows == [] and "changed during the check" in panel.summary.text()
+    qtbot.mouseClick(panel.refresh_button, Qt.LeftButton)
+    assert len(panel.rows) == 300

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle, QStyleOptionSlider
 
-from _gui_helpers import two_layer
+from _gui_helpers import two_layer, type_text
 from engine import fileformat
 from gui import app as app_module
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
@@ -468,3 +468,185 @@ def test_output_tooltip_names_the_real_output_and_inspector_without_output(windo
     assert "output L" not in tip and "lg" in tip
     # the NaN badge's reason is the engine's: log of a negative number
     assert "log is undefined for" in tip
+
+
+# ------------------------------------------------ the document is never lost or half-changed
+
+@pytest.mark.parametrize("typed", ["nan", "NaN", "inf", "-inf", "∞", "−∞", "1e999"])
+def test_typing_nan_or_infinity_as_a_value_is_refused(window, qtbot, typed):
+    ids = two_layer(window.doc)
+    window.canvas.select_ids([ids["x"]])
+    stack = window.doc.undo_stack
+    steps, index = stack.count(), stack.index()
+    before = fileformat.dumps(window.doc.graph)
+    edit = window.inspector.value_edit
+    qtbot.mouseClick(edit, Qt.LeftButton)
+    edit.selectAll()
+    type_text(qtbot, edit, typed)
+    qtbot.keyClick(edit, Qt.Key_Return)
+    problem = window.inspector.problem.text()
+    assert "a value must be a finite number" in problem and repr(typed) in problem
+    assert window.statusBar().currentMessage().startswith("A value must be a finite number")
+    assert window.doc.graph.node(ids["x"]).value == 2.0
+    assert fileformat.dumps(window.doc.graph) == before
+    assert (stack.count(), stack.index()) == (steps, index)  # no undo step either
+    assert edit.text() == "2"  # the field shows the value kept
+    assert window.canvas.scene().nodes[ids["x"]].value_text == "2"
+    # a finite number typed next is taken as usual
+    qtbot.mouseClick(edit, Qt.LeftButton)
+    edit.selectAll()
+    type_text(qtbot, edit, "−1.5")
+    qtbot.keyClick(edit, Qt.Key_Return)
+    assert window.doc.graph.node(ids["x"]).value == -1.5
+
+
+def test_the_document_api_refuses_a_non_finite_value(window):
+    ids = two_layer(window.doc)
+    with pytest.raises(ValueError, match="a value must be a finite number"):
+        window.doc.set_value(ids["x"], float("nan"))
+    assert window.doc.graph.node(ids["x"]).value == 2.0
+
+
+def _saved_two_layer(window, folder: Path) -> tuple[dict[str, str], Path]:
+    """The two-layer net saved to folder/g.json, then x set to 9 (unsaved)."""
+    ids = two_layer(window.doc)
+    path = folder / "g.json"
+    window.doc.save(str(path))
+    window.doc.set_value(ids["x"], 9.0)
+    return ids, path
+
+
+@pytest.mark.parametrize("failure, words", [
+    (OSError(28, "No space left on device"), "No space left on device"),
+    (ValueError("Out of range float values are not JSON compliant"), "not finite"),
+    (UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates not allowed"),
+     "cannot be written"),
+    (RuntimeError("disk controller on fire"), "disk controller on fire"),
+])
+def test_close_keeps_the_window_when_the_save_fails(window, dialogs, qtbot, tmp_path,
+                                                    monkeypatch, failure, words):
+    ids, path = _saved_two_layer(window, tmp_path)
+    old = path.read_bytes()
+    edited = fileformat.dumps(window.doc.graph)
+
+    def fail(*_a, **_k):
+        raise failure
+    monkeypatch.setattr(fileformat, "save", fail)
+    dialogs.answer = QMessageBox.Save  # "Save the changes?" — Save
+    window.act_quit.trigger()          # File › Quit
+    assert window.isVisible()
+    assert len(dialogs.questions) == 1 and len(dialogs.errors) == 1
+    assert "g.json was not saved" in dialogs.errors[0] and words in dialogs.errors[0]
+    assert "Your changes are still here" in dialogs.errors[0]
+    assert window.doc.is_modified() and window.isWindowModified()
+    assert window.doc.path == str(path) and fileformat.dumps(window.doc.graph) == edited
+    assert path.read_bytes() == old
+    # Ctrl+S fails the same way, in words, and raises nothing into the event loop
+    press(qtbot, window.canvas, QKeySequence.Save)
+    assert len(dialogs.errors) == 2 and words in dialogs.errors[1]
+    assert window.isVisible() and window.doc.is_modified()
+
+
+def test_close_into_a_read_only_folder_keeps_the_window(window, dialogs):
+    folder = Path(tempfile.mkdtemp(prefix="crs-ro-"))
+    os.chmod(folder, 0o755)
+    try:
+        _ids, path = _saved_two_layer(window, folder)
+        dialogs.answer = QMessageBox.Save
+        with read_only_folder(folder):
+            closed = window.close()
+        assert not closed and window.isVisible()
+        assert len(dialogs.errors) == 1 and "not saved" in dialogs.errors[0]
+        assert window.doc.is_modified()
+    finally:
+        os.chmod(folder, 0o755)
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+
+
+def _state(window) -> tuple:
+    """Everything a failed open must leave as it was."""
+    stack = window.doc.undo_stack
+    return (fileformat.dumps(window.doc.graph), window.doc.path, window.windowTitle(),
+            window.isWindowModified(), stack.count(), stack.index(), stack.undoText(),
+            len(window.canvas.scene().nodes))
+
+
+def _open_and_expect_refusal(window, dialogs, path) -> str:
+    before = _state(window)
+    dialogs.open_name = str(path)
+    window.act_open.trigger()  # File › Open…; unsaved changes: Discard
+    assert len(dialogs.errors) == 1, dialogs.errors
+    assert _state(window) == before
+    assert window.doc.is_modified()
+    window.doc.undo_stack.undo()  # and the undo stack still works
+    assert window.doc.graph.node(window.doc.graph.id_of("x")).value == 2.0
+    return dialogs.errors[0]
+
+
+def test_a_malformed_file_leaves_document_title_path_and_undo_stack(window, dialogs, tmp_path):
+    _saved_two_layer(window, tmp_path)
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"format": "chain-rule-studio", "version": 1, "nodes": [', encoding="utf-8")
+    text = _open_and_expect_refusal(window, dialogs, bad)
+    assert "broken.json" in text and "unchanged" in text
+
+
+@pytest.mark.parametrize("failure", [MemoryError(), OverflowError("math range error"),
+                                     ValueError("array is too big")])
+def test_a_file_that_cannot_be_evaluated_leaves_everything(window, dialogs, tmp_path,
+                                                           monkeypatch, failure):
+    """The file reads fine but compiling or evaluating it fails: nothing was replaced."""
+    import engine.live
+    _saved_two_layer(window, tmp_path)
+    good = tmp_path / "other.json"
+    fileformat.save(fileformat.load(str(EXAMPLES_DIR / "xor.json")), str(good))
+
+    def fail(_graph):
+        raise failure
+    monkeypatch.setattr(engine.live, "compile_graph", fail)
+    text = _open_and_expect_refusal(window, dialogs, good)
+    assert "other.json" in text
+    if isinstance(failure, MemoryError):
+        assert "too large" in text
+
+
+def test_a_fifo_is_refused_without_blocking(window, dialogs, tmp_path):
+    import threading
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    _saved_two_layer(window, tmp_path)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+
+    def unblock():  # only if the editor wrongly waits on the pipe: let it read and fail
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write("{}")
+    rescue = threading.Timer(15.0, unblock)
+    rescue.daemon = True
+    rescue.start()
+    try:
+        text = _open_and_expect_refusal(window, dialogs, fifo)
+    finally:
+        rescue.cancel()
+    assert "pipe.json" in text and "named pipe" in text
+
+
+def test_a_device_is_refused(window, dialogs, tmp_path):
+    if not os.path.exists("/dev/null"):
+        pytest.skip("no /dev/null here")
+    _saved_two_layer(window, tmp_path)
+    text = _open_and_expect_refusal(window, dialogs, "/dev/null")
+    assert "device" in text
+
+
+def test_startup_with_a_fifo_still_opens_the_window(qtbot, dialogs, tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    w = app_module.create_window(str(fifo))
+    qtbot.addWidget(w)
+    assert w.isVisible() and len(w.doc.graph) == 0
+    assert len(dialogs.errors) == 1 and "named pipe" in dialogs.errors[0]
