@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -48,6 +49,10 @@ def parse_number(text: str) -> float:
 
 class Inspector(QScrollArea):
     """Shows and edits one selected node; says how many when several are selected."""
+
+    #: the editable fields (their Ctrl+Z goes to the document when nothing is pending);
+    #: a class default, as QScrollArea filters events before __init__ has run
+    _fields: tuple = ()
 
     #: a refused edit, said where it is seen even when the dock is short (the status bar)
     statusMessage = Signal(str)
@@ -142,6 +147,11 @@ class Inspector(QScrollArea):
         outer.addLayout(row)
         outer.addStretch(1)
 
+        self._fields = (self.name_edit, self.value_edit, self.attr_edit)
+        for field in self._fields:
+            field.installEventFilter(self)
+            # what was typed is committed with Enter (or focus loss): not pending any more
+            field.editingFinished.connect(lambda f=field: f.setModified(False))
         self.name_edit.editingFinished.connect(self._rename)
         self.kind_combo.activated.connect(self._kind)
         self.value_edit.editingFinished.connect(self._typed_value)
@@ -199,21 +209,18 @@ class Inspector(QScrollArea):
         self.heading.setText(f"{spec.symbol_for(node.attrs)}  {spec.title}"
                              + ("  · output (L)" if is_out else ""))
         self.form_box.setVisible(True)
-        if not self.name_edit.hasFocus():
-            self.name_edit.setText(node.name)
+        self._show_text(self.name_edit, node.name)
         for w in (self.kind_combo, self.value_edit, self.slider_box):
             self.form.setRowVisible(w, spec.is_leaf)
         self.form.setRowVisible(self.attr_edit, bool(spec.attrs))
         if spec.attrs:
             attr = spec.attr_names[0]
             self.attr_label.setText(attr.capitalize())
-            if not self.attr_edit.hasFocus():
-                self.attr_edit.setText(full(node.attrs[attr]))
+            self._show_text(self.attr_edit, full(node.attrs[attr]))
         nr = r.nodes.get(nid)
         if spec.is_leaf:
             self.kind_combo.setCurrentIndex(self.kind_combo.findData(node.op))
-            if not self.value_edit.hasFocus():
-                self.value_edit.setText(full(node.value))
+            self._show_text(self.value_edit, full(node.value))
             if not self.slider.isSliderDown():
                 self._widen_range(node.value)
                 self._place_slider(node.value)
@@ -316,6 +323,25 @@ class Inspector(QScrollArea):
         self.doc.set_value(self.nid, self.slider_value(pos), merge_id=merge)
 
     # -------------------------------------------------------------- edits
+    def _show_text(self, field: QLineEdit, text: str) -> None:
+        """Show the document's value in a field — also while it has the focus, unless
+        the user has typed something there that is not committed yet (an undo from the
+        toolbar must not leave the undone number in the box)."""
+        if field.hasFocus() and field.isModified():
+            return
+        if field.text() != text:
+            field.setText(text)  # (clears the modified flag)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        """Ctrl+Z / Ctrl+Shift+Z in a field with nothing uncommitted undo the document's
+        last edit (the field would only undo its own text)."""
+        if obj in self._fields and event.type() == QEvent.ShortcutOverride and (
+                event.matches(QKeySequence.Undo) or event.matches(QKeySequence.Redo)):
+            if not obj.isModified():
+                event.ignore()  # not the field's: the window's Undo / Redo shortcut runs
+                return True
+        return super().eventFilter(obj, event)
+
     def _rename(self) -> None:
         if self._updating or self.nid not in self.doc.graph:
             return

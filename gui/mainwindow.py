@@ -11,15 +11,17 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QCursor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QStyle,
     QToolBar,
     QUndoView,
     QWidget,
@@ -37,12 +39,15 @@ from gui.document import Document
 from gui.inspector import Inspector
 from gui.mime import GRAPH_MIME
 from gui.palette import OpPalette
+from gui.presentation import Presenter, apply_ui_scale, step_ui_scale, ui_scale
 from gui.theme import THEMES, apply_theme, current_theme
 
 APP_TITLE = "Chain Rule Studio"
 EXAMPLES_DIR = examples_dir()
 FILE_FILTER = "Chain Rule Studio graphs (*.json);;All files (*)"
 MAX_RECENT = 8
+#: a paste moves this far (one canvas grid step, twice) off what it would cover
+PASTE_STEP = 40.0
 LABEL_TITLES = {"none": "No labels", "local": "Local derivative", "product": "Product",
                 "both": "Local and product", "formulas": "Formulas"}
 
@@ -83,14 +88,25 @@ class MainWindow(QMainWindow):
         self.inspector.statusMessage.connect(self.show_message)
         self.doc.fileChanged.connect(self._update_title)
         self.doc.resultsChanged.connect(self._update_status)
-        self.doc.graphReset.connect(lambda: QTimer.singleShot(0, self.canvas.fit_all))
+        self.doc.graphReset.connect(
+            lambda: QTimer.singleShot(0, self.canvas, self.canvas.fit_all))
         self.autosaver = Autosaver(self.doc, lambda: self.untitled_name, self)
         self.autosaver.failed.connect(self.show_message)
         #: set when a signal (SIGTERM, SIGHUP) ends the session: close without asking
         self._closing_on_signal = False
         self.set_label_mode(str(self.settings.value("labelMode", "both")))
         self.set_theme(str(self.settings.value("theme", "light")))
+        self.presenter = Presenter(self)
+        self._shown_once = False
+        self.canvas.installEventFilter(self)  # Esc leaves presentation mode
+        self._build_view_menu()
+        self._default_state = self.saveState()
+        for dock in self.docks():
+            dock.visibilityChanged.connect(self._dock_shown)
         self.resize(*_first_size(self))
+        self._restore_layout()
+        if abs(ui_scale() - 1.0) > 1e-9:
+            apply_ui_scale(ui_scale())
         self._update_title()
         self._update_status()
 
@@ -104,16 +120,12 @@ class MainWindow(QMainWindow):
         self.history = QUndoView(self.doc.undo_stack)
         self.history.setEmptyLabel("<opened>")
         self.history_dock = self._dock("History", self.history, Qt.RightDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 320], Qt.Horizontal)
-        self.resizeDocks([self.inspector_dock, self.history_dock], [620, 200], Qt.Vertical)
 
     def _build_training_dock(self) -> None:
         """Gradient descent on the params, with live loss and value plots (bottom dock)."""
         from gui.training_panel import TrainingPanel
         self.training = TrainingPanel(self.doc)
         self.training_dock = self._dock("Training", self.training, Qt.BottomDockWidgetArea)
-        self.resizeDocks([self.training_dock], [280], Qt.Vertical)
-        self._view_menu().addAction(self.training_dock.toggleViewAction())
 
     def _build_note_dock(self) -> None:
         """The opened file's note (what an example teaches), above the canvas; closable."""
@@ -124,7 +136,8 @@ class MainWindow(QMainWindow):
         self.note_label.setContentsMargins(8, 4, 8, 6)
         self.note_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.note_dock = self._dock("Note", self.note_label, Qt.TopDockWidgetArea)
-        self._view_menu().addAction(self.note_dock.toggleViewAction())
+        self.note_dock.setTitleBarWidget(QWidget())  # a line of text needs no title bar
+        self.note_label.setToolTip("What this example shows (View › Note hides it)")
         self.doc.graphReset.connect(self._show_note)
         # a graph replaced by an undoable edit (the expression bar) brings its own note
         self.doc.undo_stack.indexChanged.connect(lambda _i: self._show_note(only_if_changed=True))
@@ -145,21 +158,179 @@ class MainWindow(QMainWindow):
     def _view_menu(self):
         return next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
 
+    def docks(self) -> list[QDockWidget]:
+        """Every dock, in the order the View menu lists them."""
+        return [self.palette_dock, self.inspector_dock, self.derivation_dock,
+                self.history_dock, self.narration_dock, self.training_dock,
+                self.gradcheck_dock, self.note_dock]
+
+    def _build_view_menu(self) -> None:
+        """The View menu's second half: every dock, the minimap, presentation, UI zoom,
+        Reset Layout (built once every dock exists)."""
+        v = self._view_menu()
+        v.addSeparator()
+        for dock in self.docks():
+            v.addAction(dock.toggleViewAction())
+        v.addSeparator()
+        A = self._action
+        self.act_minimap = A("&Minimap", lambda: self.set_minimap(self.act_minimap.isChecked()),
+                             "Ctrl+Shift+M", "A map of the whole graph in the canvas corner")
+        self.act_minimap.setCheckable(True)
+        self.act_find = A("&Find Node…", lambda: self.canvas.open_find(), QKeySequence.Find,
+                          "Find a node by name: it is selected and brought to the middle")
+        self.act_present = A("&Presentation", self.presenter.toggle, "F5",
+                             "Full screen, large text, only the graph (Esc leaves)")
+        self.act_ui_bigger = A("Zoom UI &In", lambda: step_ui_scale(1),
+                               ["Ctrl+Shift+=", "Ctrl+Shift++"], "Larger text everywhere")
+        self.act_ui_smaller = A("Zoom UI &Out", lambda: step_ui_scale(-1), "Ctrl+Shift+-",
+                                "Smaller text everywhere")
+        self.act_ui_reset = A("&Reset UI Zoom", lambda: apply_ui_scale(1.0), "Ctrl+Shift+0")
+        self.act_reset_layout = A("Reset &Layout", self.reset_layout, None,
+                                  "Docks back where they start: the canvas gets the room")
+        v.addActions([self.act_focus_expression, self.act_minimap, self.act_present])
+        zoom_ui = v.addMenu("Zoom &UI")
+        zoom_ui.addActions([self.act_ui_bigger, self.act_ui_smaller, self.act_ui_reset])
+        v.addAction(self.act_reset_layout)
+        self._view_menu_edit().addSeparator()
+        self._view_menu_edit().addAction(self.act_find)
+        self.act_minimap.setChecked(self.settings.value("minimap", False) in (True, "true"))
+        self.set_minimap(self.act_minimap.isChecked())
+
+    def _view_menu_edit(self):
+        return next(a.menu() for a in self.menuBar().actions() if a.text() == "&Edit")
+
+    def set_minimap(self, on: bool) -> None:
+        self.act_minimap.setChecked(on)
+        self.canvas.set_minimap(on)
+        self.settings.setValue("minimap", on)
+
+    # ---------------------------------------------------------------- layout
+    def _arrange_default(self) -> None:
+        """Docks where they start: one column on the right (Inspector with the Palette,
+        Derivation with the History, each pair tabbed), Narration, Training and Gradient
+        Check tabbed below and hidden until wanted, so the canvas has most of the
+        window."""
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        for dock in self.docks():
+            dock.setFloating(False)
+            if dock is not self.note_dock and dock not in bottom:
+                dock.show()  # Qt tabifies only docks that are shown
+        self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.derivation_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.palette_dock)
+        self.tabifyDockWidget(self.derivation_dock, self.history_dock)
+        for dock in bottom:  # tabbed together as they are shown (see _dock_shown)
+            dock.hide()
+            self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        self.inspector_dock.raise_()
+        self.derivation_dock.raise_()
+        self._size_docks()
+
+    def _size_docks(self) -> None:
+        """The right column a quarter of the window or less, split in two."""
+        w = max(250, min(320, round(self.width() / 4.5)))
+        self.resizeDocks([self.inspector_dock], [w], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.derivation_dock],
+                         [self.height() // 2, self.height() // 2], Qt.Vertical)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if self.settings.value("windowState") is None:
+                QTimer.singleShot(0, self, self._size_docks)  # now the window has its size
+
+    def _restore_layout(self) -> None:
+        """The layout the user left (remembered), else the default one."""
+        self._arrange_default()
+        state = self.settings.value("windowState")
+        if state is not None:
+            self.restoreState(state)
+        self._show_note()
+
+    def reset_layout(self) -> None:
+        """View › Reset Layout."""
+        self._arrange_default()
+        self._show_note()
+        self.settings.remove("windowState")
+        self._keep_on_screen()
+
+    def _show_narration(self) -> None:
+        if self.stepper.pass_ is not None and not self.narration_dock.isVisible() \
+                and not self.presenter.active:
+            self.narration_dock.show()
+            self.narration_dock.raise_()
+
+    def _dock_shown(self, visible: bool) -> None:
+        if not visible:
+            return
+        dock = self.sender()
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        if dock in bottom and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
+            # the panels below the canvas share one place, as tabs
+            other = next((d for d in bottom if d is not dock and d.isVisible()
+                          and self.dockWidgetArea(d) == Qt.BottomDockWidgetArea), None)
+            if other is not None and dock not in self.tabifiedDockWidgets(other):
+                self.tabifyDockWidget(other, dock)
+                dock.raise_()
+            elif other is None:  # the first one up: a third of the height, not half
+                self.resizeDocks([dock], [max(160, self.height() // 3)], Qt.Vertical)
+        QTimer.singleShot(0, self, self._keep_on_screen)  # (not if the window is gone)
+
+    def _keep_on_screen(self) -> None:
+        """Docks never push the window past the screen: it shrinks back to the screen's
+        room and, where a dock will not fit beside the others, the dock joins another
+        as a tab."""
+        screen = self.screen()
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        room = screen.availableGeometry()
+        for _ in range(len(self.docks())):
+            if self.minimumSizeHint().width() <= room.width() and \
+                    self.minimumSizeHint().height() <= room.height():
+                break
+            if not self._tab_one_away():
+                break
+        frame = self.frameGeometry()
+        extra_w = frame.width() - self.width()
+        extra_h = frame.height() - self.height()
+        w = min(self.width(), room.width() - extra_w)
+        h = min(self.height(), room.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), room.x()), room.right() - frame.width() + 1)
+        y = min(max(frame.y(), room.y()), room.bottom() - frame.height() + 1)
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
+
+    def _tab_one_away(self) -> bool:
+        """Tab a dock that stands on its own beside another in its area; False when
+        every dock already shares a place."""
+        for area in (Qt.BottomDockWidgetArea, Qt.RightDockWidgetArea, Qt.LeftDockWidgetArea):
+            shown = [d for d in self.docks() if d.isVisible() and not d.isFloating()
+                     and self.dockWidgetArea(d) == area]
+            alone = [d for d in shown if not self.tabifiedDockWidgets(d)]
+            if len(shown) > 1 and alone:
+                other = next(d for d in shown if d is not alone[-1])
+                self.tabifyDockWidget(other, alone[-1])
+                alone[-1].raise_()
+                return True
+        return False
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if (obj is self.canvas and event.type() == QEvent.KeyPress
+                and event.key() == Qt.Key_Escape and self.presenter.active):
+            self.presenter.leave()
+            return True
+        return super().eventFilter(obj, event)
+
     def _build_derivation_dock(self) -> None:
         """The Derivation dock (∂L/∂w written out for the selected node) and its View toggle."""
         from gui.derivation_panel import DerivationPanel
         self.derivation = DerivationPanel(self.doc, self.canvas)
         self.derivation_dock = self._dock("Derivation", self.derivation, Qt.RightDockWidgetArea)
         self.canvas.selectionChangedIds.connect(self.derivation.set_selection)
-        view_menu = next((a.menu() for a in self.menuBar().actions()
-                          if a.menu() is not None and a.text() == "&View"), None)
-        if view_menu is not None:
-            view_menu.addAction(self.derivation_dock.toggleViewAction())
-        # History shares the derivation's place as a tab, so the derivation gets the room
-        self.tabifyDockWidget(self.derivation_dock, self.history_dock)
-        self.derivation_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.derivation_dock], [200, 380], Qt.Horizontal)
-        self.resizeDocks([self.inspector_dock, self.derivation_dock], [330, 520], Qt.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -263,20 +434,26 @@ class MainWindow(QMainWindow):
         labels.addActions(list(self.label_actions.values()))
         themes = v.addMenu("&Theme")
         themes.addActions(list(self.theme_actions.values()))
-        v.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.history_dock):
-            v.addAction(dock.toggleViewAction())
 
     def _build_toolbar(self) -> None:
+        """Icons with tooltips for the file and undo commands, a list for what edge
+        labels show, text for the passes (what a learner looks for): fits at 1280 px."""
         tb = QToolBar("Main", self)
         tb.setObjectName("main_toolbar")
-        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        tb.setToolButtonStyle(Qt.ToolButtonIconOnly)
+        icon = self.style().standardIcon
+        for act, pix in ((self.act_new, QStyle.SP_FileIcon),
+                         (self.act_open, QStyle.SP_DialogOpenButton),
+                         (self.act_save, QStyle.SP_DialogSaveButton)):
+            act.setIcon(icon(pix))
+            act.setToolTip(f"{act.text().replace('&', '').rstrip('…')} "
+                           f"({act.shortcut().toString(QKeySequence.NativeText)})")
         tb.addActions([self.act_new, self.act_open, self.act_save])
         tb.addSeparator()
-        # fixed texts, so the toolbar does not jump; the tooltip names the command
-        self.tb_undo = QAction("Undo", self)
+        # fixed icons, so the toolbar does not jump; the tooltip names the command
+        self.tb_undo = QAction(icon(QStyle.SP_ArrowBack), "Undo", self)
         self.tb_undo.triggered.connect(self.doc.undo_stack.undo)
-        self.tb_redo = QAction("Redo", self)
+        self.tb_redo = QAction(icon(QStyle.SP_ArrowForward), "Redo", self)
         self.tb_redo.triggered.connect(self.doc.undo_stack.redo)
         self.doc.undo_stack.indexChanged.connect(self._update_undo_buttons)
         self.doc.undo_stack.cleanChanged.connect(self._update_undo_buttons)
@@ -284,9 +461,18 @@ class MainWindow(QMainWindow):
         tb.addActions([self.tb_undo, self.tb_redo])
         tb.addSeparator()
         tb.addActions([self.act_fit, self.act_layout])
+        tb.widgetForAction(self.act_fit).setToolButtonStyle(Qt.ToolButtonTextOnly)
+        tb.widgetForAction(self.act_layout).setToolButtonStyle(Qt.ToolButtonTextOnly)
         tb.addSeparator()
-        tb.addWidget(QLabel(" Labels: "))
-        tb.addActions(list(self.label_actions.values()))
+        tb.addWidget(QLabel(" Labels "))
+        self.label_box = QComboBox()
+        self.label_box.setObjectName("label_mode")
+        self.label_box.setToolTip("What each edge's label shows")
+        for mode in LABEL_MODES:
+            self.label_box.addItem(LABEL_TITLES.get(mode, mode), mode)
+        self.label_box.activated.connect(
+            lambda i: self.set_label_mode(self.label_box.itemData(i)))
+        tb.addWidget(self.label_box)
         self.addToolBar(Qt.TopToolBarArea, tb)
         self.toolbar = tb
 
@@ -298,8 +484,8 @@ class MainWindow(QMainWindow):
         self.narration_dock = self._dock("Narration", self.narration, Qt.BottomDockWidgetArea)
         menu = self.menuBar().addMenu("&Passes")
         menu.addActions(self.stepper.actions())
-        menu.addSeparator()
-        menu.addAction(self.narration_dock.toggleViewAction())
+        # the narration comes into view when a pass starts (it is tabbed away by default)
+        self.stepper.changed.connect(self._show_narration)
         self.toolbar.addSeparator()
         self.toolbar.addActions(self.stepper.actions())
         self.toolbar.addWidget(self.stepper.speed_box)
@@ -333,8 +519,6 @@ class MainWindow(QMainWindow):
         self.act_focus_expression = self._action(
             "&Expression Bar", self.focus_expression_bar, "Ctrl+E",
             "Type a formula; Enter builds it as a graph")
-        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
-        view.addAction(self.act_focus_expression)
 
     def focus_expression_bar(self) -> None:
         self.expression_bar.edit.setFocus(Qt.ShortcutFocusReason)
@@ -364,9 +548,6 @@ class MainWindow(QMainWindow):
         self.gradcheck_dock = self._dock("Gradient Check", self.gradcheck,
                                          Qt.BottomDockWidgetArea)
         self.gradcheck_dock.setObjectName("gradcheck_dock")
-        self.gradcheck_dock.hide()
-        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
-        view.addAction(self.gradcheck_dock.toggleViewAction())
 
     # --------------------------------------------------------------- status
     def _update_undo_buttons(self, *_args) -> None:
@@ -550,6 +731,8 @@ class MainWindow(QMainWindow):
         elif self.maybe_save():
             self.gradcheck.stop()
             self.autosaver.end(keep=False)
+            self.presenter.leave()
+            self.settings.setValue("windowState", self.saveState())
             event.accept()
         else:
             event.ignore()
@@ -622,17 +805,28 @@ class MainWindow(QMainWindow):
             self._paste_data(self.doc.copy_data(ids), (40.0, 40.0))
 
     def _paste_offset(self, data: dict) -> tuple[float, float]:
-        """At the mouse when it is over the canvas, else a little down-right of the original."""
+        """At the mouse when it is over the canvas, else a little down-right of the
+        original; then a grid step further while a pasted node would lie exactly on a
+        node already there (the original, or an earlier paste), so none hides another."""
         vp = self.canvas.viewport()
         local = vp.mapFromGlobal(QCursor.pos())
         nodes = fragment_nodes(data)
-        if nodes and vp.rect().contains(local):
+        if not nodes:
+            return 0.0, 0.0
+        if vp.rect().contains(local):
             at = self.canvas.mapToScene(local)
             x0 = min(n["pos"][0] for n in nodes)
             y0 = min(n["pos"][1] for n in nodes)
-            return at.x() - x0, at.y() - y0
-        k = 40.0 * self._paste_count
-        return k, k
+            dx, dy = at.x() - x0, at.y() - y0
+        else:
+            dx = dy = PASTE_STEP * max(1, self._paste_count)
+        taken = {(round(n.pos[0]), round(n.pos[1])) for n in self.doc.graph.nodes()}
+        for _ in range(200):
+            if not any((round(n["pos"][0] + dx), round(n["pos"][1] + dy)) in taken
+                       for n in nodes):
+                break
+            dx, dy = dx + PASTE_STEP, dy + PASTE_STEP
+        return dx, dy
 
     def _paste_data(self, data: dict, offset: tuple[float, float]) -> None:
         new = self.doc.paste(data, offset)
@@ -660,6 +854,7 @@ class MainWindow(QMainWindow):
             mode = "both"
         self.label_mode = mode
         self.label_actions[mode].setChecked(True)
+        self.label_box.setCurrentIndex(self.label_box.findData(mode))
         self.canvas.set_label_mode(mode)
         self.settings.setValue("labelMode", mode)
 
@@ -681,18 +876,23 @@ class MainWindow(QMainWindow):
 
 
 def _first_size(window: QWidget) -> tuple[int, int]:
-    """1440×900 where the screen has room (a wide canvas for the first graph), else 90 % of it."""
+    """1440×900 where the screen has room (a wide canvas for the first graph), else the
+    whole screen's room (a projector's 1280×720 needs every pixel for the graph)."""
     screen = window.screen() or QApplication.primaryScreen()
     if screen is None:
         return 1280, 820
     avail = screen.availableGeometry()
+    if avail.width() < 1600 or avail.height() < 950:
+        return avail.width(), avail.height()
     return min(1440, int(avail.width() * 0.9)), min(900, int(avail.height() * 0.9))
 
 
 def _file_error_text(e: BaseException, path: str) -> str:
-    """One sentence for a file that could not be opened, whatever went wrong."""
+    """One sentence for a file that could not be opened, whatever went wrong: what is
+    wrong, in words, first; where it is after (``Node 1: unknown op 'foo' (at
+    $.nodes[0].op in g.json)``)."""
     if isinstance(e, engine.GraphFileError):
-        return str(e)
+        return _in_words(e)
     if isinstance(e, OSError):
         return f"{path}: {e.strerror or e}"
     if isinstance(e, MemoryError):
@@ -700,6 +900,20 @@ def _file_error_text(e: BaseException, path: str) -> str:
     if isinstance(e, engine.EngineError):
         return f"{path}: {e}"
     return f"{path}: the graph cannot be opened ({type(e).__name__}: {e})."
+
+
+def _in_words(e) -> str:
+    """A GraphFileError with the problem first and the JSON path last."""
+    import re
+    name = os.path.basename(e.file) or e.file
+    m = re.match(r"^\$\.(nodes|edges)\[(\d+)\]", e.path)
+    problem = e.problem[:1].upper() + e.problem[1:]
+    if m:
+        subject = ("Node" if m.group(1) == "nodes" else "Edge") + f" {int(m.group(2)) + 1}"
+        return f"{subject}: {e.problem} (at {e.path} in {name})"
+    if e.path in ("$", ""):
+        return f"{problem} ({name})"
+    return f"{problem} (at {e.path} in {name})"
 
 
 def _save_error_text(e: BaseException) -> str:

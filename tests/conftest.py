@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# offscreen, on a 1920×1200 screen (Qt's default offscreen screen is 800×800, and the
+# window keeps itself on its screen): tests that need another size start a process
+_SCREEN = Path(tempfile.gettempdir()) / "crs-test-screen-1920x1200.json"
+_SCREEN.write_text(json.dumps({"synchronousWindowSystemEvents": False, "windowFrameMargins": False,
+                               "screens": [{"name": "test", "x": 0, "y": 0, "width": 1920,
+                                            "height": 1200, "logicalDpiX": 96,
+                                            "logicalDpiY": 96, "dpr": 1}]}))
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

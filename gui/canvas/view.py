@@ -75,6 +75,8 @@ class CanvasView(QGraphicsView):
         self._keep_fitted = False
         #: draw far-zoom frames from the scene's overview (False: always ask the items)
         self.overview_enabled = True
+        #: pixels at the viewport's bottom that fitting keeps free (a caption lies there)
+        self.reserve_bottom = 0
         self._base: QImage | None = None
         self._base_key: tuple | None = None
         self._base_lines: list | None = None
@@ -192,13 +194,13 @@ class CanvasView(QGraphicsView):
             return
         rect = rect.adjusted(-30, -30, 30, 30)
         self._cover(rect)
-        vp = self.viewport().rect()
+        vp = self.viewport().rect().adjusted(0, 0, 0, -self.reserve_bottom)
         z = min(vp.width() / rect.width(), vp.height() / rect.height())
         # whole, however large the graph; a presentation fills the screen
         z = max(1e-4, min(MAX_ZOOM if self.scene().presenting else FIT_MAX_ZOOM, z))
         self.resetTransform()
         self.scale(z, z)
-        self.centerOn(rect.center())
+        self.centerOn(rect.center() + QPointF(0, self.reserve_bottom / 2 / z))
 
     # ----------------------------------------------------------------- painting
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -370,21 +370,6 @@ def test_inspector_shows_why_a_value_is_nan(window):
     assert "NaN" in window.inspector.numbers.text()
 
 
-def test_toolbar_label_toggle_changes_what_edges_show(window, qtbot):
-    ids = two_layer(window.doc)
-    scene = window.canvas.scene()
-    qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["both"]), Qt.LeftButton)
-    both = scene.edge_label_text(ids["w1"], ids["h"], "b")
-    # h = x·w1: ∂h/∂w1 = x = 2; product ∂L/∂h × 2 = −0.42 × 2 = −0.84
-    assert "2" in both and "−0.84" in both
-    qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["local"]), Qt.LeftButton)
-    local = scene.edge_label_text(ids["w1"], ids["h"], "b")
-    assert "2" in local and "−0.84" not in local
-    qtbot.mouseClick(window.toolbar.widgetForAction(window.label_actions["none"]), Qt.LeftButton)
-    assert scene.edge_label_text(ids["w1"], ids["h"], "b").strip() == ""
-    assert window.label_mode == "none"
-
-
 def test_build_save_reopen_and_undo_to_empty(window, dialogs, tmp_path, qtbot):
     window.act_new.trigger()
     ids = two_layer(window.doc)
