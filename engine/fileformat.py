@@ -404,8 +404,10 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
             raise fail(f"{path}.name", f"the name is too long ({len(nd['name']):,} "
                                        f"characters; at most {MAX_NAME})")
         try:
+            # positions are kept to 0.01, as they are written: what is loaded is
+            # what the next save writes
             g.add_node(nd["op"], nd["name"], _leaf_value(value),
-                       (float(pos[0]), float(pos[1])), id=idmap[nd["id"]],
+                       (round(float(pos[0]), 2), round(float(pos[1]), 2)), id=idmap[nd["id"]],
                        attrs={a: float(v) for a, v in attrs.items()})
         except InvalidValueError as e:
             raise fail(f"{path}.{spec.attr_names[0] if spec.attr_names else 'value'}",
