@@ -17,6 +17,7 @@ import math
 import re
 import sys
 import threading
+import warnings
 from typing import Iterable
 
 from engine.errors import ExpressionError, clip, quote
@@ -328,8 +329,12 @@ def _syntax_tree(text: str) -> ast.Module:
         threading.stack_size(_PARSE_STACK)
         sys.setrecursionlimit(max(old_limit, _PARSE_RECURSION))
         t = threading.Thread(target=work, name="expression-parser")
-        t.start()
-        t.join()
+        # Python's tokenizer warns on stderr about text such as "2and x"; the text is
+        # judged by the whitelist here, and a message is one line, so no warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t.start()
+            t.join()
     finally:
         threading.stack_size(old_stack)
         sys.setrecursionlimit(old_limit)

@@ -118,6 +118,7 @@ def cases(w: Path) -> dict[str, list[str]]:
         "dup_keys": ["eval", str(w / "dup_keys.json")],
         "mega_op": ["eval", str(w / "mega_op.json")],
         "mega_set": ["eval", "--expr", "y = 2*x", "--set", "x=" + "z" * 100_000],
+        "syntax_warning": ["eval", "--expr", "y = 2and x"],  # Python warns on stderr
         "long_name": ["convert", "--expr-file", str(w / "long_name.txt"),
                       "-o", str(w / "long_name.json")],
         # check and train
@@ -260,7 +261,7 @@ def test_devices_as_input_are_refused_at_once(runs) -> None:
 
 
 @pytest.mark.parametrize("case", ["port_sup", "port_digits5000", "port_digits100", "dup_keys",
-                                  "mega_op", "mega_set"])
+                                  "mega_op", "mega_set", "syntax_warning"])
 def test_bad_input_is_one_short_line(runs, case: str) -> None:
     line = one_line(runs[case])
     if case.startswith("port"):
