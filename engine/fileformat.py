@@ -80,9 +80,33 @@ def _key_path(p: str, k: str) -> str:
     return f"{p}.{clip(k, 40)}"
 
 
+def _any_problem(obj: Any) -> bool:
+    """Whether ``_find_problem`` would find anything: one pass without building paths
+    (the common case is a file with nothing wrong)."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        t = type(o)
+        if t is dict:
+            stack.extend(o.values())
+        elif t is list:
+            stack.extend(o)
+        elif t is float:
+            if not math.isfinite(o):
+                return True
+        elif t is int:
+            if o.bit_length() > 1000:
+                return True
+        elif t is _NonFinite or t is _Duplicated:
+            return True
+    return False
+
+
 def _find_problem(obj: Any, path: str = "$") -> tuple[str, str] | None:
     """The first (JSON path, problem) of what ``json`` accepts but a graph file must not
     hold: NaN/Infinity literals, numbers beyond a float, keys given twice."""
+    if not _any_problem(obj):
+        return None
     stack = [(obj, path)]
     while stack:
         o, p = stack.pop()
