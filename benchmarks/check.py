@@ -4,7 +4,8 @@ Each finite difference nudges one leaf; what matters is how much is recomputed p
 Three shapes with ``--leaves`` leaves each (default 2,000):
 
 * ``sum`` — L = Σ tanh(wᵢ·xᵢ): every leaf's cone is two nodes and the sum (wide);
-* ``mlp`` — one hidden layer, L = Σ (yₖ − Σⱼ σ(Σᵢ wᵢⱼ xᵢ))² style: cones of a few dozen nodes;
+* ``mlp`` — one layer of sigmoids, L = (y − Σⱼ σ(Σᵢ wⱼᵢ·xᵢ))²: a weight's cone is
+  five nodes, an input's a few hundred;
 * ``chain`` — aᵢ = tanh(aᵢ₋₁ + wᵢ): leaf i's cone is the rest of the chain, so finite
   differences are quadratic however they are scheduled;
 * ``large`` — the ``sum`` shape beside 50,000 nodes fed by a constant (unchecked, no

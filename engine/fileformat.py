@@ -372,8 +372,8 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
                                f"{_show(data.get('format'))}, expected \"{FORMAT}\")")
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
-        raise fail("$.version", f"written by a newer version (file format {clip(str(version))}); "
-                                f"this program reads version {VERSION}")
+        raise fail("$.version", f"written by a newer version (file format "
+                                f"{clip(str(version))}); this program reads version {VERSION}")
     if version != VERSION or isinstance(version, bool):
         raise fail("$.version", f"unsupported version {_show(version)} (expected {VERSION})")
     errors = [] if _plainly_valid(data) else sorted(
@@ -412,12 +412,12 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         value = nd.get("value", 0.0)
         pos = nd.get("pos", (0.0, 0.0))
         attrs = {a: nd[a] for a in spec.attr_names}
-        numbers = {"pos": list(pos), **attrs}
-        if type(value) is not str:
-            numbers["value"] = value
-        if not (len(pos) == 2 and _finite_number(pos[0]) and _finite_number(pos[1])
-                and all(map(_finite_number, attrs.values()))
-                and (type(value) is str or _finite_number(value))):
+        if not ((type(value) is str or _finite_number(value)) and len(pos) == 2
+                and _finite_number(pos[0]) and _finite_number(pos[1])
+                and all(map(_finite_number, attrs.values()))):
+            numbers = {"pos": list(pos), **attrs}
+            if type(value) is not str:  # "nan", "inf", "-inf": the schema checked them
+                numbers["value"] = value
             bad = _find_problem(numbers, path)
             if bad is not None:
                 where, problem = bad
