@@ -192,6 +192,12 @@ def test_names_over_200_characters_are_refused_everywhere_with_the_limit() -> No
     assert e.path == "$.nodes[1].name" and "200" in e.problem
 
 
+def test_ten_thousand_nested_negations_say_why_they_are_refused() -> None:
+    with pytest.raises(ExpressionError) as ei:
+        parse("y = " + "-" * 10_000 + "x")
+    assert "nested too deeply" in ei.value.reason  # the probe saw an empty reason
+
+
 def test_pasting_a_200_character_name_twice_stays_within_the_limit() -> None:
     g = Graph()
     g.add_node("input", "b" * 200, 1.0)
