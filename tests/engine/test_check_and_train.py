@@ -124,7 +124,7 @@ def test_progress_is_reported_and_can_stop_the_check() -> None:
 def test_an_underflowed_gradient_says_where() -> None:
     # σ′ ≤ 1/4 at every node, so ∂L/∂x ≤ 4^−1000 ≈ 1e−602: far below the smallest double
     g = Graph()
-    a = x = g.add_node("input", "x", 0.5)
+    a = g.add_node("input", "x", 0.5)
     for i in range(1000):
         b = g.add_node("sigmoid", f"s{i}")
         g.connect(a, b, "x")
