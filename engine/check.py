@@ -3,8 +3,10 @@
 Shared by ``main.py check`` and the editor's gradient-check panel. The error is
 |analytic − numeric| / max(1, |analytic|, |numeric|): relative for large gradients,
 absolute for small ones, so a gradient near zero is not flagged for noise. Only inputs
-and params are checked: constants have no gradient. The graph is compiled once and
-each nudge re-evaluates only the nudged leaf's downstream cone.
+and params are checked: constants have no gradient. The graph is compiled and
+evaluated once; each nudge recomputes only the forward values downstream of the nudged
+leaf (``Plan.nudge_leaf``: no derivatives, no backward pass), so a check costs the sum
+of the leaves' cones, not leaves × graph.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.fast import Plan, compile_graph
+import numpy as np
+
+from engine.errors import clip
+from engine.fast import CompiledResult, Plan, compile_graph
 from engine.graph import Graph
+from engine.numfmt import fmt
 from engine.ops import VARIABLE_KINDS
 
 #: flagged above this; central differences with h ≈ 6e-6·max(1, |x|) are good to ~1e-9
 TOLERANCE = 1e-5
 _H = 6.0554544523933395e-06  # cube root of float64 epsilon: the best step for central differences
+
+#: ``(done, total) -> bool``: called before the first leaf and after each; False stops
+Progress = Callable[[int, int], bool]
 
 
 @dataclass
@@ -36,13 +45,14 @@ class CheckRow:
 
 
 class _Nudger:
-    """f(leaf = v) for one leaf at a time, from a compiled plan."""
+    """f(leaf = v) for one leaf at a time, from a compiled plan (forward values only)."""
 
     def __init__(self, plan: Plan, out: str) -> None:
         self.plan, self.out = plan, out
 
     def at(self, nid: str, v: float) -> float:
-        return self.plan.update_leaf(nid, v).value(self.out)
+        self.plan.nudge_leaf(nid, v)
+        return self.plan.value_of(self.out)
 
 
 def _differ(left: float, right: float) -> bool:
@@ -60,11 +70,78 @@ def _still_differ(f: _Nudger, nid: str, x: float, h: float, f0: float, gap: floa
     return abs(small) > 0.5 * abs(gap)
 
 
+def check_tolerance(tolerance: float) -> float:
+    """The tolerance as a float; ValueError when it is NaN or negative (NaN would pass
+    every leaf, since no comparison with NaN is true)."""
+    t = float(tolerance)
+    if math.isnan(t) or t < 0:
+        raise ValueError(f"the tolerance must be a number ≥ 0, not {t!r}")
+    return t
+
+
+class _Underflow:
+    """Where a product of local derivatives underflowed to 0 on the way to the output:
+    an on-path edge whose ∂L/∂target and local derivative are nonzero and finite but
+    whose product is 0. Found once per check, and only asked about leaves whose
+    gradient is exactly 0."""
+
+    def __init__(self, graph: Graph, plan: Plan, base: CompiledResult) -> None:
+        self.graph, self.plan = graph, plan
+        self.edges: list[int] = []
+        if plan.n_edges:
+            with np.errstate(all="ignore"):
+                loc, prod, grads = base.locals, base.products, base.grads
+                gt = grads[plan.edge_tgt]
+                mask = (plan.edge_on_path & plan.edge_variable & (prod == 0)
+                        & (loc != 0) & np.isfinite(loc) & (gt != 0) & np.isfinite(gt))
+            self.edges = np.flatnonzero(mask).tolist()
+        self.base = base
+        self._first: dict[str, int] | None = None
+
+    def _nearest(self) -> dict[str, int]:
+        """For every node, the underflowing edge nearest downstream of it (one reverse
+        topological pass; only made when some gradient is 0 and some edge underflowed)."""
+        if self._first is None:
+            keys = self.plan.edge_keys
+            at: dict[str, int] = {}
+            for e in self.edges:
+                at.setdefault(keys[e][0], e)
+            first: dict[str, int] = {}
+            g = self.graph
+            for n in reversed(g.topological_order()):
+                if n in at:
+                    first[n] = at[n]
+                    continue
+                for c, _ in g.consumers(n):
+                    if c in first:
+                        first[n] = first[c]
+                        break
+            self._first = first
+        return self._first
+
+    def note(self, nid: str, out_name: str) -> str:
+        if not self.edges:
+            return ""
+        e = self._nearest().get(nid)
+        if e is None:
+            return ""
+        src, tgt, _ = self.plan.edge_keys[e]
+        gt = float(self.base.grads[self.plan.index[tgt]])
+        loc = float(self.base.locals[e])
+        L, x, s, t = (clip(n, 40) for n in (out_name, self.graph.name_of(nid),
+                                             self.graph.name_of(src), self.graph.name_of(tgt)))
+        return (f"∂{L}/∂{x} is 0 because the product of local derivatives underflowed at "
+                f"node {s}: ∂{L}/∂{t} × ∂{t}/∂{s} = {fmt(gt)} × {fmt(loc)} rounds to 0")
+
+
 def gradient_check(graph: Graph, tolerance: float = TOLERANCE,
-                   progress: Callable[[int, int], bool] | None = None) -> list[CheckRow]:
+                   progress: Progress | None = None) -> list[CheckRow]:
     """One row per input and param leaf, in id order. Raises OutputError when no output
-    can be chosen. ``progress(done, total)`` is called after each leaf; when it returns
-    False the check stops and the rows so far are returned (the editor's Stop)."""
+    can be chosen, ValueError for a tolerance that is NaN or negative.
+
+    ``progress(done, total)`` is called before the first leaf and after each; when it
+    returns False the check stops and the rows so far are returned (the editor's Stop)."""
+    tolerance = check_tolerance(tolerance)
     plan = compile_graph(graph)
     if plan.output_error is not None:
         raise plan.output_error
@@ -72,41 +149,47 @@ def gradient_check(graph: Graph, tolerance: float = TOLERANCE,
     out = plan.output
     f = _Nudger(plan, out)
     f0 = base.value(out)
+    under = _Underflow(graph, plan, base)
+    out_name = graph.name_of(out)
+    leaves = [n for n in graph.ids() if graph.op_of(n) in VARIABLE_KINDS]
     rows: list[CheckRow] = []
-    leaves = [nid for nid in graph.ids() if graph.op_of(nid) in VARIABLE_KINDS]
-    for nid in leaves:
-        # every leaf adds one row: report the previous one (the last is reported below)
-        if progress is not None and rows and not progress(len(rows), len(leaves)):
-            return rows
-        op = graph.op_of(nid)
-        x = graph.nx.nodes[nid]["value"]
-        h = _H * max(1.0, abs(x))
-        fp, fm = f.at(nid, x + h), f.at(nid, x - h)
-        f.at(nid, x)
-        numeric = (fp - fm) / (2 * h)
-        analytic = base.grad(nid)
-        name = graph.name_of(nid)
-        if not plan.on_path[plan.index[nid]]:
-            rows.append(CheckRow(nid, name, op, analytic, numeric, abs(numeric),
-                                 "ok" if numeric == 0 else "FAIL", "does not reach the output"))
-            continue
-        if not (math.isfinite(analytic) and math.isfinite(numeric)):
-            same = (math.isnan(analytic) and math.isnan(numeric)) or analytic == numeric
-            rows.append(CheckRow(nid, name, op, analytic, numeric, math.nan, "undefined",
-                                 "the derivative is not finite here"
-                                 + ("" if same else " (the two disagree)")))
-            continue
-        err = abs(analytic - numeric) / max(1.0, abs(analytic), abs(numeric))
-        status, note = "ok", ""
-        right, left = (fp - f0) / h, (f0 - fm) / h
-        if _differ(left, right) and (err > tolerance or _still_differ(f, nid, x, h, f0,
-                                                                      right - left)):
-            status = "kink"
-            note = (f"one-sided slopes differ ({left:.6g} from the left, {right:.6g} from "
-                    "the right): a kink, where the op's convention picks one value")
-        elif err > tolerance:
-            status = "FAIL"
-        rows.append(CheckRow(nid, name, op, analytic, numeric, err, status, note))
-    if progress is not None and rows:
-        progress(len(rows), len(leaves))
+    if progress is not None and progress(0, len(leaves)) is False:
+        return rows
+    for done, nid in enumerate(leaves, 1):
+        rows.append(_row(graph, plan, base, f, f0, nid, tolerance, under, out_name))
+        if progress is not None and progress(done, len(leaves)) is False:
+            break
     return rows
+
+
+def _row(graph: Graph, plan: Plan, base: CompiledResult, f: _Nudger, f0: float, nid: str,
+         tolerance: float, under: _Underflow, out_name: str) -> CheckRow:
+    op = graph.op_of(nid)
+    x = graph.nx.nodes[nid]["value"]
+    h = _H * max(1.0, abs(x))
+    fp, fm = f.at(nid, x + h), f.at(nid, x - h)
+    f.at(nid, x)
+    numeric = (fp - fm) / (2 * h)
+    analytic = base.grad(nid)
+    name = graph.name_of(nid)
+    if not plan.on_path[plan.index[nid]]:
+        return CheckRow(nid, name, op, analytic, numeric, abs(numeric),
+                        "ok" if numeric == 0 else "FAIL", "does not reach the output")
+    if not (math.isfinite(analytic) and math.isfinite(numeric)):
+        same = (math.isnan(analytic) and math.isnan(numeric)) or analytic == numeric
+        return CheckRow(nid, name, op, analytic, numeric, math.nan, "undefined",
+                        "the derivative is not finite here"
+                        + ("" if same else " (the two disagree)"))
+    err = abs(analytic - numeric) / max(1.0, abs(analytic), abs(numeric))
+    status, note = "ok", ""
+    right, left = (fp - f0) / h, (f0 - fm) / h
+    if _differ(left, right) and (err > tolerance or _still_differ(f, nid, x, h, f0,
+                                                                  right - left)):
+        status = "kink"
+        note = (f"one-sided slopes differ ({left:.6g} from the left, {right:.6g} from "
+                "the right): a kink, where the op's convention picks one value")
+    elif err > tolerance:
+        status = "FAIL"
+    if analytic == 0:
+        note = under.note(nid, out_name) or note
+    return CheckRow(nid, name, op, analytic, numeric, err, status, note)

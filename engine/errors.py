@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+#: the most characters of a person's or a file's text an error message repeats
+QUOTE_LIMIT = 80
+
+
+def quote(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` quoted as Python's repr does (control characters and lone surrogates
+    escaped), cut to its first ``limit`` characters with "…": a message must stay one
+    short line even when the offending text is a megabyte long."""
+    s = text if isinstance(text, str) else str(text)
+    if len(s) <= limit:
+        return repr(s)
+    r = repr(s[:limit])
+    return r[:-1] + "…" + r[-1]
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` unquoted, cut to ``limit`` characters with "…" (for text that is already
+    formatted, such as a JSON value)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 class EngineError(Exception):
     """Base of every error the engine raises on purpose."""
@@ -29,6 +49,10 @@ class PortTakenError(ConnectError):
 
 class InvalidNameError(EngineError):
     """A node name that is empty, not an identifier, reserved or already used."""
+
+
+class InvalidValueError(EngineError, ValueError):
+    """A number the graph cannot hold where it was given (a non-finite exponent)."""
 
 
 class OutputError(EngineError):

@@ -17,12 +17,13 @@ import math
 import re
 import sys
 import threading
+import warnings
 from typing import Iterable
 
-from engine.errors import ExpressionError
+from engine.errors import ExpressionError, clip, quote
 from engine.graph import RESERVED, Graph
 from engine.layout import apply_layout
-from engine.names import unique_name
+from engine.names import MAX_NAME, unique_name
 from engine.ops import OPS
 
 MAX_CHARS = 50_000_000
@@ -147,13 +148,13 @@ class _Builder:
     def assign(self, target: ast.Name, value: ast.expr) -> str:
         name = target.id
         if name in RESERVED:
-            raise _err(target, f"{name!r} is the name of an op and cannot be assigned")
+            raise _err(target, f"{quote(name)} is the name of an op and cannot be assigned")
         if name in self.assigned_at:
             first = self.assigned_at[name]
-            raise _err(target, f"{name!r} is assigned twice (first on line {first.lineno})")
+            raise _err(target, f"{quote(name)} is assigned twice (first on line {first.lineno})")
         if name in self.leaf_first_use:
             use = self.leaf_first_use[name]
-            raise _err(target, f"{name!r} is assigned after being used as an input "
+            raise _err(target, f"{quote(name)} is assigned after being used as an input "
                                f"(line {use.lineno}, column {use.col_offset + 1})")
         self.assigned_at[name] = target
         number = self._number(value)
@@ -167,15 +168,16 @@ class _Builder:
             if len(value.args) != 1 or self._number(value.args[0]) is None:
                 raise _err(value, f"{kind}(…) takes one number, e.g. {kind}(0.5)")
             if kind == "const" and name in self.params:
-                raise _err(target, f"{name!r} is listed as a param but declared const")
+                raise _err(target, f"{quote(name)} is listed as a param but declared const")
             if name in self.params:
                 kind = "param"
             return self._leaf(name, kind, self._number(value.args[0]))
         if isinstance(value, ast.Name):
-            raise _err(value, f"assigning one name to another ({name} = {value.id}) is not "
-                              f"supported: use {value.id} directly")
+            raise _err(value, f"assigning one name to another ({clip(name, 40)} = "
+                              f"{clip(value.id, 40)}) is not supported: use "
+                              f"{clip(value.id, 40)} directly")
         if name in self.params:
-            raise _err(target, f"{name!r} is listed as a param but is computed here")
+            raise _err(target, f"{quote(name)} is listed as a param but is computed here")
         nid = self.expr(value, name)
         self.defined[name] = nid
         return nid
@@ -191,10 +193,10 @@ class _Builder:
         if nid is not None:
             return nid
         if name in RESERVED:
-            raise _err(node, f"{name!r} is an op: call it, e.g. {name}(…)")
+            raise _err(node, f"{quote(name)} is an op: call it, e.g. {name}(…)")
         if name in self.pending_assign:
             line = self.pending_assign[name].lineno
-            raise _err(node, f"{name!r} is used before it is assigned (on line {line})")
+            raise _err(node, f"{quote(name)} is used before it is assigned (on line {line})")
         self.leaf_first_use[name] = node
         return self._leaf(name, "param" if name in self.params else "input", 0.0)
 
@@ -250,7 +252,7 @@ class _Builder:
                 raise _err(node, f"{fname}(…) declares a leaf: write name = {fname}(value) "
                                  "on its own line")
             if fname not in OPS:
-                raise _err(node.func, f"unknown function {fname!r}; the ops are: "
+                raise _err(node.func, f"unknown function {quote(fname)}; the ops are: "
                                       + ", ".join(n for n, s in OPS.items() if not s.is_leaf))
             self._check_call_shape(node)
             spec = OPS[fname]
@@ -327,16 +329,25 @@ def _syntax_tree(text: str) -> ast.Module:
         threading.stack_size(_PARSE_STACK)
         sys.setrecursionlimit(max(old_limit, _PARSE_RECURSION))
         t = threading.Thread(target=work, name="expression-parser")
-        t.start()
-        t.join()
+        # Python's tokenizer warns on stderr about text such as "2and x"; the text is
+        # judged by the whitelist here, and a message is one line, so no warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t.start()
+            t.join()
     finally:
         threading.stack_size(old_stack)
         sys.setrecursionlimit(old_limit)
     err = box.get("error")
     if isinstance(err, SyntaxError):
-        raise ExpressionError(err.msg, err.lineno or 1, err.offset or 1) from None
-    if isinstance(err, (ValueError, RecursionError, MemoryError)):
-        raise ExpressionError(f"cannot read the expression: {err}") from None
+        raise ExpressionError(clip(err.msg, 120), err.lineno or 1, err.offset or 1) from None
+    if isinstance(err, (RecursionError, MemoryError)):
+        # CPython's parser gives these without a message past a few thousand levels
+        raise ExpressionError("cannot read the expression: it is nested too deeply "
+                              "(unary minus, parentheses or calls thousands deep)") from None
+    if isinstance(err, ValueError):
+        raise ExpressionError(f"cannot read the expression: "
+                              f"{clip(str(err)) or type(err).__name__}") from None
     if err is not None:
         raise err  # type: ignore[misc]
     return box["tree"]  # type: ignore[return-value]
@@ -363,7 +374,14 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
     params = set(params)
     tree = _syntax_tree(text)
     b = _Builder(text, params)
-    b.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    b.taken = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            if len(n.id) > MAX_NAME:  # the graph would refuse it: say where it is
+                raise _in_characters(_err(n, f"the name {quote(n.id)} is too long "
+                                             f"({len(n.id):,} characters; at most "
+                                             f"{MAX_NAME})"), text)
+            b.taken.add(n.id)
     b.pending_assign = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):
@@ -376,7 +394,7 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
         raise _in_characters(e, text) from None
     unknown = sorted(params - b.graph.names())
     if unknown:
-        raise ExpressionError(f"--param names {', '.join(unknown)}, which "
+        raise ExpressionError(f"--param names {clip(', '.join(unknown))}, which "
                               f"{'is' if len(unknown) == 1 else 'are'} not in the expression")
     if layout:
         apply_layout(b.graph)
@@ -387,6 +405,10 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 _ATOM = 9
+#: how deeply one written expression may nest inlined temporaries before the next one
+#: gets a line of its own: Python's parser refuses 200 nested parentheses, so a chain
+#: of 1,000 negations must not become one line of -(-(-(…)))
+MAX_INLINE_DEPTH = 50
 
 
 def is_temp_name(name: str, op: str) -> bool:
@@ -431,6 +453,7 @@ def to_expression(graph: Graph) -> str:
 
     inl = {n for n in order if inline(n)}
     text: dict[str, tuple[str, int]] = {}
+    depth: dict[str, int] = {}  # nesting of each inlined text
 
     def ref(n: str) -> tuple[str, int]:
         if n in inl:
@@ -460,6 +483,7 @@ def to_expression(graph: Graph) -> str:
             raise ValueError(f"{name}: input port {missing!r} is not connected, so the graph "
                              "cannot be written as an expression")
         args = [ref(s) for _, s in ins]
+        level = 1 + max((depth.get(s, 0) for _, s in ins), default=0)
         attrs = graph.attrs_of(n)
         if op == "power":
             (t, pr), = args
@@ -484,9 +508,11 @@ def to_expression(graph: Graph) -> str:
                           else f"-({t})"), 3
         else:
             expr, prec = f"{op}({', '.join(t for t, _ in args)})", _ATOM
-        if n in inl:
+        if n in inl and level <= MAX_INLINE_DEPTH:
             text[n] = (expr, prec)
+            depth[n] = level
         else:
+            inl.discard(n)  # written on its own line and referred to by name
             lines.append(f"{name} = {expr}")
     lines = leaf_lines + lines
     if out is not None:

@@ -2,7 +2,11 @@
 
 Loading validates against ``graph-v1.schema.json`` and then against the registry and
 the graph rules, and raises one error type, GraphFileError, whose message names the
-file, the JSON path and the problem. Saving is atomic: a failed save leaves the old
+file, the JSON path and the problem (quoting at most 80 characters of the file). What
+it returns is complete: every id, name, port and number is one the editor, the fast
+engine and the writer accept, so a loaded graph can always be evaluated and saved.
+Anything a graph holds can be written: NaN and ±inf leaf values as the strings "nan",
+"inf" and "-inf". Saving is atomic (``engine.files``): a failed save leaves the old
 file byte-identical. See docs/file-format.md.
 """
 
@@ -12,7 +16,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,15 +23,18 @@ from typing import Any, Iterable
 import jsonschema
 import networkx as nx
 
-from engine.errors import EngineError, GraphFileError
-from engine.graph import Graph, id_key
+from engine.errors import EngineError, GraphFileError, InvalidValueError, clip, quote
+from engine.files import MAX_FILE_BYTES, UnreadableFileError, read_file, write_atomic
+from engine.graph import Graph, id_key, is_canonical_id
 from engine.layout import layout
-from engine.names import is_valid_name, unique_name
+from engine.names import MAX_NAME, is_valid_name, unique_name
 from engine.ops import OPS
 
 FORMAT = "chain-rule-studio"
 VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("graph-v1.schema.json")
+#: how a leaf value that is not a finite number is written (JSON has no NaN or ∞)
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 @lru_cache(maxsize=1)
@@ -52,18 +58,68 @@ class _NonFinite:
         self.literal = literal
 
 
-def _find_non_finite(obj: Any, path: str = "$") -> tuple[str, str] | None:
+class _Duplicated(dict):
+    """A JSON object that named a key twice (``json`` would keep the last silently);
+    stands in until the object's JSON path is known."""
+
+    key: str = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    seen: set[str] = set()
+    dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    out = _Duplicated(d)
+    out.key = dup
+    return out
+
+
+def _key_path(p: str, k: str) -> str:
+    return f"{p}.{clip(k, 40)}"
+
+
+def _any_problem(obj: Any) -> bool:
+    """Whether ``_find_problem`` would find anything: one pass without building paths
+    (the common case is a file with nothing wrong)."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        t = type(o)
+        if t is dict:
+            stack.extend(o.values())
+        elif t is list:
+            stack.extend(o)
+        elif t is float:
+            if not math.isfinite(o):
+                return True
+        elif t is int:
+            if o.bit_length() > 1000:
+                return True
+        elif t is _NonFinite or t is _Duplicated:
+            return True
+    return False
+
+
+def _find_problem(obj: Any, path: str = "$") -> tuple[str, str] | None:
+    """The first (JSON path, problem) of what ``json`` accepts but a graph file must not
+    hold: NaN/Infinity literals, numbers beyond a float, keys given twice."""
+    if not _any_problem(obj):
+        return None
     stack = [(obj, path)]
     while stack:
         o, p = stack.pop()
         if isinstance(o, _NonFinite):
-            return p, o.literal
+            return p, f"not a finite number ({o.literal})"
         if isinstance(o, float) and not math.isfinite(o):
-            return p, "too large"
+            return p, "not a finite number (too large)"
         if isinstance(o, int) and not isinstance(o, bool) and o.bit_length() > 1000:
-            return p, "a number too large for a float"
+            return p, "not a finite number (a number too large for a float)"
         if isinstance(o, dict):
-            stack.extend((v, f"{p}.{k}") for k, v in reversed(list(o.items())))
+            if isinstance(o, _Duplicated):
+                return _key_path(p, o.key), f"the key {quote(o.key)} is given twice"
+            stack.extend((v, _key_path(p, k)) for k, v in reversed(list(o.items())))
         elif isinstance(o, list):
             stack.extend((v, f"{p}[{i}]") for i, v in reversed(list(enumerate(o))))
     return None
@@ -82,6 +138,20 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() and abs(x) < 1e15 else float(x)
 
 
+def _value(x: float) -> float | str:
+    """A leaf value as written: the float, or "nan" / "inf" / "-inf" (training and
+    faults can leave a leaf there, and the editor must still be able to save)."""
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _coord(x: float) -> float | int:
+    """A position coordinate as written; a non-finite one (no meaning on a canvas) is 0,
+    so a position can never stop a save."""
+    return _num(round(x, 2)) if math.isfinite(x) else 0
+
+
 def to_dict(graph: Graph, ids: Iterable[str] | None = None) -> dict:
     """The file's content as plain data; with ``ids``, only those nodes and the edges
     between them (what the clipboard carries)."""
@@ -92,10 +162,10 @@ def to_dict(graph: Graph, ids: Iterable[str] | None = None) -> dict:
             continue
         d: dict[str, Any] = {"id": n.id, "name": n.name, "op": n.op}
         if n.spec.is_leaf:
-            d["value"] = n.value
+            d["value"] = _value(n.value)
         for a in n.spec.attr_names:
             d[a] = _num(n.attrs[a])
-        d["pos"] = [_num(round(n.pos[0], 2)), _num(round(n.pos[1], 2))]
+        d["pos"] = [_coord(n.pos[0]), _coord(n.pos[1])]
         nodes.append(d)
     edges = [{"source": s, "target": t, "port": p} for s, t, p in graph.edges()
              if s in keep and t in keep]
@@ -128,36 +198,10 @@ def dumps(graph: Graph) -> str:
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
-    """Write atomically: temp file in the same folder, flush + fsync, os.replace.
-    Any failure leaves the old file as it was and removes the temp file."""
-    path = Path(path)
-    text = dumps(graph).encode("utf-8")
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """Write atomically (``engine.files.write_atomic``): temp file beside the target,
+    flush + fsync, os.replace; through a symlink to its target. Any failure leaves the
+    old file as it was and removes the temp file; OSError says why."""
+    write_atomic(path, dumps(graph).encode("utf-8"))
 
 
 # --------------------------------------------------------------------- reading
@@ -171,7 +215,7 @@ def loads(text: str | bytes, filename: str = "<string>") -> Graph:
     if not text.strip():
         raise GraphFileError(filename, "$", "the file is empty")
     try:
-        data = json.loads(text, parse_constant=_NonFinite)
+        data = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_object)
     except ValueError as e:
         if isinstance(e, json.JSONDecodeError):
             msg = e.msg[:-3] if e.msg.endswith(" at") else e.msg
@@ -181,26 +225,24 @@ def loads(text: str | bytes, filename: str = "<string>") -> Graph:
             problem = (f"truncated: the JSON ends too early: {where}" if cut
                        else f"not valid JSON: {where}")
         else:
-            problem = f"not valid JSON: {e}"
+            problem = f"not valid JSON: {clip(str(e))}"
         raise GraphFileError(filename, "$", problem) from None
     except RecursionError:
         raise GraphFileError(filename, "$", "not valid JSON: nested too deeply") from None
-    bad = _find_non_finite(data)
+    bad = _find_problem(data)
     if bad is not None:
-        raise GraphFileError(filename, bad[0], f"not a finite number ({bad[1]})")
+        raise GraphFileError(filename, *bad)
     return from_dict(data, filename)
 
 
 def load(path: str | os.PathLike) -> Graph:
+    """Read and check a graph file. Only regular files of at most MAX_FILE_BYTES are
+    read (a FIFO or a device is refused at once, never waited on)."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise GraphFileError(name, "$", "no such file") from None
-    except IsADirectoryError:
-        raise GraphFileError(name, "$", "is a folder, not a file") from None
-    except OSError as e:
-        raise GraphFileError(name, "$", f"cannot be read: {e.strerror or e}") from None
+        raw = read_file(path, MAX_FILE_BYTES)
+    except UnreadableFileError as e:
+        raise GraphFileError(name, "$", e.reason) from None
     return loads(raw, name)
 
 
@@ -238,7 +280,8 @@ def _plainly_valid(data: dict) -> bool:
             return False
         if ("value" in nd) != (op in _LEAF_KINDS):
             return False
-        if "value" in nd and type(nd["value"]) not in _NUMBER:
+        if "value" in nd and type(nd["value"]) not in _NUMBER and not (
+                type(nd["value"]) is str and nd["value"] in NON_FINITE):
             return False
         if "exponent" in nd and type(nd["exponent"]) not in _NUMBER:
             return False
@@ -256,8 +299,69 @@ def _plainly_valid(data: dict) -> bool:
     return True
 
 
+def _show(instance: Any) -> str:
+    """A JSON value as a message quotes it: JSON text, at most 80 characters."""
+    try:
+        text = json.dumps(instance, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = type(instance).__name__
+    return clip(text)
+
+
+_TYPE_WORDS = {"number": "a number", "string": "text", "object": "an object",
+               "array": "a list", "integer": "an integer", "boolean": "true or false",
+               "null": "null"}
+
+
+def _schema_problem(e: jsonschema.ValidationError) -> tuple[list[Any], str]:
+    """(JSON path parts, problem) for a schema violation, worded without repeating more
+    than 80 characters of the file."""
+    where = list(e.absolute_path)
+    if e.validator == "additionalProperties":
+        allowed = e.schema.get("properties", {})
+        extra = [k for k in e.instance if k not in allowed] if isinstance(e.instance, dict) \
+            else []
+        key = extra[0] if extra else "?"
+        return where, (f"unknown key {quote(key)} (allowed: {', '.join(allowed)})")
+    if e.validator == "required":
+        missing = next((k for k in e.validator_value if k not in e.instance), "?") \
+            if isinstance(e.instance, dict) else "?"
+        return [*where, missing], "missing"
+    if e.validator == "type":
+        want = e.validator_value
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in (want if isinstance(want, list)
+                                                             else [want]))
+        return where, f"{_show(e.instance)} is not of type {want} (expected {words})"
+    if e.validator in ("if", "then", "else", "not"):
+        return where, "leaf nodes (input, param, const) need a value; other ops have none"
+    if e.validator in ("anyOf", "oneOf") and where and where[-1] == "value":
+        return where, (f"{_show(e.instance)} is not a number (a leaf value is a number, "
+                       'or "nan", "inf" or "-inf")')
+    if e.validator == "pattern" and where and where[-1] == "id":
+        return where, (f"{_show(e.instance)} is not an id (1 to 32 letters, digits or _, "
+                       "such as n1)")
+    if e.validator == "maxLength":
+        return where, (f"{_show(e.instance)} is too long ({len(e.instance):,} characters; "
+                       f"at most {e.validator_value})")
+    if e.validator == "minLength":
+        return where, "must not be empty"
+    if e.validator in ("minItems", "maxItems"):
+        return where, f"{_show(e.instance)} must hold exactly two numbers [x, y]"
+    if e.validator == "const":
+        return where, f"{_show(e.instance)} should be {_show(e.validator_value)}"
+    return where, f"{_show(e.instance)} is not valid here ({e.validator})"
+
+
+def _leaf_value(v: Any) -> float:
+    return NON_FINITE[v] if type(v) is str else float(v)
+
+
 def from_dict(data: Any, filename: str = "<data>") -> Graph:
-    """Check everything, then build. The first problem found is reported."""
+    """Check everything, then build. The first problem found is reported.
+
+    Ids that are not canonical (``n`` and at most 18 digits, see ``graph.CANONICAL_ID``)
+    are renumbered ``n1``, ``n2``, … in file order, edges and output following, so the
+    graph can always gain nodes and be saved and reopened."""
     def fail(path: str, problem: str) -> GraphFileError:
         return GraphFileError(filename, path, problem)
 
@@ -265,41 +369,38 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         raise fail("$", "expected a JSON object at the top level")
     if data.get("format") != FORMAT:
         raise fail("$.format", f"not a Chain Rule Studio graph (format is "
-                               f"{json.dumps(data.get('format'))}, expected \"{FORMAT}\")")
+                               f"{_show(data.get('format'))}, expected \"{FORMAT}\")")
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
-        raise fail("$.version", f"written by a newer version (file format {version}); "
-                                f"this program reads version {VERSION}")
+        raise fail("$.version", f"written by a newer version (file format "
+                                f"{clip(str(version))}); this program reads version {VERSION}")
     if version != VERSION or isinstance(version, bool):
-        raise fail("$.version", f"unsupported version {json.dumps(version)} (expected {VERSION})")
+        raise fail("$.version", f"unsupported version {_show(version)} (expected {VERSION})")
     errors = [] if _plainly_valid(data) else sorted(
         _validator().iter_errors(data), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
-        e = errors[0]
-        if e.validator == "additionalProperties":
-            msg = e.message
-        elif e.validator == "required":
-            missing = e.message.split("'")[1] if "'" in e.message else "?"
-            raise fail(_json_path([*e.absolute_path, missing]), "missing")
-        elif e.validator == "type":
-            msg = f"{json.dumps(e.instance)[:60]} is not of type {e.validator_value}"
-        elif e.validator in ("if", "then", "else", "not"):
-            msg = ("leaf nodes (input, param, const) need a value; other ops have none")
-        else:
-            msg = e.message
-        raise fail(_json_path(e.absolute_path), msg)
+        parts, problem = _schema_problem(errors[0])
+        raise fail(_json_path(parts), problem)
+
+    nodes = data["nodes"]
+    seen_ids: dict[str, int] = {}
+    for i, nd in enumerate(nodes):
+        nid = nd["id"]
+        if nid in seen_ids:
+            raise fail(f"$.nodes[{i}].id", f"duplicate node id {quote(nid)} "
+                                           f"(also $.nodes[{seen_ids[nid]}])")
+        seen_ids[nid] = i
+    if all(map(is_canonical_id, seen_ids)):
+        idmap = {nid: nid for nid in seen_ids}
+    else:
+        idmap = {nid: f"n{i + 1}" for i, nid in enumerate(seen_ids)}
 
     g = Graph()
     g.note = data.get("note", "")
-    seen_ids: dict[str, int] = {}
-    for i, nd in enumerate(data["nodes"]):
+    for i, nd in enumerate(nodes):
         path = f"$.nodes[{i}]"
-        nid = nd["id"]
-        if nid in seen_ids:
-            raise fail(f"{path}.id", f"duplicate node id {nid!r} (also $.nodes[{seen_ids[nid]}])")
-        seen_ids[nid] = i
         if nd["op"] not in OPS:
-            raise fail(f"{path}.op", f"unknown op {nd['op']!r}")
+            raise fail(f"{path}.op", f"unknown op {quote(nd['op'])}")
         spec = OPS[nd["op"]]
         for a in spec.attr_names:
             if a not in nd:
@@ -312,40 +413,58 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         value = nd.get("value", 0.0)
         pos = nd.get("pos", (0.0, 0.0))
         attrs = {a: nd[a] for a in spec.attr_names}
-        bad = None if _finite_number(value) and len(pos) == 2 and _finite_number(pos[0]) \
-            and _finite_number(pos[1]) and all(map(_finite_number, attrs.values())) \
-            else _find_non_finite({"value": value, "pos": list(pos), **attrs}, path)
-        if bad is not None:
-            raise fail(bad[0], "not a finite number")
+        if not ((type(value) is str or _finite_number(value)) and len(pos) == 2
+                and _finite_number(pos[0]) and _finite_number(pos[1])
+                and all(map(_finite_number, attrs.values()))):
+            numbers = {"pos": list(pos), **attrs}
+            if type(value) is not str:  # "nan", "inf", "-inf": the schema checked them
+                numbers["value"] = value
+            bad = _find_problem(numbers, path)
+            if bad is not None:
+                where, problem = bad
+                if where.split(".")[-1] in spec.attr_names:
+                    problem = f"the {where.split('.')[-1]} must be a finite number"
+                raise fail(where, problem)
+        if nd["name"] and len(nd["name"]) > MAX_NAME:  # the schema says so too
+            raise fail(f"{path}.name", f"the name is too long ({len(nd['name']):,} "
+                                       f"characters; at most {MAX_NAME})")
         try:
-            g.add_node(nd["op"], nd["name"], float(value), (float(pos[0]), float(pos[1])),
-                       id=nid, attrs={a: float(v) for a, v in attrs.items()})
+            # positions are kept to 0.01, as they are written: what is loaded is
+            # what the next save writes
+            g.add_node(nd["op"], nd["name"], _leaf_value(value),
+                       (round(float(pos[0]), 2), round(float(pos[1]), 2)), id=idmap[nd["id"]],
+                       attrs={a: float(v) for a, v in attrs.items()})
+        except InvalidValueError as e:
+            raise fail(f"{path}.{spec.attr_names[0] if spec.attr_names else 'value'}",
+                       str(e)) from None
         except EngineError as e:
             raise fail(f"{path}.name", str(e)) from None
     for i, ed in enumerate(data["edges"]):
         path = f"$.edges[{i}]"
         for end in ("source", "target"):
-            if ed[end] not in g:
-                raise fail(f"{path}.{end}", f"no node has the id {ed[end]!r}")
+            if ed[end] not in idmap:
+                raise fail(f"{path}.{end}", f"no node has the id {quote(ed[end])}")
+        src, dst = idmap[ed["source"]], idmap[ed["target"]]
         # cycles are found once for the whole graph below: per-edge path searches are O(n²)
-        err = g.connect_error(ed["source"], ed["target"], ed["port"], check_cycle=False)
+        err = g.connect_error(src, dst, ed["port"], check_cycle=False)
         if err is not None:
             where = {"PortError": "port", "PortTakenError": "port", "SelfLoopError": "target",
                      "CycleError": "target"}.get(type(err).__name__, "port")
             raise fail(f"{path}.{where}", str(err))
-        g.connect_trusted(ed["source"], ed["target"], ed["port"])
+        g.connect_trusted(src, dst, ed["port"])
     if not nx.is_directed_acyclic_graph(g.nx):
         cycle = nx.find_cycle(g.nx)
-        index = {(ed["source"], ed["target"], ed["port"]): i for i, ed in enumerate(data["edges"])}
+        index = {(idmap[ed["source"]], idmap[ed["target"]], ed["port"]): i
+                 for i, ed in enumerate(data["edges"])}
         first = min(index[(u, v, k)] for u, v, k in cycle)
         names = [g.name_of(u) for u, _, _ in cycle] + [g.name_of(cycle[0][0])]
-        raise fail(f"$.edges[{first}]", "the edges make a cycle: " + " → ".join(names))
+        raise fail(f"$.edges[{first}]", "the edges make a cycle: " + clip(" → ".join(names)))
     out = data["output"]
     if out is not None:
-        if out not in g:
-            raise fail("$.output", f"no node has the id {out!r}")
-        g.set_output(out)
-    if any("pos" not in nd for nd in data["nodes"]):
+        if out not in idmap:
+            raise fail("$.output", f"no node has the id {quote(out)}")
+        g.set_output(idmap[out])
+    if any("pos" not in nd for nd in nodes):
         for nid, p in layout(g).items():
             g.set_pos(nid, p)
     return g
@@ -363,7 +482,8 @@ def prepare_paste(graph: Graph, data: dict, offset: tuple[float, float] = (40.0,
         remap[n.id] = new_id
         name = n.name
         if name in taken:
-            stem = name.rstrip("0123456789") or name
+            # room for the number unique_name appends, within the name limit
+            stem = (name.rstrip("0123456789") or name)[:MAX_NAME - 12]
             if not is_valid_name(stem):
                 stem = "n"
             name = unique_name(stem, taken)

@@ -8,6 +8,7 @@ files and the editor can all refer to a node by id.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -17,15 +18,25 @@ import networkx as nx
 from engine.errors import (
     CycleError,
     InvalidNameError,
+    InvalidValueError,
     OutputError,
     PortError,
     PortTakenError,
     SelfLoopError,
+    clip,
+    quote,
 )
-from engine.names import is_valid_name, unique_name
-from engine.ops import OPS, OpSpec, variadic_port_key
+from engine.names import MAX_NAME, is_valid_name, repair_text, unique_name
+from engine.ops import MAX_PORT_DIGITS, OPS, OpSpec, variadic_port_key
 
 _ID = re.compile(r"^n(\d+)$")
+#: the form ids are written in: ``n`` and at most 18 digits, no leading zero (what the
+#: fast engine parses in bulk); files holding other ids are renumbered on load
+CANONICAL_ID = re.compile(r"n[1-9][0-9]{0,17}")
+
+
+def is_canonical_id(nid: object) -> bool:
+    return isinstance(nid, str) and CANONICAL_ID.fullmatch(nid) is not None
 #: names the expression parser reserves: op names, used as calls (a live view of the
 #: registry, so an op registered later is reserved too)
 RESERVED = OPS.keys()
@@ -64,10 +75,21 @@ class Graph:
     def __init__(self) -> None:
         self.nx = nx.MultiDiGraph()
         self.output: str | None = None
-        self.note: str = ""
+        self._note = ""
         self._names: dict[str, str] = {}
         self._next = 1
         self._name_hint: dict[str, int] = {}
+
+    @property
+    def note(self) -> str:
+        """Free text shown with the graph (an example explains itself here)."""
+        return self._note
+
+    @note.setter
+    def note(self, text: str) -> None:
+        # repaired here, the one place every note passes through (loader, editor,
+        # paste), so saving can never fail on it: a lone surrogate becomes U+FFFD
+        self._note = repair_text(text)
 
     # ------------------------------------------------------------------ nodes
     def new_id(self) -> str:
@@ -90,7 +112,7 @@ class Graph:
             for k, v in (attrs or {}).items():
                 if k not in full_attrs:
                     raise ValueError(f"{op} has no attribute {k!r}")
-                full_attrs[k] = float(v)
+                full_attrs[k] = _finite_attr(k, v)
         if id is None:
             id = self.new_id()
         elif id in self.nx:
@@ -151,21 +173,27 @@ class Graph:
         d = self.nx.nodes[nid]
         if name not in OPS[d["op"]].attr_names:
             raise ValueError(f"{d['op']} has no attribute {name!r}")
-        d["attrs"] = {**d["attrs"], name: float(value)}  # copies share no dict
+        d["attrs"] = {**d["attrs"], name: _finite_attr(name, value)}  # copies share no dict
 
     def names(self) -> set[str]:
         return set(self._names)
 
     def _check_name(self, name: str, nid: str | None = None) -> None:
+        """Every way a name enters a graph (add, rename, parser, loader, paste) passes
+        here, so a graph never holds a name its file or its expression could not keep."""
+        if isinstance(name, str) and len(name) > MAX_NAME:
+            raise InvalidNameError(
+                f"the name {quote(name)} is too long ({len(name):,} characters; "
+                f"at most {MAX_NAME})")
         if not is_valid_name(name):
             raise InvalidNameError(
-                f"{name!r} is not a valid name: use letters, digits and _, not starting "
+                f"{quote(name)} is not a valid name: use letters, digits and _, not starting "
                 "with a digit")
         if name in RESERVED:
-            raise InvalidNameError(f"{name!r} is the name of an op")
+            raise InvalidNameError(f"{quote(name)} is the name of an op")
         other = self._names.get(name)
         if other is not None and other != nid:
-            raise InvalidNameError(f"the name {name!r} is already used")
+            raise InvalidNameError(f"the name {quote(name)} is already used")
 
     def rename(self, nid: str, name: str) -> None:
         self._check_name(name, nid)
@@ -195,16 +223,22 @@ class Graph:
         if src not in self.nx or dst not in self.nx:
             return KeyError("no such node")
         spec = OPS[self.op_of(dst)]
-        dname, sname = self.name_of(dst), self.name_of(src)
+        # names are a person's text: at most 40 characters each in a message
+        dname, sname = clip(self.name_of(dst), 40), clip(self.name_of(src), 40)
         if spec.is_leaf or not spec.valid_port(port):
-            ports = ", ".join(spec.ports) if spec.ports else "none"
-            return PortError(f"{dname} ({spec.name}) has no input port {port!r} (ports: {ports})")
+            if spec.variadic:
+                ports = f"x1, x2, … with at most {MAX_PORT_DIGITS} digits"
+            else:
+                ports = ", ".join(spec.ports) if spec.ports else "none"
+            return PortError(f"{dname} ({spec.name}) has no input port {quote(port)} "
+                             f"(ports: {ports})")
         if src == dst:
             return SelfLoopError(f"{sname} cannot feed itself")
         fed = self.source_of(dst, port)
         if fed is not None:
             return PortTakenError(
-                f"port {port!r} of {dname} is already fed by {self.name_of(fed)}")
+                f"port {quote(port)} of {dname} is already fed by "
+                f"{clip(self.name_of(fed), 40)}")
         if check_cycle and nx.has_path(self.nx, dst, src):
             return CycleError(f"{sname} → {dname} would make a cycle: {dname} already "
                               f"feeds {sname}")
@@ -224,7 +258,8 @@ class Graph:
     def disconnect(self, dst: str, port: str) -> str:
         src = self.source_of(dst, port)
         if src is None:
-            raise PortError(f"port {port!r} of {self.name_of(dst)} is not connected")
+            raise PortError(f"port {quote(port)} of {clip(self.name_of(dst), 40)} is not "
+                            "connected")
         self.nx.remove_edge(src, dst, key=port)
         return src
 
@@ -283,8 +318,8 @@ class Graph:
         names = [self.name_of(s) for s in sinks]
         raise OutputError(
             f"no output is marked and {len(sinks)} nodes feed nothing "
-            f"({', '.join(names[:8])}{', …' if len(names) > 8 else ''}): mark one as the output",
-            names)
+            f"({clip(', '.join(names[:8]))}{', …' if len(names) > 8 else ''}): "
+            "mark one as the output", names)
 
     # ------------------------------------------------------------------ order
     def topological_order(self) -> list[str]:
@@ -296,8 +331,17 @@ class Graph:
         g = Graph()
         g.nx = self.nx.copy()
         g.output = self.output
-        g.note = self.note
+        g._note = self._note
         g._names = dict(self._names)
         g._next = self._next
         g._name_hint = dict(self._name_hint)
         return g
+
+
+def _finite_attr(name: str, value: float) -> float:
+    """An op's fixed number (a power's exponent) must be finite: nothing could be
+    computed with an infinite exponent, and people type them, so say so."""
+    v = float(value)
+    if not math.isfinite(v):
+        raise InvalidValueError(f"the {name} must be a finite number, not {v!r}")
+    return v

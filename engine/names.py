@@ -16,13 +16,27 @@ _GREEK = {
     "phi": "φ", "omega": "ω", "pi": "π", "rho": "ρ", "xi": "ξ", "zeta": "ζ", "kappa": "κ",
 }
 _NAME_DIGITS = re.compile(r"^(.*?[^\d_])_?(\d+)$")
+#: the longest name a node may have (the file schema's maxLength): enforced by
+#: ``Graph._check_name`` for every way a name enters a graph
+MAX_NAME = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_valid_name(name: str) -> bool:
     """An identifier Python reads back unchanged: its tokenizer NFKC-normalises names
-    (``ﬁ`` → ``fi``), so only already-normal names survive an expression round trip."""
-    return (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+    (``ﬁ`` → ``fi``), so only already-normal names survive an expression round trip;
+    and at most MAX_NAME characters, so every file can hold it."""
+    return (isinstance(name, str) and len(name) <= MAX_NAME and name.isidentifier()
+            and not keyword.iskeyword(name)
             and unicodedata.normalize("NFKC", name) == name)
+
+
+def repair_text(text: str) -> str:
+    """``text`` with every lone surrogate (``"\\ud800"`` from a JSON escape or a
+    clipboard) replaced by U+FFFD, so it can always be written as UTF-8."""
+    if not isinstance(text, str):
+        raise TypeError("a note must be text")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def split_digits(name: str) -> tuple[str, str]:

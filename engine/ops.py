@@ -17,6 +17,7 @@ faults become IEEE NaN/±inf, and ``explain`` turns such a result into a sentenc
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -159,10 +160,15 @@ def _text(t: Text, attrs: dict[str, float]) -> str:
     return t(**attrs) if callable(t) else t
 
 
+#: a variadic op's ports are x1, x2, … up to this many digits: ASCII only (``x²`` and
+#: ``x١`` are not ports) and small enough for the fast engine's 64-bit port keys
+MAX_PORT_DIGITS = 9
+_VARIADIC_PORT = re.compile(r"x([1-9][0-9]{0,%d})" % (MAX_PORT_DIGITS - 1))
+
+
 def _variadic_index(port: str) -> int | None:
-    if port.startswith("x") and port[1:].isdigit() and not port[1:].startswith("0"):
-        return int(port[1:])
-    return None
+    m = _VARIADIC_PORT.fullmatch(port) if isinstance(port, str) else None
+    return int(m.group(1)) if m else None
 
 
 def variadic_port_key(port: str) -> int:

@@ -77,6 +77,7 @@ class DeepStrategy:
         self.items = list(zip([OPS[names[c]].forward for c in codes.tolist()], live,
                               col_a, col_b))
         self._item_of: list[tuple | None] | None = None
+        self._cone_items: tuple[int, list[tuple]] | None = None
         # locals: one registry call per (op, arity) over all its nodes, in order of
         # first appearance
         self.groups = []
@@ -133,22 +134,40 @@ class DeepStrategy:
         self._values(self.items)
         self._locals(None)
 
-    def forward_cone(self, leaf: int) -> None:
-        s_ptr, s_tgt, seen = self._s_ptr, self._s_tgt, bytearray(len(self.vals))
-        stack, cone = [leaf], []
+    def _cone(self, leaf: int) -> list[int]:
+        """The nodes downstream of ``leaf``, in topological order (they are numbered so).
+        Touches only the cone: a set, not an array the size of the graph."""
+        s_ptr, s_tgt = self._s_ptr, self._s_tgt
+        seen: set[int] = set()
+        stack = [leaf]
         while stack:
             x = stack.pop()
             for c in s_tgt[s_ptr[x]:s_ptr[x + 1]]:
-                if not seen[c]:
-                    seen[c] = 1
-                    cone.append(c)
+                if c not in seen:
+                    seen.add(c)
                     stack.append(c)
-        cone.sort()
+        return sorted(seen)
+
+    def forward_cone(self, leaf: int) -> None:
+        cone = self._cone(leaf)
         item_of = self.item_of
         self._values([item_of[i] for i in cone if item_of[i] is not None])
         mask = np.zeros(len(self.vals), dtype=bool)
         mask[cone] = True
         self._locals(mask)
+
+    def forward_values_cone(self, leaf: int) -> None:
+        """Values only, over the leaf's cone; the cone's items are kept for the next
+        nudge of the same leaf (a finite difference nudges each leaf several times)."""
+        cached = self._cone_items
+        if cached is None or cached[0] != leaf:
+            item_of = self.item_of
+            cached = self._cone_items = (leaf, [item_of[i] for i in self._cone(leaf)
+                                                if item_of[i] is not None])
+        self._values(cached[1])
+
+    def value(self, i: int) -> float:
+        return self.vals[i]
 
     def _values(self, items: list[tuple]) -> None:
         vals = self.vals

@@ -17,7 +17,8 @@ Gradients are accumulated in the reference's order (consumers in reverse topolog
 order, each consumer's in-edges in networkx order), so the only differences from the
 reference are those of numpy's array and scalar kernels, a few units in the last place
 on some CPUs. Results stay valid until the topology changes; a leaf's value change only
-needs ``Plan.update_leaf``.
+needs ``Plan.update_leaf``, and a finite difference only ``Plan.nudge_leaf`` (the values
+downstream of the leaf, nothing else).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class Strategy(Protocol):
     def set_value(self, i: int, v: float) -> None: ...
     def forward(self) -> None: ...
     def forward_cone(self, leaf: int) -> None: ...
+    def forward_values_cone(self, leaf: int) -> None: ...
+    def value(self, i: int) -> float: ...
     def backward(self) -> None: ...
     def snapshot(self) -> tuple[Sequence[float], Sequence[float], Sequence[float],
                                 Sequence[float]]: ...
@@ -243,13 +246,19 @@ class Plan:
         self.on_path = np.asarray(eng.on_path, dtype=bool)
         self.variable = np.asarray(eng.variable, dtype=bool)
         self.all_variable = bool(self.variable.all())
+        #: each edge's source and target as positions in ``ids`` (edges indexed like
+        #: the result arrays)
+        self.edge_src = np.asarray(eng.edge_src, dtype=np.int64)
+        self.edge_tgt = np.asarray(eng.edge_tgt, dtype=np.int64)
         if m:
-            self.edge_on_path = self.on_path[np.asarray(eng.edge_tgt, dtype=np.int64)]
-            self.edge_variable = self.variable[np.asarray(eng.edge_src, dtype=np.int64)]
+            self.edge_on_path = self.on_path[self.edge_tgt]
+            self.edge_variable = self.variable[self.edge_src]
         else:
             self.edge_on_path = self.edge_variable = np.zeros(0, dtype=bool)
         self.leaves = [self.ids[i] for i in eng.leaf_indices]
         self._evaluated = False
+        #: values were changed by nudge_leaf: derivatives no longer match them
+        self._nudged = False
 
     @property
     def edge_keys(self) -> list[tuple[str, str, str]]:
@@ -317,13 +326,14 @@ class Plan:
             self._engine.forward()
             self._engine.backward()
         self._evaluated = True
+        self._nudged = False
         return CompiledResult(self, *self._engine.snapshot())
 
     def update_leaf(self, index_or_id: int | str, value: float) -> CompiledResult:
         """Set one leaf and bring every number up to date: forward only over the
         leaf's downstream cone, then the full backward pass."""
         i = self._leaf_index(index_or_id)
-        if not self._evaluated:
+        if not self._evaluated or self._nudged:
             self._engine.set_value(i, float(value))
             return self.evaluate()
         with np.errstate(all="ignore"), paused_gc():
@@ -331,6 +341,26 @@ class Plan:
             self._engine.forward_cone(i)
             self._engine.backward()
         return CompiledResult(self, *self._engine.snapshot())
+
+    def nudge_leaf(self, index_or_id: int | str, value: float) -> None:
+        """Set one leaf and recompute only the forward values downstream of it: no local
+        derivatives, no backward pass, no snapshot. What a finite difference needs (read
+        the output with ``value_of``); the cost is the leaf's cone, not the graph. Local
+        derivatives and gradients are stale afterwards, so the next ``update_leaf``
+        evaluates in full (``evaluate`` always does)."""
+        i = self._leaf_index(index_or_id)
+        with np.errstate(all="ignore"), paused_gc():
+            if not self._evaluated:
+                self._engine.forward()
+                self._evaluated = True  # values are current; derivatives are marked stale
+            self._engine.set_value(i, float(value))
+            self._engine.forward_values_cone(i)
+        self._nudged = True
+
+    def value_of(self, nid: str) -> float:
+        """The current forward value of one node (after evaluate, update_leaf or
+        nudge_leaf), read without a snapshot."""
+        return float(self._engine.value(self.index[nid]))
 
     def __repr__(self) -> str:
         return (f"<Plan {self.mode}: {self.n_nodes} nodes ({self.n_ops} ops), "

@@ -138,6 +138,9 @@ class WideStrategy:
         self.loc = np.full(m, np.nan)
         self.prod = np.zeros(m)
         self.grad = np.zeros(n)
+        self._consumers: tuple[list[int], list[int]] | None = None
+        self._group_of: list[int] = []
+        self._cone_cache: tuple[int, list] | None = None
 
     def is_leaf(self, i: int) -> bool:
         return 0 <= i < self._n_leaves
@@ -185,6 +188,59 @@ class WideStrategy:
                 self._eval_group(g)
             else:
                 self._eval_group(g, np.nonzero(d)[0])
+
+    def _cone(self, leaf: int) -> list[tuple[_Group, np.ndarray | None]]:
+        """The groups downstream of ``leaf`` with the positions of the cone's members in
+        each (None: the whole group), in evaluation order. Found by a walk over the
+        consumers of the cone's nodes only, so its cost is the cone's, not the graph's."""
+        if self._consumers is None:
+            n = len(self.vals)
+            order = np.argsort(self.edge_src, kind="stable")
+            ptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.edge_src, minlength=n), out=ptr[1:])
+            self._consumers = (ptr.tolist(), self.edge_tgt[order].tolist())
+            group_of = np.zeros(n, dtype=np.int64)
+            for k, g in enumerate(self.groups):
+                group_of[g.start:g.start + g.n] = k
+            self._group_of = group_of.tolist()
+        s_ptr, s_tgt = self._consumers
+        seen: set[int] = set()
+        stack = [leaf]
+        while stack:
+            x = stack.pop()
+            for c in s_tgt[s_ptr[x]:s_ptr[x + 1]]:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        by_group: dict[int, list[int]] = {}
+        group_of = self._group_of
+        for c in sorted(seen):  # groups are numbered in evaluation order
+            by_group.setdefault(group_of[c], []).append(c)
+        cone = []
+        for k, members in by_group.items():
+            g = self.groups[k]
+            if g.spec is None:
+                continue  # an open port: its values stay NaN
+            sel = None if len(members) == g.n else np.asarray(members, dtype=np.int64) - g.start
+            cone.append((g, sel))
+        return cone
+
+    def forward_values_cone(self, leaf: int) -> None:
+        """Values only, group by group over the leaf's cone (kept for the next nudge of
+        the same leaf)."""
+        cached = self._cone_cache
+        if cached is None or cached[0] != leaf:
+            cached = self._cone_cache = (leaf, self._cone(leaf))
+        vals = self.vals
+        for g, sel in cached[1]:
+            if sel is None:
+                vals[g.start:g.start + g.n] = g.spec.value(vals[g.idx], g.attrs)
+            else:
+                attrs = {a: v[sel] for a, v in g.attrs.items()}
+                vals[g.start + sel] = g.spec.value(vals[g.idx[:, sel]], attrs)
+
+    def value(self, i: int) -> float:
+        return self.vals[i]
 
     def backward(self) -> None:
         grad, prod, loc = self.grad, self.prod, self.loc

@@ -361,13 +361,18 @@ def test_save_replaces_and_keeps_no_temp(tmp_path: Path) -> None:
     assert [x.name for x in tmp_path.iterdir()] == ["g.json"]
 
 
-def test_unsaveable_value_fails_before_touching_the_file(tmp_path: Path) -> None:
+def test_failed_serialisation_fails_before_touching_the_file(tmp_path: Path,
+                                                            monkeypatch) -> None:
     p = tmp_path / "g.json"
     g = _example("two_layer.json")
     fileformat.save(g, p)
     before = p.read_bytes()
-    g.set_value(g.id_of("x"), float("nan"))
-    with pytest.raises(Exception):
+
+    def broken(graph):
+        raise ValueError("cannot serialise")
+
+    monkeypatch.setattr(fileformat, "dumps", broken)
+    with pytest.raises(ValueError):
         fileformat.save(g, p)
     assert p.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["g.json"]
