@@ -2,6 +2,7 @@
 
     chain-rule-studio [FILE]         open the editor (the tutorial's network when no FILE)
     chain-rule-studio eval|check|train|convert|render ...   headless; see --help
+    chain-rule-studio --check-display  say whether a window can open here, or what to install
 
 ``python main.py`` in a checkout and the installed ``chain-rule-studio`` command both
 call ``main`` here.
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0
+    if argv and argv[0] == "--check-display":
+        from chain_rule_studio.display import check_display
+        ok, line = check_display()
+        print(line)
+        return 0 if ok else 1
     if argv and argv[0] in SUBCOMMANDS:
         from chain_rule_studio import cli
         return cli.run(argv)
@@ -68,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     why = no_display()
     if why is not None:
         return _error(why)
+    from chain_rule_studio.display import advice, missing_libraries, uses_xcb
+    if uses_xcb():  # Qt would abort with a message that names no library
+        missing = missing_libraries()
+        if missing:
+            return _error(advice(missing))
     try:
         from gui.app import run
     except ImportError as e:
