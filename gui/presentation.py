@@ -24,7 +24,8 @@ class Caption(QLabel):
     """The current step's narration in large type over the canvas's lower part."""
 
     def __init__(self, canvas) -> None:
-        super().__init__(canvas.viewport())
+        # a child of the view, not of its viewport: scrolling moves the viewport's children
+        super().__init__(canvas)
         self.canvas = canvas
         self.setObjectName("presentation_caption")
         self.setWordWrap(True)
@@ -42,12 +43,12 @@ class Caption(QLabel):
         if not text:
             self.hide()
             return
-        vp = self.canvas.viewport().rect()
+        vp = self.canvas.viewport().geometry()
         width = int(vp.width() * 0.92)
         self.setFixedWidth(width)
         self.setText(text)
         self.adjustSize()
-        self.move((vp.width() - width) // 2, vp.height() - self.height() - 16)
+        self.move(vp.x() + (vp.width() - width) // 2, vp.bottom() - self.height() - 15)
         self.show()
         self.raise_()
 
@@ -111,7 +112,8 @@ class Presenter(QObject):
     def _chrome(self) -> list[QWidget]:
         w = self.w
         docks = [d for d in w.docks()]
-        return docks + [w.menuBar(), w.toolbar, w.statusBar(), w.expression_bar]
+        return docks + [w.menuBar(), w.toolbar, w.statusBar(), w.expression_bar,
+                        w.canvas.minimap, w.canvas.find_bar]
 
     def _fit_later(self) -> None:
         from PySide6.QtCore import QTimer

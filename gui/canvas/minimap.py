@@ -6,7 +6,7 @@ Both sit over the canvas view's corner and work only through the view's public A
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSizeF, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QWidget
 
@@ -23,7 +23,8 @@ class Minimap(QWidget):
     batched call per colour), so it stays cheap on 10,000 nodes."""
 
     def __init__(self, view) -> None:
-        super().__init__(view.viewport())
+        # a child of the view, not of its viewport: scrolling moves the viewport's children
+        super().__init__(view)
         self.view = view
         self.setFixedSize(MINIMAP_W, MINIMAP_H)
         self.setCursor(Qt.PointingHandCursor)
@@ -44,7 +45,8 @@ class Minimap(QWidget):
             self._later.start()
 
     def place(self) -> None:
-        vp = self.view.viewport().rect()
+        """In the viewport's lower right corner (in the view's coordinates)."""
+        vp = self.view.viewport().geometry()
         self.move(vp.right() - MINIMAP_W - 10, vp.bottom() - MINIMAP_H - 10)
 
     # ---------------------------------------------------------------- geometry
@@ -75,8 +77,7 @@ class Minimap(QWidget):
         scene = self.view.scene()
         t = scene.theme
         p = QPainter(self)
-        bg = QColor(t.background)
-        bg.setAlpha(235)
+        bg = QColor(t.background)  # opaque: the canvas beneath would blur the miniature
         p.setPen(QPen(t.card_border, 1))
         p.setBrush(bg)
         p.drawRoundedRect(QRectF(0.5, 0.5, MINIMAP_W - 1, MINIMAP_H - 1), 6, 6)
@@ -95,7 +96,12 @@ class Minimap(QWidget):
         p.setOpacity(1.0)
         p.setBrush(Qt.NoBrush)
         p.setPen(QPen(t.highlight, 2))
-        p.drawRect(self.visible_rect())
+        shown = self.visible_rect()
+        if shown.width() < 8 or shown.height() < 8:  # zoomed far in: still findable
+            c = shown.center()
+            shown.setSize(shown.size().expandedTo(QSizeF(8, 8)))
+            shown.moveCenter(c)
+        p.drawRect(shown)
         p.end()
 
     # -------------------------------------------------------------------- mouse

@@ -89,6 +89,11 @@ def test_the_minimap_shows_the_view_and_moves_it(qtbot, big) -> None:
     px = view.zoom() * abs(after.x() - want.x())  # in screen pixels
     assert px <= 2 and after.x() > before.x() + 1000
     assert mm.visible_rect().contains(QPointF(target))  # the rectangle follows the view
+    # ...and the minimap stays in the canvas's lower right corner however the view scrolls
+    vp = view.viewport()
+    corner = vp.mapTo(big, QPoint(vp.width(), vp.height()))
+    at = mm.mapTo(big, QPoint(mm.width(), mm.height()))
+    assert 0 < corner.x() - at.x() <= 20 and 0 < corner.y() - at.y() <= 20
     img = mm.grab().toImage()
     assert img.width() == mm.width()
 
