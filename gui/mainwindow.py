@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
             dock.visibilityChanged.connect(self._dock_shown)
         self.resize(*_first_size(self))
         self._restore_layout()
+        # arranging the docks left the window as wide as all of them side by side
+        self.layout().activate()
+        self.resize(*_first_size(self))
         if abs(ui_scale() - 1.0) > 1e-9:
             apply_ui_scale(ui_scale())
         self._update_title()
@@ -152,7 +155,7 @@ class MainWindow(QMainWindow):
         self.note_dock.setVisible(bool(note))
         if note:  # a wrapped label's height depends on its width, which docks do not ask
             width = max(300, self.width() - 40)
-            self.resizeDocks([self.note_dock], [self.note_label.heightForWidth(width) + 12],
+            self.resizeDocks([self.note_dock], [self.note_label.heightForWidth(width) + 2],
                              Qt.Vertical)
 
     def _view_menu(self):
