@@ -151,7 +151,7 @@ def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0),
             x += geometry.node_width + gaps[c]
         y = y0 + (tallest - totals[c]) / 2.0
         for n, h in zip(col, heights[c]):
-            pos[n] = (x, y)
+            pos[n] = (round(x, 2), round(y, 2))  # to 0.01, as files keep positions
             y += h + gap_y
     return pos
 
