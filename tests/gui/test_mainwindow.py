@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox, QStyle, QStyleOptionSlider
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyle, QStyleOptionSlider, QTabBar
 
 from _gui_helpers import two_layer, type_text
 from engine import fileformat
@@ -326,7 +326,19 @@ def test_palette_lists_every_op_with_derivative_tooltips(window):
     assert bytes(md.data(OP_MIME)).decode() == "sigmoid"
 
 
+def click_dock_tab(qtbot, window, title: str) -> None:
+    """Click the tab that brings a tabbed dock to the front, as a user does."""
+    for bar in window.findChildren(QTabBar):
+        for i in range(bar.count()):
+            if bar.tabText(i).replace("&", "") == title and bar.isVisible():
+                qtbot.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.tabRect(i).center())
+                return
+    raise AssertionError(f"no tab {title!r}")
+
+
 def test_palette_double_click_adds_node(window, qtbot):
+    click_dock_tab(qtbot, window, "Palette")  # it shares the column with the Inspector
+    assert window.palette.isVisible()
     item = window.palette.item_for("exp")
     rect = window.palette.visualItemRect(item)
     vp = window.palette.viewport()

@@ -12,12 +12,22 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLineEdit
 
 from engine.expr import parse
 from gui.mainwindow import EXAMPLES_DIR, MainWindow
 
+from _gui_helpers import type_expression
+
 WAIT_MS = 120_000  # a generous bound for slow machines; not a speed assertion
+
+
+@pytest.fixture
+def window(window: MainWindow) -> MainWindow:
+    """The main window with the Training panel opened from the View menu (it starts
+    hidden, below the canvas)."""
+    window.training_dock.toggleViewAction().trigger()
+    assert window.training_dock.isVisible()
+    return window
 
 
 def open_example(window: MainWindow, name: str) -> dict[str, str]:
@@ -277,9 +287,7 @@ def test_replacing_the_graph_clears_the_training_history(window, qtbot):
     w.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
     qtbot.mouseClick(w.training.step_button, Qt.LeftButton)
     assert len(w.training.losses) == 1
-    bar = w.expression_bar.findChild(QLineEdit)
-    qtbot.keyClicks(bar, "y = (3*x + 1)**2")
-    qtbot.keyClick(bar, Qt.Key_Return)
+    type_expression(qtbot, w, "y = (3*x + 1)**2")
     assert w.doc.graph.name_of(w.doc.graph.resolve_output()) == "y"
     assert w.training.losses == []
     assert not w.note_dock.isVisible()  # the new graph has no note
