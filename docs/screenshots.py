@@ -1,7 +1,9 @@
 """Regenerate the README's teaching screenshots from the examples, offscreen.
 
-    python docs/screenshots.py            # writes docs/step_through.png, derivation.png,
-                                          # training.png, expression_bar.png
+    python docs/screenshots.py            # writes docs/editor.png, step_through.png,
+                                          # derivation.png, training.png, expression_bar.png
+    python docs/screenshots.py projector  # on a 1280×720 screen: docs/presentation.png,
+                                          # docs/big_graph.png
 
 Each shot is the real window driven through its public actions (the same ones the
 toolbar, keys and buttons trigger), so the pictures show what a user sees.
@@ -13,9 +15,20 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+PROJECTOR = sys.argv[1:] == ["projector"]
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    # an offscreen screen of a known size (Qt's default is 800×800, and the window keeps
+    # itself on its screen); on the projector's, full screen means 1280×720
+    import json
+    import tempfile
+    _w, _h = (1280, 720) if PROJECTOR else (1920, 1200)
+    _screen = Path(tempfile.gettempdir()) / f"crs-screen-{_w}x{_h}.json"
+    _screen.write_text(json.dumps({"windowFrameMargins": False, "screens": [
+        {"name": "screen", "x": 0, "y": 0, "width": _w, "height": _h,
+         "logicalDpiX": 96, "logicalDpiY": 96, "dpr": 1}]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_screen}"
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit  # noqa: E402
@@ -24,6 +37,20 @@ from gui.mainwindow import EXAMPLES_DIR, MainWindow  # noqa: E402
 
 OUT = ROOT / "docs"
 SIZE = (1600, 1000)
+
+
+def fresh_settings() -> None:
+    """A first start: no remembered window layout, minimap or UI zoom, recovery copies
+    in a scratch folder (the pictures show what a new user sees)."""
+    import tempfile
+    from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
+    folder = tempfile.mkdtemp(prefix="crs-shots-")
+    os.environ["CHAIN_RULE_STUDIO_DATA_DIR"] = folder
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, folder)
+    QCoreApplication.setOrganizationName("ChainRuleStudioScreenshots")
+    QCoreApplication.setApplicationName("ChainRuleStudioScreenshots")
 
 
 def settle(app: QApplication) -> None:
@@ -53,8 +80,15 @@ def shoot(app: QApplication, w: MainWindow, name: str) -> None:
 
 
 def main() -> None:
+    fresh_settings()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     keep = []
+
+    w = window(app)  # the editor as it opens, the palette's tab raised, h selected
+    w.palette_dock.raise_()
+    select(w, "h")
+    shoot(app, w, "editor.png")
+    keep.append(w)
 
     w = window(app)  # backward pass: L, then ŷ sends −1.4 × 0.3 = −0.42 to h
     w.stepper.act_backward.trigger()
@@ -68,6 +102,7 @@ def main() -> None:
     keep.append(w)
 
     w = window(app)
+    w.training_dock.toggleViewAction().trigger()  # View › Training
     w.training.step_button.click()
     shoot(app, w, "training.png")
     keep.append(w)
@@ -83,7 +118,51 @@ def main() -> None:
     keep.append(w)
 
 
+def projector() -> None:
+    """Presentation mode mid-way through the backward pass, and a 10,000-node network at
+    readable zoom with the minimap and Find, both on a 1280×720 screen."""
+    fresh_settings()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    keep = []
+
+    w = MainWindow()
+    w.show()
+    w.open_example(EXAMPLES_DIR / "two_layer.json", ask=False)
+    settle(app)
+    w.presenter.enter()
+    from PySide6.QtTest import QTest
+    for _ in range(4):  # L, ŷ, h: the caption says what h receives
+        w.stepper.act_backward.trigger()
+    QTest.qWait(300)  # the fits that make room for the caption
+    settle(app)
+    w.grab().save(str(OUT / "presentation.png"))
+    print(OUT / "presentation.png")
+    keep.append(w)
+    w.presenter.leave()
+    w.hide()
+
+    import tempfile
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from editor import make_file
+    path = make_file(10_000, tempfile.mkdtemp())
+    w = MainWindow()
+    w.show()
+    w.showMaximized()
+    w.open_path(path)
+    settle(app)
+    w.set_minimap(True)
+    w.canvas.open_find()
+    bar = w.canvas.find_bar.edit
+    bar.setText(w.doc.graph.name_of(w.doc.graph.ids()[len(w.doc.graph) // 2]))
+    QTest.keyClick(bar, Qt.Key_Return)
+    settle(app)
+    w.grab().save(str(OUT / "big_graph.png"))
+    print(OUT / "big_graph.png")
+    w.doc.undo_stack.setClean()
+    keep.append(w)
+
+
 if __name__ == "__main__":
-    main()
+    projector() if PROJECTOR else main()
     sys.stdout.flush()
     os._exit(0)  # the pictures are written; skip tearing the windows down

@@ -108,6 +108,7 @@ class Presenter(QObject):
             x.show()
         w.canvas.setTransform(s["zoom"])
         w.canvas.fit_all()
+        w._show_narration()  # a pass stepped while presenting goes on in the Narration panel
 
     def _chrome(self) -> list[QWidget]:
         w = self.w

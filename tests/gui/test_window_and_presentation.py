@@ -123,8 +123,9 @@ SCRIPT = textwrap.dedent("""
     QTest.keyClick(w.canvas, Qt.Key_Escape)
     settle()
     out["left"] = not w.presenter.active and w.menuBar().isVisible() \\
-        and w.inspector_dock.isVisible() and not scene.presenting \
+        and w.inspector_dock.isVisible() and not scene.presenting \\
         and w.canvas.minimap.isVisible()
+    out["narration_after"] = w.narration_dock.isVisible()  # the pass stepped goes on there
     out["inside_after"] = inside()
     w.doc.undo_stack.setClean()
     w.close()
@@ -185,7 +186,7 @@ def test_presentation_mode_is_readable_and_on_its_edges(session) -> None:
     assert session["caption_on_canvas"]  # not carried off by the view's scrolling
     assert session["value_px_stepping"] >= 24.0 and session["label_px_stepping"] >= 18.0, session
     assert session["clear_of_caption"]
-    assert session["left"] and session["inside_after"]
+    assert session["left"] and session["inside_after"] and session["narration_after"]
 
 
 # ------------------------------------------------------------ in one process
