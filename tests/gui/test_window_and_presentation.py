@@ -71,8 +71,10 @@ SCRIPT = textwrap.dedent("""
     out["all_docks_inside"] = inside()
     out["all_docks_window"] = [w.frameGeometry().width(), w.frameGeometry().height()]
     out["all_docks_visible"] = all(d.isVisible() for d in w.docks() if d is not w.note_dock)
-    # presentation mode, from a window showing its minimap
+    # presentation mode, from a window showing its minimap and no Narration panel
     w.set_minimap(True)
+    w.narration_dock.toggleViewAction().trigger()
+    settle()
     w.canvas.setFocus()
     QTest.keyClick(w.canvas, Qt.Key_F5)
     settle()
