@@ -31,7 +31,7 @@ from engine.errors import EngineError, clip, quote
 from engine.fast import evaluate_graph
 from engine.files import (MAX_FILE_BYTES, UnreadableFileError, kind_of, read_file,
                           resolve_target, write_atomic)
-from engine.result import CONSTANT, Result
+from engine.result import Result
 from engine.expr import parse
 from engine.graph import Graph
 from engine.layout import apply_layout

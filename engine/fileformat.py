@@ -25,7 +25,7 @@ import networkx as nx
 
 from engine.errors import EngineError, GraphFileError, InvalidValueError, clip, quote
 from engine.files import MAX_FILE_BYTES, UnreadableFileError, read_file, write_atomic
-from engine.graph import Graph, id_key, is_canonical_id
+from engine.graph import Graph, is_canonical_id
 from engine.layout import layout
 from engine.names import MAX_NAME, is_valid_name, unique_name
 from engine.ops import OPS

@@ -24,7 +24,7 @@ def _app():
 
 def render_scene(scene, out: str, width: int | None = None) -> None:
     """Write ``scene`` fitted into a picture ``width`` pixels wide (PNG) or an SVG."""
-    from PySide6.QtCore import QRectF, QSize, Qt
+    from PySide6.QtCore import QRectF, QSize
     from PySide6.QtGui import QImage, QPainter
 
     word = getattr(scene, "word_labels", None)
