@@ -25,7 +25,6 @@ import json
 import os
 import secrets
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import IO, Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.files import write_atomic
 from gui import progress
 from gui.document import Document
 
@@ -64,20 +64,8 @@ def _new_key() -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same folder, fsync, rename: the old file or the new, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """The old copy or the new, never half (the same write as a saved file)."""
+    write_atomic(path, text.encode("utf-8"))
 
 
 # ------------------------------------------------------------------ locks

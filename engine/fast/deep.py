@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from engine.fast.flat import FlatGraph
+from engine.fast.flat import FlatGraph, consumers, downstream
 from engine.ops import OPS
 
 F = np.float64
@@ -108,10 +108,7 @@ class DeepStrategy:
                     s2[k] = tuple(zip(range(a + 1, b), sl[a + 1:b]))
             self.bw_items = list(zip(nodes.tolist(), a0.tolist(), bsrc[a0].tolist(), e2, s2))
         # consumers of each node (for forward_cone), as flat CSR lists
-        s_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(f.src, minlength=n), out=s_ptr[1:])
-        self._s_ptr = s_ptr.tolist()
-        self._s_tgt = f.tgt[np.argsort(f.src, kind="stable")].tolist()
+        self._s_ptr, self._s_tgt = consumers(f.src, f.tgt, n)
 
     @property
     def item_of(self) -> list[tuple | None]:
@@ -137,16 +134,7 @@ class DeepStrategy:
     def _cone(self, leaf: int) -> list[int]:
         """The nodes downstream of ``leaf``, in topological order (they are numbered so).
         Touches only the cone: a set, not an array the size of the graph."""
-        s_ptr, s_tgt = self._s_ptr, self._s_tgt
-        seen: set[int] = set()
-        stack = [leaf]
-        while stack:
-            x = stack.pop()
-            for c in s_tgt[s_ptr[x]:s_ptr[x + 1]]:
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
-        return sorted(seen)
+        return sorted(downstream(self._s_ptr, self._s_tgt, leaf))
 
     def forward_cone(self, leaf: int) -> None:
         cone = self._cone(leaf)

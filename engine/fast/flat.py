@@ -129,13 +129,33 @@ def _positions(addr: np.ndarray, want: np.ndarray) -> np.ndarray:
     return np.where(sorted_addr[at] == want, by_addr[at], -1)
 
 
+def consumers(src: np.ndarray, tgt: np.ndarray, n: int) -> tuple[list[int], list[int]]:
+    """Each node's consumers as flat CSR lists (``tgt_sorted[ptr[i]:ptr[i + 1]]`` for
+    node i), for walks that must touch only the nodes they reach."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    return ptr.tolist(), tgt[np.argsort(src, kind="stable")].tolist()
+
+
+def downstream(ptr: list[int], tgt_sorted: list[int], leaf: int) -> set[int]:
+    """Every node reachable from ``leaf`` (not itself): the cost is the cone's, not the
+    graph's."""
+    seen: set[int] = set()
+    stack = [leaf]
+    while stack:
+        x = stack.pop()
+        for c in tgt_sorted[ptr[x]:ptr[x + 1]]:
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return seen
+
+
 def _heap_order(src: np.ndarray, tgt: np.ndarray, n: int) -> list[int]:
     """The reference's topological order of ranks 0..n-1 (the ready node with the
     smallest rank first) given every edge src → tgt; raises ValueError on a cycle."""
     indeg = np.bincount(tgt, minlength=n).tolist()
-    s_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=s_ptr[1:])
-    s_ptr, s_tgt = s_ptr.tolist(), tgt[np.argsort(src, kind="stable")].tolist()
+    s_ptr, s_tgt = consumers(src, tgt, n)
     # Scan ranks upward, emitting each node that is ready; a node passed over while
     # waiting goes on a heap when it becomes ready and, being smaller than the scan
     # position, is emitted first. Same order as a heap of all ready nodes, O(E + h log h).

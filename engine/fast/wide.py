@@ -19,7 +19,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from engine.fast.flat import FlatGraph
+from engine.fast.flat import FlatGraph, consumers, downstream
 from engine.ops import OPS, OpSpec
 
 
@@ -195,23 +195,12 @@ class WideStrategy:
         consumers of the cone's nodes only, so its cost is the cone's, not the graph's."""
         if self._consumers is None:
             n = len(self.vals)
-            order = np.argsort(self.edge_src, kind="stable")
-            ptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(self.edge_src, minlength=n), out=ptr[1:])
-            self._consumers = (ptr.tolist(), self.edge_tgt[order].tolist())
+            self._consumers = consumers(self.edge_src, self.edge_tgt, n)
             group_of = np.zeros(n, dtype=np.int64)
             for k, g in enumerate(self.groups):
                 group_of[g.start:g.start + g.n] = k
             self._group_of = group_of.tolist()
-        s_ptr, s_tgt = self._consumers
-        seen: set[int] = set()
-        stack = [leaf]
-        while stack:
-            x = stack.pop()
-            for c in s_tgt[s_ptr[x]:s_ptr[x + 1]]:
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
+        seen = downstream(*self._consumers, leaf)
         by_group: dict[int, list[int]] = {}
         group_of = self._group_of
         for c in sorted(seen):  # groups are numbered in evaluation order
