@@ -88,3 +88,19 @@ def leaf_function(graph: Graph, leaf: str, output: str) -> Callable[[float], flo
         return evaluate(g).value(output)
 
     return f
+
+
+def good_file() -> dict:
+    """A small valid graph file (x·w), as a dict: tests break one thing in it."""
+    return {
+        "format": "chain-rule-studio", "version": 1, "output": "n3",
+        "nodes": [
+            {"id": "n1", "name": "x", "op": "input", "value": 2.0, "pos": [0, 0]},
+            {"id": "n2", "name": "w", "op": "param", "value": 0.5, "pos": [0, 100]},
+            {"id": "n3", "name": "m", "op": "mul", "pos": [200, 50]},
+        ],
+        "edges": [
+            {"source": "n1", "target": "n3", "port": "a"},
+            {"source": "n2", "target": "n3", "port": "b"},
+        ],
+    }

@@ -17,6 +17,8 @@ from engine.evaluate import evaluate
 from engine.graph import Graph
 from engine.ops import OPS
 
+from _engine_helpers import good_file
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.json"))
 
@@ -174,30 +176,15 @@ def test_file_is_utf8_with_names_unescaped(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ bad files
 
-def _good() -> dict:
-    return {
-        "format": "chain-rule-studio", "version": 1, "output": "n3",
-        "nodes": [
-            {"id": "n1", "name": "x", "op": "input", "value": 2.0, "pos": [0, 0]},
-            {"id": "n2", "name": "w", "op": "param", "value": 0.5, "pos": [0, 100]},
-            {"id": "n3", "name": "m", "op": "mul", "pos": [200, 50]},
-        ],
-        "edges": [
-            {"source": "n1", "target": "n3", "port": "a"},
-            {"source": "n2", "target": "n3", "port": "b"},
-        ],
-    }
-
-
 def test_the_good_file_loads(tmp_path: Path) -> None:
     p = tmp_path / "good.json"
-    p.write_text(json.dumps(_good()), encoding="utf-8")
+    p.write_text(json.dumps(good_file()), encoding="utf-8")
     g = fileformat.load(p)
     assert evaluate(g).value("n3") == 1.0
 
 
 def _mut(f) -> str:
-    d = _good()
+    d = good_file()
     f(d)
     return json.dumps(d)
 
@@ -215,8 +202,8 @@ BAD = [
     # id, file text, JSON path the message must name, words the problem must contain
     ("not_json", "hello", "$", ["json"]),
     ("empty", "", "$", ["empty"]),
-    ("truncated", json.dumps(_good())[:-40], "$", ["json"]),
-    ("truncated_at_a_boundary", json.dumps(_good())[:-2], "$", ["truncated"]),
+    ("truncated", json.dumps(good_file())[:-40], "$", ["json"]),
+    ("truncated_at_a_boundary", json.dumps(good_file())[:-2], "$", ["truncated"]),
     ("top_level_list", "[]", "$", ["object"]),
     ("wrong_format", _mut(_set(["format"], "something-else")), "$.format", ["something-else"]),
     ("newer_version", _mut(_set(["version"], 2)), "$.version", ["newer"]),
@@ -231,13 +218,13 @@ BAD = [
     ("non_numeric_value", _mut(_set(["nodes", 0, "value"], "two")), "$.nodes[0].value",
      ["two"]),
     ("bool_value", _mut(_set(["nodes", 0, "value"], True)), "$.nodes[0].value", ["true"]),
-    ("nan_value", json.dumps(_good()).replace('"value": 2.0', '"value": NaN'),
+    ("nan_value", json.dumps(good_file()).replace('"value": 2.0', '"value": NaN'),
      "$.nodes[0].value", ["finite"]),
-    ("infinity_value", json.dumps(_good()).replace('"value": 0.5', '"value": -Infinity'),
+    ("infinity_value", json.dumps(good_file()).replace('"value": 0.5', '"value": -Infinity'),
      "$.nodes[1].value", ["finite"]),
-    ("huge_value", json.dumps(_good()).replace('"value": 2.0', '"value": 1e999'),
+    ("huge_value", json.dumps(good_file()).replace('"value": 2.0', '"value": 1e999'),
      "$.nodes[0].value", ["finite"]),
-    ("infinite_pos", json.dumps(_good()).replace('"pos": [200, 50]', '"pos": [200, Infinity]'),
+    ("infinite_pos", json.dumps(good_file()).replace('"pos": [200, 50]', '"pos": [200, Infinity]'),
      "$.nodes[2].pos[1]", ["finite"]),
     ("missing_value", _mut(lambda d: d["nodes"][0].pop("value")), "$.nodes[0].value",
      ["missing"]),
@@ -256,7 +243,7 @@ BAD = [
 
 
 def _cycle_file() -> str:
-    d = _good()
+    d = good_file()
     d["nodes"] += [{"id": "n4", "name": "p", "op": "neg", "pos": [0, 0]},
                    {"id": "n5", "name": "q", "op": "neg", "pos": [0, 0]}]
     d["edges"] += [{"source": "n4", "target": "n5", "port": "x"},
@@ -290,7 +277,7 @@ def test_bad_file_names_file_path_and_problem(tmp_path: Path, text: str, path: s
 def test_json_syntax_problem_reads_as_a_sentence(tmp_path: Path) -> None:
     # a file cut inside a string: json's own message plus the position, said once
     f = tmp_path / "cut.json"
-    f.write_text(json.dumps(_good())[:-40], encoding="utf-8")
+    f.write_text(json.dumps(good_file())[:-40], encoding="utf-8")
     with pytest.raises(GraphFileError) as ei:
         fileformat.load(f)
     assert " at at " not in ei.value.problem, ei.value.problem
@@ -310,7 +297,7 @@ def test_folder_is_a_graph_file_error(tmp_path: Path) -> None:
 
 def test_not_utf8_is_a_graph_file_error(tmp_path: Path) -> None:
     f = tmp_path / "latin.json"
-    f.write_bytes(json.dumps(_good()).replace("x", "\u00e9").encode("latin-1"))
+    f.write_bytes(json.dumps(good_file()).replace("x", "\u00e9").encode("latin-1"))
     with pytest.raises(GraphFileError):
         fileformat.load(f)
 

@@ -24,24 +24,11 @@ from engine.expr import parse
 from engine.fast import evaluate_graph
 from engine.graph import Graph
 
+from _engine_helpers import good_file
+
 ROOT = Path(__file__).resolve().parents[2]
 TWO_LAYER = ROOT / "assets" / "examples" / "two_layer.json"
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-
-
-def _good() -> dict:
-    return {
-        "format": "chain-rule-studio", "version": 1, "output": "n3",
-        "nodes": [
-            {"id": "n1", "name": "x", "op": "input", "value": 2.0, "pos": [0, 0]},
-            {"id": "n2", "name": "w", "op": "param", "value": 0.5, "pos": [0, 100]},
-            {"id": "n3", "name": "m", "op": "mul", "pos": [200, 50]},
-        ],
-        "edges": [
-            {"source": "n1", "target": "n3", "port": "a"},
-            {"source": "n2", "target": "n3", "port": "b"},
-        ],
-    }
 
 
 def _schema() -> dict:
@@ -76,7 +63,7 @@ def test_nan_and_infinite_leaf_values_are_saved_and_reopened(tmp_path: Path) -> 
 
 
 def test_only_the_three_spellings_are_values() -> None:
-    d = _good()
+    d = good_file()
     d["nodes"][0]["value"] = "Infinity"
     e = _load_error(json.dumps(d))
     assert e.path == "$.nodes[0].value"
@@ -93,7 +80,7 @@ def test_an_infinite_exponent_is_refused_with_a_message() -> None:
         g.set_attr(p, "exponent", math.nan)
     assert g.attrs_of(p) == {"exponent": 2.0}
     for spelled in ('"inf"', "1e999", "NaN"):
-        text = json.dumps({**_good(), "nodes": [
+        text = json.dumps({**good_file(), "nodes": [
             {"id": "n1", "name": "x", "op": "input", "value": 2},
             {"id": "n2", "name": "p", "op": "power", "exponent": 0}], "edges": [],
             "output": None}).replace('"exponent": 0', f'"exponent": {spelled}')
@@ -104,7 +91,7 @@ def test_an_infinite_exponent_is_refused_with_a_message() -> None:
 # ------------------------------------------------------------------------ notes
 
 def test_a_lone_surrogate_in_a_note_is_repaired_and_saved() -> None:
-    d = _good()
+    d = good_file()
     text = json.dumps(d)[:-1] + ', "note": "before \\ud800 after"}'  # a JSON escape
     g = fileformat.loads(text, "f.json")
     assert g.note == "before \ufffd after"
@@ -124,7 +111,7 @@ def test_a_note_set_in_the_editor_is_repaired_too() -> None:
 # -------------------------------------------------------------------------- ids
 
 def test_a_31_digit_id_is_renumbered_so_the_next_save_reopens(tmp_path: Path) -> None:
-    d = _good()
+    d = good_file()
     long_id = "n" + "9" * 31
     d["nodes"][0]["id"] = long_id
     d["edges"][0]["source"] = long_id
@@ -140,7 +127,7 @@ def test_a_31_digit_id_is_renumbered_so_the_next_save_reopens(tmp_path: Path) ->
 
 
 def test_non_canonical_ids_are_renumbered_with_edges_and_output() -> None:
-    d = _good()
+    d = good_file()
     ren = {"n1": "b", "n2": "n02", "n3": "A_1"}
     for n in d["nodes"]:
         n["id"] = ren[n["id"]]
@@ -154,7 +141,7 @@ def test_non_canonical_ids_are_renumbered_with_edges_and_output() -> None:
 
 
 def test_canonical_ids_are_kept_as_they_are() -> None:
-    d = _good()
+    d = good_file()
     for n, new in zip(d["nodes"], ("n7", "n300000000000000000", "n2")):
         old = n["id"]
         n["id"] = new
@@ -185,7 +172,7 @@ def test_names_over_200_characters_are_refused_everywhere_with_the_limit() -> No
         parse(f"x = 2\ny = 3*x + {long}")
     assert "200" in str(ei.value) and (ei.value.line, ei.value.col) == (2, 11)
 
-    d = _good()
+    d = good_file()
     d["nodes"][1]["name"] = long
     e = _load_error(json.dumps(d))
     assert e.path == "$.nodes[1].name" and "200" in e.problem
@@ -240,7 +227,7 @@ MEGA = "q" * 1_000_000
 
 
 def _with(path: list, value) -> str:
-    d = _good()
+    d = good_file()
     o = d
     for k in path[:-1]:
         o = o[k]
@@ -280,7 +267,7 @@ def test_quote_cuts_with_an_ellipsis() -> None:
 @pytest.mark.parametrize("text,path", [
     ('{"format": "chain-rule-studio", "version": 1, "output": null, "output": "n1", '
      '"nodes": [], "edges": []}', "$.output"),
-    (json.dumps(_good()).replace('"value": 0.5', '"value": 0.5, "value": 7'),
+    (json.dumps(good_file()).replace('"value": 0.5', '"value": 0.5, "value": 7'),
      "$.nodes[1].value"),
 ])
 def test_duplicate_keys_are_an_error_with_their_path(text: str, path: str) -> None:
