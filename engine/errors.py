@@ -77,7 +77,8 @@ class GraphFileError(EngineError):
     """Any problem reading a graph file; the message names file, JSON path and problem."""
 
     def __init__(self, file: str, path: str, problem: str) -> None:
-        super().__init__(f"{file}: {path}: {problem}")
+        # path "" is the file itself (a FIFO, too large), not a place in its JSON
+        super().__init__(f"{file}: {path}: {problem}" if path else f"{file}: {problem}")
         self.file = file
         self.path = path
         self.problem = problem

@@ -242,7 +242,7 @@ def load(path: str | os.PathLike) -> Graph:
     try:
         raw = read_file(path, MAX_FILE_BYTES)
     except UnreadableFileError as e:
-        raise GraphFileError(name, "$", e.reason) from None
+        raise GraphFileError(name, "", e.reason) from None
     return loads(raw, name)
 
 

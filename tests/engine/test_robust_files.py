@@ -320,7 +320,8 @@ def test_files_over_the_size_cap_are_refused(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setattr(fileformat, "MAX_FILE_BYTES", 100)
     with pytest.raises(GraphFileError) as ei:
         fileformat.load(p)
-    assert "too large" in ei.value.problem and ei.value.path == "$"
+    assert "too large" in ei.value.problem and ei.value.path == ""
+    assert str(ei.value).startswith(f"{p}: is too large")  # the file, not a JSON place
     with pytest.raises(files.UnreadableFileError):
         files.read_file(p, limit=p.stat().st_size - 1)
     assert files.read_file(p, limit=p.stat().st_size) == TWO_LAYER.read_bytes()
