@@ -13,6 +13,12 @@ from typing import Hashable, Iterator
 Box = tuple[float, float, float, float]
 
 
+#: a box over more cells than this is kept in one list searched every time instead: a
+#: curve stretched across the scene (mid-way through an auto-layout) would otherwise be
+#: filed in thousands of cells, and then taken out of them, on each move
+MAX_CELLS = 64
+
+
 class BoxGrid:
     """Boxes under hashable keys, bucketed in square cells of ``cell`` scene units."""
 
@@ -20,6 +26,12 @@ class BoxGrid:
         self.cell = cell
         self._cells: dict[tuple[int, int], set] = {}
         self._boxes: dict[Hashable, Box] = {}
+        self._wide: set = set()
+
+    def _n_cells(self, b: Box) -> int:
+        c = self.cell
+        return (math.floor(b[2] / c) - math.floor(b[0] / c) + 1) * \
+            (math.floor(b[3] / c) - math.floor(b[1] / c) + 1)
 
     def __len__(self) -> int:
         return len(self._boxes)
@@ -39,6 +51,9 @@ class BoxGrid:
         if old is not None:
             self.pop(key)
         self._boxes[key] = box
+        if self._n_cells(box) > MAX_CELLS:
+            self._wide.add(key)
+            return
         cells = self._cells
         for cell in self._span(box):
             s = cells.get(cell)
@@ -51,6 +66,9 @@ class BoxGrid:
         box = self._boxes.pop(key, None)
         if box is None:
             return
+        if key in self._wide:
+            self._wide.discard(key)
+            return
         for cell in self._span(box):
             s = self._cells.get(cell)
             if s is not None:
@@ -61,6 +79,7 @@ class BoxGrid:
     def clear(self) -> None:
         self._cells.clear()
         self._boxes.clear()
+        self._wide.clear()
 
     def get(self, key: Hashable) -> Box | None:
         return self._boxes.get(key)
@@ -68,14 +87,11 @@ class BoxGrid:
     def items_in(self, area: Box) -> list[tuple[Hashable, Box]]:
         """(key, box) of every box overlapping ``area`` (open intervals, as ``_hit``)."""
         l, t, r, b = area
-        c = self.cell
-        n_cells = (math.floor(r / c) - math.floor(l / c) + 1) * \
-            (math.floor(b / c) - math.floor(t / c) + 1)
         boxes = self._boxes
-        if n_cells > len(self._cells):
+        if self._n_cells(area) > len(self._cells):
             keys = boxes.keys()
         else:
-            keys = set()
+            keys = set(self._wide)
             cells = self._cells
             for cell in self._span(area):
                 s = cells.get(cell)
