@@ -18,10 +18,12 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import jsonschema
 import networkx as nx
+
+if TYPE_CHECKING:  # imported when a file needs the full validator (a tenth of a second)
+    import jsonschema
 
 from engine.errors import EngineError, GraphFileError, InvalidValueError, clip, quote
 from engine.files import MAX_FILE_BYTES, UnreadableFileError, read_file, write_atomic
@@ -38,7 +40,8 @@ NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
+def _validator() -> "jsonschema.protocols.Validator":
+    import jsonschema
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
@@ -313,7 +316,7 @@ _TYPE_WORDS = {"number": "a number", "string": "text", "object": "an object",
                "null": "null"}
 
 
-def _schema_problem(e: jsonschema.ValidationError) -> tuple[list[Any], str]:
+def _schema_problem(e: "jsonschema.ValidationError") -> tuple[list[Any], str]:
     """(JSON path parts, problem) for a schema violation, worded without repeating more
     than 80 characters of the file."""
     where = list(e.absolute_path)
