@@ -9,7 +9,9 @@ a glance where the gradient flows and how strongly. The label carries the text
 from __future__ import annotations
 
 import math
+from typing import Iterator
 
+import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
                            QPainterPathStroker, QPen, QPolygonF)
@@ -128,6 +130,33 @@ def seg_hits_box(x0: float, y0: float, x1: float, y1: float, b: tuple) -> bool:
                     return False
                 t1 = min(t1, r)
     return True
+
+
+#: a label spot's penalty counts at most this many curve segments crossed
+MAX_COUNTED_CROSSINGS = 8
+
+
+class Segments:
+    """Curve segments near one anchor, with their bounding boxes as arrays: a label
+    candidate tests only the few whose box meets its own (a dense fan-in brings
+    thousands of segments into reach, and each label tries dozens of spots)."""
+
+    def __init__(self, segs: np.ndarray) -> None:
+        a = self.segs = np.asarray(segs, dtype=float).reshape(-1, 4)
+        self.lo_x, self.hi_x = np.minimum(a[:, 0], a[:, 2]), np.maximum(a[:, 0], a[:, 2])
+        self.lo_y, self.hi_y = np.minimum(a[:, 1], a[:, 3]), np.maximum(a[:, 1], a[:, 3])
+
+    def __len__(self) -> int:
+        return len(self.segs)
+
+    def hitting(self, b: tuple) -> Iterator[tuple]:
+        """The segments that touch box b (as ``seg_hits_box`` says)."""
+        near = np.flatnonzero((self.lo_x <= b[2]) & (self.hi_x >= b[0])
+                              & (self.lo_y <= b[3]) & (self.hi_y >= b[1]))
+        for k in range(0, len(near), 32):  # callers mostly stop at the first few
+            for seg in self.segs[near[k:k + 32]].tolist():
+                if seg_hits_box(*seg, b):
+                    yield seg
 
 
 class EdgeLabelItem(QGraphicsItem):
@@ -312,6 +341,7 @@ class EdgeItem(QGraphicsItem):
         self.highlighted = False
         #: points along the curve (scene coordinates), for other labels to keep clear of
         self.samples: list[tuple[float, float]] = []
+        self._segments: np.ndarray | None = None
         self.setZValue(0)
         self.setAcceptedMouseButtons(Qt.NoButton)
         self.setAcceptHoverEvents(True)
@@ -420,10 +450,24 @@ class EdgeItem(QGraphicsItem):
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
         self.samples = curve_samples(p0, p1)
-        if self.scene() is not None:
-            self.scene().curve_changed(self)
+        self._segments = None
+        scene = self.scene()
+        if scene is not None:
+            scene.curve_changed(self)
         self._overview_changed()
-        self.place_label()
+        if scene is not None and scene.building:
+            # mid-way through a bulk move the other nodes are not where they will be:
+            # place once, when it ends, against the finished picture
+            scene.labels_pending.add(self)
+        else:
+            self.place_label()
+
+    def segment_array(self) -> np.ndarray:
+        """The sampled curve as rows (x0, y0, x1, y1), made when first asked for."""
+        if self._segments is None:
+            p = np.asarray(self.samples, dtype=float).reshape(-1, 2)
+            self._segments = np.hstack((p[:-1], p[1:]))
+        return self._segments
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.scene() is not None:
@@ -493,12 +537,12 @@ class EdgeItem(QGraphicsItem):
                 ax, ay = anchors[rank]
                 area = (ax - reach[0], ay - reach[1], ax + reach[0], ay + reach[1])
                 if scene is None:
-                    got = ([], [], [], [])
+                    got = ([], [], None, [])
                 else:
                     nodes = [b for b in map(_grow_node, scene.node_boxes_in(area))
                              if b not in own]
                     labels = [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
-                    segs = scene.curve_segments_in(area, skip=sibs)
+                    segs = Segments(scene.curve_segments_in(area, skip=sibs))
                     leaders = scene.leaders_in(area, label)
                     got = (nodes, labels, segs, leaders)
                 cache[rank] = got
@@ -541,12 +585,15 @@ class EdgeItem(QGraphicsItem):
                 if tier < 2:
                     return None
                 penalty += 1000.0
-            g = _grow(r, CURVE_CLEARANCE)
-            for seg in segs:
-                if seg_hits_box(*seg, g):
+            if segs:
+                crossed = 0
+                for _ in segs.hitting(_grow(r, CURVE_CLEARANCE)):
                     if tier < 1:
                         return None
-                    penalty += 300.0
+                    crossed += 1
+                    if crossed == MAX_COUNTED_CROSSINGS:
+                        break  # in a dense fan beyond this, every spot is as bad
+                penalty += 300.0 * crossed
             return penalty
 
         if keep and label.placed and label.spot is not None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-
 from typing import Iterable
 
+import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
@@ -62,6 +62,8 @@ class CanvasScene(QGraphicsScene):
         self._pass_mask = None
         #: while items are being built, views show a blank canvas instead of the scene
         self.building = False
+        #: edges whose labels wait for the end of a bulk edit to be placed
+        self.labels_pending: set = set()
         self._pass_edges: dict[EdgeKey, tuple[bool, bool]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
@@ -227,22 +229,20 @@ class CanvasScene(QGraphicsScene):
         ys = [p[1] for p in edge.samples]
         self._curve_boxes.set(edge, (min(xs), min(ys), max(xs), max(ys)))
 
-    def curve_segments_in(self, area: tuple, skip=()) -> list[tuple]:
-        """Segments (x0, y0, x1, y1) of the shown curves near ``area`` — but those of
-        the edges in ``skip`` (a label's own edge and its twins)."""
+    def curve_segments_in(self, area: tuple, skip=()) -> np.ndarray:
+        """Segments (rows x0, y0, x1, y1) of the shown curves near ``area`` — but those
+        of the edges in ``skip`` (a label's own edge and its twins)."""
         skip = set(skip)
         l, t, r, b = area
-        out = []
-        for e, _ in self._curve_boxes.items_in(area):
-            if e in skip or e.hidden_by_gesture:
-                continue
-            pts = e.samples
-            for i in range(len(pts) - 1):
-                (x0, y0), (x1, y1) = pts[i], pts[i + 1]
-                if min(x0, x1) < r and l < max(x0, x1) and min(y0, y1) < b \
-                        and t < max(y0, y1):
-                    out.append((x0, y0, x1, y1))
-        return out
+        parts = [e.segment_array() for e, _ in self._curve_boxes.items_in(area)
+                 if e not in skip and not e.hidden_by_gesture]
+        if not parts:
+            return np.empty((0, 4))
+        a = np.concatenate(parts)
+        x0, y0, x1, y1 = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+        keep = (np.minimum(x0, x1) < r) & (l < np.maximum(x0, x1)) \
+            & (np.minimum(y0, y1) < b) & (t < np.maximum(y0, y1))
+        return a[keep]
 
     def extent(self) -> QRectF:
         """Where the graph is: the node cards' union with room for labels around it
@@ -389,6 +389,11 @@ class CanvasScene(QGraphicsScene):
             self._index_method = self.itemIndexMethod()
             self.setItemIndexMethod(QGraphicsScene.NoIndex)
             return
+        pending, self.labels_pending = self.labels_pending, set()
+        if pending:  # in the edges' own order, as when the scene is built
+            for e in self.edges.values():
+                if e in pending:
+                    e.place_label()
         self.setItemIndexMethod(self._index_method)  # a new index: its depth is set after
         # Qt's automatic BSP depth makes the first query on a large graph take seconds
         # (long edges are filed in every leaf they cross); a shallower tree does not

@@ -105,3 +105,28 @@ def test_hovering_a_label_lights_its_edge_and_leaving_clears_it(qtbot, canvas) -
     corner = view.viewport().rect().topLeft()
     qtbot.mouseMove(view.viewport(), corner)
     qtbot.waitUntil(lambda: not e.highlighted)
+
+
+def test_labels_after_a_bulk_auto_layout_at_readable_zoom(qtbot, window) -> None:
+    """Auto-layout of a graph big enough to move its nodes in bulk places each label
+    once, at the end, against the finished picture: every label shown is on its own
+    curve and clear of cards and other labels."""
+    from PySide6.QtCore import Qt
+    lines = ["x = 0.5"] + [f"s{i} = sin({'x' if i == 0 else f'a{i - 1}'})\n"
+                           f"a{i} = {'x' if i == 0 else f'a{i - 1}'} + s{i}" for i in range(520)]
+    g = parse("\n".join(lines))
+    assert len(g) >= 1000  # the bulk path (gui.commands.BULK_MOVES)
+    for n in g.nodes():  # start from a scramble, as a hand-made graph would
+        g.set_pos(n.id, (n.pos[1] * 3.0, n.pos[0] / 3.0))
+    window.doc.load_graph(g)
+    view = window.canvas
+    view.resetTransform()  # zoom 1: labels are drawn while the nodes move
+    view.centerOn(*g.node(g.id_of("x")).pos)
+    qtbot.wait(50)
+    qtbot.keyClick(view, Qt.Key_L)
+    assert not view.scene().building and not view.scene().labels_pending
+    assert_labels_anchored(view.scene())  # those drawn before, at once
+    view.resetTransform()
+    view.centerOn(*window.doc.graph.node(window.doc.graph.id_of("a3")).pos)
+    qtbot.wait(100)
+    assert_labels_anchored(view.scene())
