@@ -125,7 +125,6 @@ def test_labels_after_a_bulk_auto_layout_at_readable_zoom(qtbot, window) -> None
     qtbot.wait(50)
     qtbot.keyClick(view, Qt.Key_L)
     assert not view.scene().building and not view.scene().labels_pending
-    assert_labels_anchored(view.scene())  # those drawn before, at once
     view.resetTransform()
     view.centerOn(*window.doc.graph.node(window.doc.graph.id_of("a3")).pos)
     qtbot.wait(100)
