@@ -30,7 +30,7 @@ from engine.check import TOLERANCE, check_tolerance, gradient_check
 from engine.errors import EngineError, clip, quote
 from engine.fast import evaluate_graph
 from engine.files import (MAX_FILE_BYTES, UnreadableFileError, kind_of, read_file,
-                          resolve_target, write_atomic)
+                          write_atomic, write_target)
 from engine.result import Result
 from engine.expr import parse
 from engine.graph import Graph
@@ -428,11 +428,8 @@ def _check_output(path: str, inputs: Sequence[str], force: bool, kind: str) -> N
     """Refuse, before any work, an -o that would replace what it should not: its own
     input, a folder, FIFO or device, or an existing file not of its kind (unless
     ``force``). A symlink is judged by its target, which is what gets written."""
-    target = resolve_target(path)
     try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        st = None
+        target, st = write_target(path)
     except OSError as e:
         raise BadInput(f"{path}: cannot write: {e.strerror or e}") from None
     if st is None:

@@ -133,22 +133,27 @@ def remove_stale_temps(target: Path, now: float | None = None) -> list[Path]:
     return removed
 
 
+def write_target(path: str | os.PathLike) -> tuple[Path, os.stat_result | None]:
+    """Where a write to ``path`` lands (a symlink's target) and what is there now (None:
+    nothing yet). An OSError other than "not found" names ``path``, as the user typed it."""
+    target = resolve_target(path)
+    try:
+        return target, os.stat(target)
+    except FileNotFoundError:
+        return target, None
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
+
+
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a failure at any point (an OSError, a full
     disk, KeyboardInterrupt, SystemExit from a signal handler) leaves the old file as it
     was and removes the temporary file. Refuses to replace a folder, FIFO or device."""
-    target = resolve_target(path)
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    except OSError as e:
-        raise OSError(e.errno, e.strerror, str(path)) from None
-    if st is not None:
-        what = kind_of(st.st_mode)
-        if what is not None:
-            code = errno.EISDIR if what == "a folder" else errno.EINVAL
-            raise OSError(code, f"is {what}, not a regular file", str(path))
+    target, st = write_target(path)
+    what = None if st is None else kind_of(st.st_mode)
+    if what is not None:
+        code = errno.EISDIR if what == "a folder" else errno.EINVAL
+        raise OSError(code, f"is {what}, not a regular file", str(path))
     folder = target.parent if str(target.parent) else Path(".")
     remove_stale_temps(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMP_SUFFIX, dir=folder)

@@ -196,14 +196,21 @@ def test_a_2000_leaf_check_shows_progress_and_stop_keeps_the_rows(qtbot, window)
     assert panel.refresh_button.isEnabled() and not panel.is_running()
 
 
-def test_progress_grows_to_the_end_of_a_check(qtbot, window, monkeypatch) -> None:
+def manual_check_of_300(qtbot, window, monkeypatch):
+    """The panel on a 300-leaf sum, run by its button only, with its progress shown from
+    the start and the window's events processed after every leaf."""
     import gui.gradcheck_panel as gp
-    from PySide6.QtCore import QTimer
     monkeypatch.setattr(gp, "SHOW_PROGRESS_AFTER", 0.0)
     monkeypatch.setattr(gp, "EVENTS_EVERY", 0.0)
     window.doc.load_graph(_sum_of(300))
     panel = open_panel(qtbot, window)
     panel.auto_box.setChecked(False)
+    return panel
+
+
+def test_progress_grows_to_the_end_of_a_check(qtbot, window, monkeypatch) -> None:
+    from PySide6.QtCore import QTimer
+    panel = manual_check_of_300(qtbot, window, monkeypatch)
     values: list[int] = []
     timer = QTimer()
     timer.setInterval(0)
@@ -219,13 +226,8 @@ def test_progress_grows_to_the_end_of_a_check(qtbot, window, monkeypatch) -> Non
 
 
 def test_an_edit_during_a_check_ends_it_without_stale_rows(qtbot, window, monkeypatch) -> None:
-    import gui.gradcheck_panel as gp
     from PySide6.QtCore import QTimer
-    monkeypatch.setattr(gp, "SHOW_PROGRESS_AFTER", 0.0)
-    monkeypatch.setattr(gp, "EVENTS_EVERY", 0.0)
-    window.doc.load_graph(_sum_of(300))
-    panel = open_panel(qtbot, window)
-    panel.auto_box.setChecked(False)
+    panel = manual_check_of_300(qtbot, window, monkeypatch)
     x0 = window.doc.graph.id_of("x0")
 
     def edit() -> None:
