@@ -117,20 +117,22 @@ class CompiledResult:
     def values(self) -> np.ndarray:
         return np.asarray(self._values, dtype=np.float64)
 
+    def _variable_only(self, numbers, mask: np.ndarray) -> np.ndarray:
+        """``numbers`` as float64, NaN where a constant has no derivative to show."""
+        v = np.asarray(numbers, dtype=np.float64)
+        return v if self.plan.all_variable else np.where(mask, v, np.nan)
+
     @property
     def grads(self) -> np.ndarray:
-        g = np.asarray(self._grads, dtype=np.float64)
-        return g if self.plan.all_variable else np.where(self.plan.variable, g, np.nan)
+        return self._variable_only(self._grads, self.plan.variable)
 
     @property
     def locals(self) -> np.ndarray:
-        v = np.asarray(self._locals, dtype=np.float64)
-        return v if self.plan.all_variable else np.where(self.plan.edge_variable, v, np.nan)
+        return self._variable_only(self._locals, self.plan.edge_variable)
 
     @property
     def products(self) -> np.ndarray:
-        v = np.asarray(self._products, dtype=np.float64)
-        return v if self.plan.all_variable else np.where(self.plan.edge_variable, v, np.nan)
+        return self._variable_only(self._products, self.plan.edge_variable)
 
     @property
     def on_path(self) -> np.ndarray:
