@@ -24,7 +24,7 @@ from engine.errors import ExpressionError, clip, quote
 from engine.graph import RESERVED, Graph
 from engine.layout import apply_layout
 from engine.names import MAX_NAME, unique_name
-from engine.ops import OPS
+from engine.ops import ALIASES, OPS
 
 MAX_CHARS = 50_000_000
 #: stack for the parsing thread (address space, committed only as used) and the recursion
@@ -57,7 +57,7 @@ _NOT_ALLOWED = {
     ast.AugAssign: "augmented assignment (+=)", ast.AnnAssign: "annotated assignment",
     ast.Match: "match statements",
 }
-LEAF_CALLS = ("input", "param", "const")
+LEAF_CALLS = ("input", "param", "const", "data")
 
 
 def _err(node: ast.AST, message: str) -> ExpressionError:
@@ -85,9 +85,11 @@ def _describe(node: ast.AST) -> str:
 
 
 class _Builder:
-    def __init__(self, text: str, params: set[str]) -> None:
+    def __init__(self, text: str, params: set[str], columns: set[str] = frozenset()) -> None:
         self.graph = Graph()
         self.params = params
+        #: dataset columns: a free name among them becomes a data leaf bound to it
+        self.columns = columns
         self.defined: dict[str, str] = {}       # name → node id (assigned or leaf)
         self.leaf_first_use: dict[str, ast.AST] = {}
         self.assigned_at: dict[str, ast.AST] = {}
@@ -198,7 +200,9 @@ class _Builder:
             line = self.pending_assign[name].lineno
             raise _err(node, f"{quote(name)} is used before it is assigned (on line {line})")
         self.leaf_first_use[name] = node
-        return self._leaf(name, "param" if name in self.params else "input", 0.0)
+        if name in self.params:
+            return self._leaf(name, "param", 0.0)
+        return self._leaf(name, "data" if name in self.columns else "input", 0.0)
 
     def _check_call_shape(self, call: ast.Call) -> None:
         if call.keywords:
@@ -251,6 +255,7 @@ class _Builder:
             if fname in LEAF_CALLS:
                 raise _err(node, f"{fname}(…) declares a leaf: write name = {fname}(value) "
                                  "on its own line")
+            fname = ALIASES.get(fname, fname)
             if fname not in OPS:
                 raise _err(node.func, f"unknown function {quote(fname)}; the ops are: "
                                       + ", ".join(n for n, s in OPS.items() if not s.is_leaf))
@@ -292,6 +297,7 @@ class _Builder:
             op = "neg"
         else:
             op = node.func.id  # type: ignore[union-attr]
+            op = ALIASES.get(op, op)
             spec = OPS[op]
             if spec.attrs:
                 attrs = {a: self._number(v) for a, v in
@@ -364,8 +370,11 @@ def _in_characters(e: ExpressionError, text: str) -> ExpressionError:
     return e if col == e.col else ExpressionError(e.reason, e.line, col)
 
 
-def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
-    """Build a graph from expression text; ExpressionError names line and column."""
+def parse(text: str, params: Iterable[str] = (), layout: bool = True,
+          columns: Iterable[str] = ()) -> Graph:
+    """Build a graph from expression text; ExpressionError names line and column.
+    A free name in ``columns`` (a dataset's column names) becomes a data leaf bound to
+    the column of that name; ``params`` win over columns."""
     if not isinstance(text, str):
         raise ExpressionError("the expression must be text")
     if len(text) > MAX_CHARS:
@@ -373,7 +382,7 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True) -> Graph:
                               f"at most {MAX_CHARS:,})")
     params = set(params)
     tree = _syntax_tree(text)
-    b = _Builder(text, params)
+    b = _Builder(text, params, set(columns))
     b.taken = set()
     for n in ast.walk(tree):
         if isinstance(n, ast.Name):

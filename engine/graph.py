@@ -27,7 +27,7 @@ from engine.errors import (
     quote,
 )
 from engine.names import MAX_NAME, is_valid_name, repair_text, unique_name
-from engine.ops import MAX_PORT_DIGITS, OPS, OpSpec, variadic_port_key
+from engine.ops import ALIASES, MAX_PORT_DIGITS, OPS, OpSpec, variadic_port_key
 
 _ID = re.compile(r"^n(\d+)$")
 #: the form ids are written in: ``n`` and at most 18 digits, no leading zero (what the
@@ -37,9 +37,19 @@ CANONICAL_ID = re.compile(r"n[1-9][0-9]{0,17}")
 
 def is_canonical_id(nid: object) -> bool:
     return isinstance(nid, str) and CANONICAL_ID.fullmatch(nid) is not None
-#: names the expression parser reserves: op names, used as calls (a live view of the
-#: registry, so an op registered later is reserved too)
-RESERVED = OPS.keys()
+class _Reserved:
+    """Names the expression parser reserves: op names and their short spellings
+    (``bce``), used as calls; a live view of the registry, so an op registered later
+    is reserved too."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in OPS or name in ALIASES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*OPS, *ALIASES])
+
+
+RESERVED = _Reserved()
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,8 @@ def id_key(node_id: str) -> tuple[int, str]:
 
 
 def default_stem(op: str) -> str:
-    return {"input": "x", "param": "w", "const": "c", "squared_error": "loss"}.get(op, op)
+    return {"input": "x", "param": "w", "const": "c", "data": "x", "squared_error": "loss",
+            "binary_cross_entropy": "loss"}.get(op, op)
 
 
 class Graph:
@@ -79,6 +90,8 @@ class Graph:
         self._names: dict[str, str] = {}
         self._next = 1
         self._name_hint: dict[str, int] = {}
+        #: the samples ``data`` leaves read (engine.dataset.Dataset), or None: one sample
+        self.dataset = None
 
     @property
     def note(self) -> str:
@@ -102,7 +115,7 @@ class Graph:
 
     def add_node(self, op: str, name: str | None = None, value: float = 0.0,
                  pos: tuple[float, float] = (0.0, 0.0), id: str | None = None,
-                 attrs: dict[str, float] | None = None) -> str:
+                 attrs: dict[str, float] | None = None, column: str | None = None) -> str:
         if op not in OPS:
             raise KeyError(f"unknown op {op!r}")
         spec = OPS[op]
@@ -128,6 +141,8 @@ class Graph:
                          pos=(float(pos[0]), float(pos[1])))
         if full_attrs is not None:
             self.nx.nodes[id]["attrs"] = full_attrs
+        if op == "data":
+            self.nx.nodes[id]["column"] = name if column is None else str(column)
         self._names[name] = id
         return id
 
@@ -208,10 +223,30 @@ class Graph:
         self.nx.nodes[nid]["value"] = float(value)
 
     def set_kind(self, nid: str, op: str) -> None:
-        """Switch a leaf between input, param and const (keeping its value)."""
+        """Switch a leaf between input, param, const and data (keeping its value; a new
+        data leaf is bound to the column of its own name until bound otherwise)."""
         if not (OPS[op].is_leaf and OPS[self.op_of(nid)].is_leaf):
             raise ValueError("only leaves can switch kind, and only to another leaf kind")
-        self.nx.nodes[nid]["op"] = op
+        d = self.nx.nodes[nid]
+        d["op"] = op
+        if op == "data":
+            d.setdefault("column", d["name"])
+        else:
+            d.pop("column", None)
+
+    def column_of(self, nid: str) -> str | None:
+        """The dataset column a data leaf reads (None for every other node)."""
+        return self.nx.nodes[nid].get("column")
+
+    def bind(self, nid: str, column: str) -> None:
+        """Bind a data leaf to a column (by name: the column need not exist yet; a
+        missing column is reported when the graph is evaluated on a dataset)."""
+        if self.op_of(nid) != "data":
+            raise ValueError("only data leaves are bound to a column")
+        self.nx.nodes[nid]["column"] = str(column)
+
+    def data_leaves(self) -> list[str]:
+        return [n for n in self.ids() if self.nx.nodes[n]["op"] == "data"]
 
     def set_pos(self, nid: str, pos: tuple[float, float]) -> None:
         self.nx.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))
@@ -335,6 +370,7 @@ class Graph:
         g._names = dict(self._names)
         g._next = self._next
         g._name_hint = dict(self._name_hint)
+        g.dataset = self.dataset  # immutable: shared
         return g
 
 

@@ -318,6 +318,10 @@ register(OpSpec("param", "θ", "leaf", "Parameter",
 register(OpSpec("const", "c", "leaf", "Constant",
                 conventions="A fixed number. It has no gradient, and neither has any node "
                             "computed from constants alone."))
+register(OpSpec("data", "xᵢ", "leaf", "Data",
+                conventions="One column of the dataset: with a dataset attached it holds one "
+                            "value per sample and the loss is averaged over the samples; "
+                            "without one it is an input you set."))
 
 register(OpSpec(
     "add", "+", "arithmetic", "Add", ("a", "b"), ("a", "b"),
@@ -440,10 +444,55 @@ register(OpSpec(
     explain=_overflow("the squared error"),
     conventions="(target − prediction)², the tutorial's loss, with no ½."))
 
+def _bce(t: Array, p: Array) -> Array:
+    """−(t·ln p + (1 − t)·ln(1 − p)) with each log clamped at −100, as PyTorch's
+    BCELoss does: a prediction of exactly 0 or 1 (a sigmoid of a huge logit) gives a
+    large finite loss, not inf or NaN; ln(1 − p) is log1p(−p), exact for small p."""
+    return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log1m(p))
+
+
+def _clamped_log(p: Array) -> Array:
+    return np.maximum(np.log(p), -100.0)
+
+
+def _clamped_log1m(p: Array) -> Array:
+    return np.maximum(np.log1p(-p), -100.0)
+
+
+def _bce_dtarget(y: Array, t: Array, p: Array) -> Array:
+    return _clamped_log1m(p) - _clamped_log(p)
+
+
+def _bce_dpred(y: Array, t: Array, p: Array) -> Array:
+    """(p − t) / (p(1 − p)), the denominator kept ≥ 1e-12 (PyTorch's choice) so a
+    saturated prediction gives a large finite slope; the sigmoid before it then
+    contributes p(1 − p) = 0, and the product is 0, not NaN."""
+    return (p - t) / np.maximum(p * (1.0 - p), 1e-12)
+
+
+register(OpSpec(
+    "binary_cross_entropy", "BCE", "loss", "Binary cross-entropy", ("target", "prediction"),
+    ("target", "prediction"),
+    _bce, (_bce_dtarget, _bce_dpred),
+    "−({target}·ln {prediction} + (1 − {target})·ln(1 − {prediction}))",
+    ("ln(1 − {prediction}) − ln {prediction}",
+     "({prediction} − {target}) / ({prediction}·(1 − {prediction}))"),
+    r"-\left({target} \ln {prediction} + (1 - {target}) \ln(1 - {prediction})\right)",
+    (r"\ln(1 - {prediction}) - \ln {prediction}",
+     r"\frac{{{prediction} - {target}}}{{{prediction} (1 - {prediction})}}"),
+    conventions="For a target t in [0, 1] and a predicted probability p (a sigmoid's "
+                "output). Each log is clamped at −100 and the slope's denominator "
+                "p(1 − p) at 1e-12, as PyTorch's BCELoss does, so a prediction of exactly "
+                "0 or 1 gives a large finite loss and slope, never inf or NaN. In "
+                "expressions: bce(t, p)."))
+
+#: short spellings the expression language accepts for an op
+ALIASES = {"bce": "binary_cross_entropy"}
+
 GROUPS = ("leaf", "arithmetic", "function", "loss")
 LEAF_KINDS = tuple(n for n, s in OPS.items() if s.is_leaf)
 #: leaf kinds a gradient is taken with respect to (PyTorch's requires_grad)
-VARIABLE_KINDS = ("input", "param")
+VARIABLE_KINDS = ("input", "param", "data")
 
 
 def op_spec(name: str) -> OpSpec:

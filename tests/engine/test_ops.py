@@ -49,7 +49,8 @@ CASES = [(op, args) for op in FIXED_ARITY for args in POINTS.get(op, [])]
 def test_registry_has_exactly_the_documented_ops() -> None:
     expected_ops = {"add", "sub", "mul", "div", "neg", "pow", "power", "square", "exp", "log",
                     "sqrt",
-                    "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "squared_error"}
+                    "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "squared_error",
+                    "binary_cross_entropy"}
     assert set(NON_LEAF) == expected_ops
     assert {n for n, s in OPS.items() if s.is_leaf} == {"input", "param", "const"}
 
