@@ -38,6 +38,8 @@ REFERENCE: dict[str, tuple[Callable[..., float], tuple[str, ...]]] = {
     "sigmoid": (_sigmoid, ("x",)),
     "relu": (lambda x: max(x, 0.0), ("x",)),
     "squared_error": (lambda t, p: (t - p) ** 2, ("target", "prediction")),
+    "binary_cross_entropy": (lambda t, p: -(t * math.log(p) + (1 - t) * math.log(1 - p)),
+                             ("target", "prediction")),
     # a fixed exponent (2.5 in these tests, see ATTRS): x ** 2.5
     "power": (lambda x: math.pow(x, 2.5), ("x",)),
 }

@@ -39,6 +39,7 @@ POINTS: dict[str, list[tuple[float, ...]]] = {
     "sigmoid": [(-3.0,), (0.0,), (2.5,)],
     "relu": [(-2.0,), (0.5,), (3.0,)],
     "squared_error": [(1.0, 0.3), (6.0, 3.0), (-2.0, 5.0)],
+    "binary_cross_entropy": [(1.0, 0.3), (0.0, 0.8), (0.25, 0.6)],
 }
 
 NON_LEAF = sorted(n for n, s in OPS.items() if not s.is_leaf)
@@ -52,7 +53,7 @@ def test_registry_has_exactly_the_documented_ops() -> None:
                     "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "squared_error",
                     "binary_cross_entropy"}
     assert set(NON_LEAF) == expected_ops
-    assert {n for n, s in OPS.items() if s.is_leaf} == {"input", "param", "const"}
+    assert {n for n, s in OPS.items() if s.is_leaf} == {"input", "param", "const", "data"}
 
 
 def test_every_fixed_arity_op_is_covered_by_these_tests() -> None:

@@ -210,5 +210,7 @@ def test_generator_covers_every_op() -> None:
         rng = random.Random(seed)
         point = {s: round(rng.uniform(0.3, 2.0) * rng.choice([1, -1]), 3) for s in SYMBOLS}
         walk(random_tree(rng, point, depth=rng.randint(2, 5))[0])
-    missing = {n for n, s in OPS.items() if not s.is_leaf} - seen
+    # binary cross-entropy needs a probability in (0, 1), which random trees do not
+    # give; test_ops checks it against its formula and finite differences
+    missing = {n for n, s in OPS.items() if not s.is_leaf} - seen - {"binary_cross_entropy"}
     assert not missing, missing
