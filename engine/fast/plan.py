@@ -231,13 +231,7 @@ class Plan:
             mode = "wide" if est_wide < est_deep else "deep"
         self.mode = mode
         self.n_nodes, self.n_edges, self.n_ops, self.n_groups = n, m, n_ops, ngroups
-        eng: Strategy
-        if mode == "deep":
-            from engine.fast.deep import DeepStrategy
-            eng = DeepStrategy(f, on_path, variable, out)
-        else:
-            from engine.fast.wide import WideStrategy
-            eng = WideStrategy(f, on_path, variable, gen, out)
+        eng = self._make_strategy(mode, f, on_path, variable, gen, out)
         self._engine = eng
         self.ids: list[str] = eng.ids
         self._flat = f
@@ -261,6 +255,14 @@ class Plan:
         self._evaluated = False
         #: values were changed by nudge_leaf: derivatives no longer match them
         self._nudged = False
+
+    def _make_strategy(self, mode: str, f: FlatGraph, on_path: np.ndarray,
+                       variable: np.ndarray, gen: np.ndarray, out: int | None) -> Strategy:
+        if mode == "deep":
+            from engine.fast.deep import DeepStrategy
+            return DeepStrategy(f, on_path, variable, out)
+        from engine.fast.wide import WideStrategy
+        return WideStrategy(f, on_path, variable, gen, out)
 
     @property
     def edge_keys(self) -> list[tuple[str, str, str]]:

@@ -1,0 +1,291 @@
+"""Many samples at once: every node holds one value per sample.
+
+The wide strategy's groups (nodes of one generation and op) become 2-D: a group's
+values are one array of nodes × samples, so one registry call evaluates the group for
+every sample — no Python loop over samples. Data leaves read their bound column;
+params, inputs and constants hold one number, repeated across the samples.
+
+The per-sample numbers are each sample's own chain rule: the gradient of the sample's
+loss Lᵢ (the output node) with respect to every node, and every edge's local and
+product for that sample. The function trained is the mean over the samples,
+L̄ = (1/N)·Σ Lᵢ, so ∂L̄/∂Lᵢ = 1/N and a param's batch gradient is the mean of its
+per-sample gradients (``BatchResult.batch_grad``).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from engine.dataset import DataError, Dataset
+from engine.fast.flat import FlatGraph
+from engine.fast.plan import CompiledResult, Plan, paused_gc
+from engine.fast.wide import WideStrategy
+from engine.graph import Graph
+from engine.result import Result
+
+
+class BatchStrategy(WideStrategy):
+    """The wide strategy's numbering and groups, with a sample axis on every buffer."""
+
+    def __init__(self, f: FlatGraph, on_path: np.ndarray, variable: np.ndarray,
+                 gen: np.ndarray, out: int | None, samples: int = 1) -> None:
+        super().__init__(f, on_path, variable, gen, out)
+        self._leafvals = self.vals[:self._n_leaves].copy()
+        for g in self.groups:  # an attribute per node, broadcast over the samples
+            g.attrs = {a: v[:, None] for a, v in g.attrs.items()}
+        # backward: each generation's out-edges sorted by source (stable, so each
+        # source's products stay in the reference's accumulation order), summed with
+        # one reduceat
+        self.spulls = []
+        for es, local_src in self.pulls:
+            order = np.argsort(local_src, kind="stable")
+            srt = local_src[order]
+            starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]]) if len(srt) else srt
+            self.spulls.append((es[order], starts, srt[starts] if len(srt) else srt))
+        self.S = -1
+        self.resize(samples)
+
+    def resize(self, samples: int) -> None:
+        """Buffers for ``samples`` samples (leaf rows keep their values)."""
+        if samples == self.S:
+            return
+        n, m, L = len(self.ids), len(self.edge_src), self._n_leaves
+        leaf = self.vals[:L, :1] if self.S > 0 else self._leafvals[:, None]
+        self.S = samples
+        self.vals = np.full((n, samples), np.nan)
+        self.vals[:L] = leaf
+        self.loc = np.full((m, samples), np.nan)
+        self.prod = np.zeros((m, samples))
+        self.grad = np.zeros((n, samples))
+
+    def set_value(self, i: int, v: float) -> None:
+        self.vals[i] = v
+
+    def set_row(self, i: int, values: np.ndarray) -> None:
+        self.vals[i] = values
+
+    def _eval_group(self, g, sel=None) -> None:  # type: ignore[override]
+        X = self.vals[g.idx]  # (ports, nodes, samples)
+        out = g.spec.value(X, g.attrs)
+        locs = g.spec.locals(out, X, g.attrs)
+        s, n, e, k = g.start, g.n, g.e0, g.arity
+        self.vals[s:s + n] = out
+        if k:
+            self.loc[e:e + k * n].reshape(k, n, self.S)[:] = locs
+
+    def forward(self) -> None:
+        for g in self.groups:
+            if g.spec is not None:
+                self._eval_group(g)
+
+    def backward(self) -> None:
+        grad, prod, loc, S = self.grad, self.prod, self.loc, self.S
+        out = self.out
+        if out is None:
+            return
+        for gi in range(len(self.gen_ranges) - 1, -1, -1):
+            s0, s1 = self.gen_ranges[gi]
+            es, starts, srcs = self.spulls[gi]
+            grad[s0:s1] = 0.0
+            if len(es):
+                grad[s0 + srcs] = np.add.reduceat(prod[es], starts, axis=0)
+            if s0 <= out < s1:
+                grad[out] = 1.0
+            if gi == 0:
+                break
+            for g in self.gen_groups[gi]:
+                k = g.n_on
+                if not k or not g.arity:
+                    continue
+                gs = grad[g.start:g.start + k]
+                a, b = g.e0, g.e0 + g.arity * g.n
+                np.multiply(gs, loc[a:b].reshape(g.arity, g.n, S)[:, :k],
+                            out=prod[a:b].reshape(g.arity, g.n, S)[:, :k])
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Sample j's numbers, as the scalar strategies' snapshot."""
+        return (self.vals[:, j].copy(), self.grad[:, j].copy(), self.loc[:, j].copy(),
+                self.prod[:, j].copy())
+
+    def means(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (self.vals.mean(axis=1), self.grad.mean(axis=1), self.loc.mean(axis=1),
+                self.prod.mean(axis=1))
+
+
+class BatchPlan(Plan):
+    """A graph compiled for evaluation over the rows of a dataset. Build with
+    ``compile_batch``; give it rows with ``set_rows`` and evaluate."""
+
+    def __init__(self, graph: Graph, samples: int = 1) -> None:
+        self._samples = samples
+        super().__init__(graph, "wide")
+        self._columns = {nid: graph.column_of(nid) for nid in self.leaves
+                         if graph.op_of(nid) == "data"}
+        #: the trainable leaves, in id order
+        self.params = [nid for nid in graph.ids() if graph.op_of(nid) == "param"]
+        #: counts evaluations, so a BatchResult knows when its buffers moved on
+        self.generation = 0
+        self.rows: np.ndarray | None = None
+
+    def _make_strategy(self, mode, f, on_path, variable, gen, out) -> BatchStrategy:
+        return BatchStrategy(f, on_path, variable, gen, out, self._samples)
+
+    @property
+    def strategy(self) -> BatchStrategy:
+        return self._engine  # type: ignore[return-value]
+
+    @property
+    def data_leaves(self) -> dict[str, str]:
+        """Data leaf id → the column it is bound to."""
+        return dict(self._columns)
+
+    def set_rows(self, dataset: Dataset, rows: np.ndarray | None = None) -> None:
+        """Load the bound columns for ``rows`` (indices; all rows when None)."""
+        missing = sorted({c for c in self._columns.values() if c not in dataset.columns})
+        if missing:
+            have = ", ".join(dataset.names)
+            raise DataError(f"a data leaf is bound to {', '.join(map(repr, missing))}, "
+                            f"which the dataset {dataset.name or ''} does not have "
+                            f"(columns: {have})".replace("  ", " "))
+        rows = np.arange(dataset.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            raise DataError("no rows to evaluate on")
+        eng = self.strategy
+        eng.resize(len(rows))
+        index = self.index
+        for nid, col in self._columns.items():
+            eng.set_row(index[nid], dataset.columns[col][rows])
+        self.rows = rows
+        self._evaluated = False
+
+    def set_columns(self, values: Mapping[str, np.ndarray]) -> None:
+        """Load data leaves from arrays by column name (all the same length); a bound
+        column not given reads 0 (a target, when only the inputs matter)."""
+        lengths = {len(np.asarray(v)) for v in values.values()}
+        if len(lengths) != 1:
+            raise DataError("give one or more columns, all of the same length")
+        n = lengths.pop()
+        cols = {c: np.asarray(values[c], dtype=np.float64) if c in values else np.zeros(n)
+                for c in set(self._columns.values()) | set(values)}
+        self.set_rows(Dataset(cols, None))
+        self.rows = None
+
+    def predict(self, values: Mapping[str, np.ndarray], nid: str) -> np.ndarray:
+        """Node ``nid``'s value for each row of the given columns (forward only): the
+        model's output on a grid, for a decision boundary or a fitted curve."""
+        self.set_columns(values)
+        self.forward_only()
+        return self.row_of(nid).copy()
+
+    def evaluate(self, values: Mapping[str, float] | None = None) -> "BatchResult":  # type: ignore[override]
+        if values:
+            for nid, v in values.items():
+                self._engine.set_value(self._leaf_index(nid), float(v))
+        with np.errstate(all="ignore"), paused_gc():
+            self._engine.forward()
+            self._engine.backward()
+        self._evaluated = True
+        self.generation += 1
+        return BatchResult(self, self.generation)
+
+    def forward_only(self) -> np.ndarray:
+        """Forward values only (for predictions on a grid or a test set): the
+        (nodes, samples) array, valid until the next evaluation."""
+        with np.errstate(all="ignore"), paused_gc():
+            eng = self.strategy
+            for g in eng.groups:
+                if g.spec is not None:
+                    eng.vals[g.start:g.start + g.n] = g.spec.value(eng.vals[g.idx], g.attrs)
+        self._evaluated = False
+        self.generation += 1
+        return self.strategy.vals
+
+    def row_of(self, nid: str) -> np.ndarray:
+        """A node's current values over the samples (a view)."""
+        return self.strategy.vals[self.index[nid]]
+
+
+class BatchResult:
+    """The numbers of one batch evaluation. Reads the plan's buffers, so it is valid
+    until the plan evaluates again (then it raises rather than show newer numbers)."""
+
+    def __init__(self, plan: BatchPlan, generation: int) -> None:
+        self.plan = plan
+        self._generation = generation
+        eng = plan.strategy
+        self.n_samples = eng.S
+        out = eng.out
+        #: each sample's loss (the output node), and their mean: the function trained
+        self.losses = eng.vals[out].copy() if out is not None else np.zeros(0)
+        self.mean_loss = float(self.losses.mean()) if out is not None else float("nan")
+        self._leaf_grads = eng.grad[:eng._n_leaves].mean(axis=1)
+
+    def _check(self) -> None:
+        if self.plan.generation != self._generation:
+            raise RuntimeError("the plan has evaluated again since this result")
+
+    def batch_grad(self, nid: str) -> float | None:
+        """∂L̄/∂leaf, L̄ the mean loss: the mean of the per-sample gradients (the
+        gradient a param is trained with); None for a constant."""
+        i = self.plan.index[nid]
+        if not self.plan.variable[i]:
+            return None
+        if i < len(self._leaf_grads):
+            return float(self._leaf_grads[i])
+        self._check()
+        return float(self.plan.strategy.grad[i].mean())
+
+    def batch_grads(self) -> dict[str, float]:
+        """Every param's batch gradient, by id."""
+        index = self.plan.index
+        return {nid: float(self._leaf_grads[index[nid]]) for nid in self.plan.params}
+
+    def values_of(self, nid: str) -> np.ndarray:
+        """A node's value for every sample (a copy)."""
+        self._check()
+        return self.plan.strategy.vals[self.plan.index[nid]].copy()
+
+    def grads_of(self, nid: str) -> np.ndarray:
+        """∂Lᵢ/∂node for every sample i (a copy; NaN for constants)."""
+        self._check()
+        i = self.plan.index[nid]
+        g = self.plan.strategy.grad[i].copy()
+        return g if self.plan.variable[i] else np.full_like(g, np.nan)
+
+    def sample(self, j: int) -> CompiledResult:
+        """Sample j's own chain rule: its values, ∂Lⱼ/∂node, and each edge's local and
+        product — the scalar engine's result shape."""
+        self._check()
+        if not 0 <= j < self.n_samples:
+            raise IndexError(f"sample {j} of {self.n_samples}")
+        return CompiledResult(self.plan, *self.plan.strategy.column(j))
+
+    def mean(self) -> CompiledResult:
+        """Every number averaged over the samples."""
+        self._check()
+        return CompiledResult(self.plan, *self.plan.strategy.means())
+
+    def sample_result(self, j: int, graph: Graph) -> Result:
+        """Sample j as the reference's Result. Non-finite numbers are worded by the
+        reference evaluation, on a copy of the graph holding sample j's data."""
+        cres = self.sample(j)
+        if cres.all_finite():
+            return cres.to_result(graph)
+        g = graph.copy()
+        vals = cres.values
+        for nid in self.plan.data_leaves:
+            g.nx.nodes[nid]["value"] = float(vals[self.plan.index[nid]])
+        return cres.to_result(g)
+
+
+def compile_batch(graph: Graph, dataset: Dataset | None = None,
+                  rows: np.ndarray | None = None) -> BatchPlan:
+    """Compile ``graph`` for many samples; with a dataset, load its ``rows`` (all
+    when None)."""
+    plan = BatchPlan(graph, 1 if dataset is None else
+                     (dataset.n_rows if rows is None else len(rows)))
+    if dataset is not None:
+        plan.set_rows(dataset, rows)
+    return plan
