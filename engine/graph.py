@@ -63,6 +63,8 @@ class Node:
     pos: tuple[float, float]
     #: the op's fixed numbers (``{"exponent": 2.0}`` for a power node); empty for most
     attrs: dict[str, float] = field(default_factory=dict)
+    #: the dataset column a data leaf is bound to (None for every other node)
+    column: str | None = None
 
     @property
     def spec(self) -> OpSpec:
@@ -155,7 +157,8 @@ class Graph:
 
     def node(self, nid: str) -> Node:
         d = self.nx.nodes[nid]
-        return Node(nid, d["name"], d["op"], d["value"], d["pos"], dict(d.get("attrs", ())))
+        return Node(nid, d["name"], d["op"], d["value"], d["pos"], dict(d.get("attrs", ())),
+                    d.get("column"))
 
     def __contains__(self, nid: object) -> bool:
         return nid in self.nx

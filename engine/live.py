@@ -17,9 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dataclasses import replace
+
+from engine.dataset import DataError
 from engine.evaluate import evaluate
 from engine.fast import CompiledResult, Plan, compile_graph, paused_gc
-from engine.result import CONSTANT, EdgeResult, NodeResult, Result
+from engine.fast.batch import BatchPlan, BatchResult, compile_batch
+from engine.result import CONSTANT, BatchInfo, EdgeResult, NodeResult, Result
 from engine.graph import Graph
 
 EdgeKey = tuple[str, str, str]
@@ -56,10 +60,75 @@ class LiveEvaluation:
         self._onp: list[bool] = []
         self._eonp: list[bool] = []
         self._var: list[bool] = []
+        #: with a dataset: the batch plan and its latest numbers, the row shown, and
+        #: whether every number is shown as its mean over the training rows instead
+        self.batch_plan: BatchPlan | None = None
+        self.batch: BatchResult | None = None
+        self.sample = 0
+        self.show_means = False
+        #: why the dataset could not be used (a data leaf bound to a missing column)
+        self.data_error: str | None = None
+
+    # ---------------------------------------------------------------- samples
+    def uses_data(self, graph: Graph) -> bool:
+        return graph.dataset is not None and any(
+            d["op"] == "data" for d in graph.nx._node.values())
+
+    def _batch(self, graph: Graph, recompile: bool) -> tuple[Result, None] | None:
+        """Evaluate over every row of the dataset; None when the dataset cannot be used
+        (then ``data_error`` says why and the graph is evaluated as one sample)."""
+        ds = graph.dataset
+        try:
+            if recompile or self.batch_plan is None:
+                self.batch_plan = compile_batch(graph)
+            plan = self.batch_plan
+            plan.read_values(graph)
+            plan.set_rows(ds)
+        except DataError as e:
+            self.batch_plan, self.batch, self.data_error = None, None, str(e)
+            return None
+        self.data_error = None
+        self.batch = plan.evaluate()
+        self.sample = min(max(self.sample, 0), ds.n_rows - 1)
+        return self._batch_result(graph), None
+
+    def _batch_result(self, graph: Graph) -> Result:
+        b, ds = self.batch, graph.dataset
+        info = BatchInfo(b.n_mean, None if self.show_means else self.sample, b.n_samples,
+                         b.mean_loss, b.batch_grads(), ds.name,
+                         bool(ds.test[self.sample]) and not self.show_means)
+        if self.show_means:
+            cres = b.mean()
+            res = cres.to_result(graph) if cres.all_finite() else b.sample_result(0, graph)
+        else:
+            res = b.sample_result(self.sample, graph)
+        self.compiled = None
+        self.from_reference = True  # never patched incrementally
+        self.result = replace(res, batch=info)
+        return self.result
+
+    def pick(self, graph: Graph, sample: int | None = None,
+             means: bool | None = None) -> tuple[Result, None]:
+        """Show another sample's numbers (or the means): no evaluation, no edit."""
+        if sample is not None:
+            self.sample = int(sample)
+        if means is not None:
+            self.show_means = bool(means)
+        if self.batch is None:
+            return self.result, None
+        self.sample = min(max(self.sample, 0), self.batch.n_samples - 1)
+        return self._batch_result(graph), None
 
     # ------------------------------------------------------------------ edits
     def structure(self, graph: Graph) -> tuple[Result, Changes | None]:
         """Recompile and evaluate everything (after a structural edit or a new graph)."""
+        self.batch_plan = self.batch = None
+        self.data_error = None
+        if self.uses_data(graph):
+            done = self._batch(graph, True)
+            if done is not None:
+                self.plan = None
+                return done
         self.plan = compile_graph(graph)
         self._onp = self.plan.on_path.tolist()
         self._eonp = self.plan.edge_on_path.tolist()
@@ -68,6 +137,11 @@ class LiveEvaluation:
 
     def values(self, graph: Graph, leaves) -> tuple[Result, Changes | None]:
         """Leaf values changed in ``graph`` (same topology): update only what moved."""
+        if self.batch_plan is not None:
+            done = self._batch(graph, False)
+            if done is not None:
+                return done
+            return self.structure(graph)
         plan = self.plan
         if plan is None:
             return self.structure(graph)
@@ -86,6 +160,8 @@ class LiveEvaluation:
 
     def names(self, graph: Graph) -> tuple[Result, Changes | None]:
         """Names or leaf kinds changed: numbers stay, but fault reasons quote names."""
+        if self.batch_plan is not None:
+            return self._batch_result(graph), None
         if self.plan is None or self.plan.output_error is not None:
             return self.structure(graph)  # the output error lists names
         if self.from_reference:

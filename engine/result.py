@@ -53,6 +53,26 @@ class EdgeResult:
         return self.local is None
 
 
+@dataclass(frozen=True)
+class BatchInfo:
+    """What a Result shows when the graph is evaluated over a dataset: its nodes and
+    edges hold one sample's numbers (that sample's own chain rule), while the function
+    trained is the mean loss L̄ = (1/N)·Σ Lᵢ over the N training rows."""
+
+    #: training rows the mean is over (N)
+    n: int
+    #: the dataset row shown (0-based), or None when every number is a batch mean
+    sample: int | None
+    #: rows evaluated (training and test)
+    rows: int
+    mean_loss: float
+    #: each param's batch gradient ∂L̄/∂w (the mean of its per-sample gradients)
+    param_grads: dict[str, float]
+    dataset: str = ""
+    #: whether the shown sample is a test row (not trained on)
+    test: bool = False
+
+
 @dataclass
 class Result:
     output: str | None
@@ -63,6 +83,8 @@ class Result:
     edges: dict[EdgeKey, EdgeResult]
     #: set when no output could be chosen (then every gradient is 0)
     output_error: OutputError | None = None
+    #: set when the numbers are one sample's (or the means) of a dataset
+    batch: BatchInfo | None = None
 
     @property
     def backward_order(self) -> list[str]:

@@ -70,14 +70,16 @@ def _name(doc: "Document", nid: str) -> str:
 class AddNode(_Command):
     def __init__(self, doc: "Document", nid: str, op: str, name: str, value: float, pos: "Pos",
                  parent: "_Command | None" = None,
-                 attrs: dict[str, float] | None = None) -> None:
+                 attrs: dict[str, float] | None = None, column: str | None = None) -> None:
         super().__init__(doc, f"Add {pretty(name)}", parent)
         self.nid, self.op, self.name, self.value = nid, op, name, float(value)
         self.pos = (float(pos[0]), float(pos[1]))
         self.attrs = dict(attrs or {})
+        self.column = column
 
     def apply(self) -> None:
-        self.doc._add(self.nid, self.op, self.name, self.value, self.pos, self.attrs)
+        self.doc._add(self.nid, self.op, self.name, self.value, self.pos, self.attrs,
+                      self.column)
 
     def revert(self) -> None:
         self.doc._remove(self.nid)
@@ -90,7 +92,7 @@ class RemoveNode(_Command):
         super().__init__(doc, f"Delete {_name(doc, nid)}", parent)
         n = doc.graph.node(nid)
         self.nid, self.op, self.name, self.value, self.pos = n.id, n.op, n.name, n.value, n.pos
-        self.attrs = n.attrs
+        self.attrs, self.column = n.attrs, n.column
         self.was_output = False
 
     def apply(self) -> None:
@@ -98,7 +100,8 @@ class RemoveNode(_Command):
         self.doc._remove(self.nid)
 
     def revert(self) -> None:
-        self.doc._add(self.nid, self.op, self.name, self.value, self.pos, self.attrs)
+        self.doc._add(self.nid, self.op, self.name, self.value, self.pos, self.attrs,
+                      self.column)
         if self.was_output:
             self.doc._set_output(self.nid)
 
@@ -298,7 +301,8 @@ def fragment_nodes(data: dict) -> list[dict]:
         out.append(dict(id=n["id"], name=n["name"], op=n["op"],
                         value=float(n.get("value", 0.0)),
                         pos=(float(pos[0]), float(pos[1])),
-                        attrs={a: float(n[a]) for a in OPS[n["op"]].attr_names}))
+                        attrs={a: float(n[a]) for a in OPS[n["op"]].attr_names},
+                        column=n.get("column")))
     return out
 
 
@@ -318,7 +322,7 @@ class Paste(_Command):
         self.setText(f"Paste {pretty(nodes[0]['name'])}" if n == 1 else f"Paste {n} nodes")
         for rec in nodes:
             self.child(AddNode(doc, rec["id"], rec["op"], rec["name"], rec["value"], rec["pos"],
-                               self, rec["attrs"]))
+                               self, rec["attrs"], rec.get("column")))
         self.edges = fragment_edges(data)
 
     def apply(self) -> None:
@@ -359,7 +363,7 @@ class ReplaceGraph(_Command):
             self.child(RemoveNode(doc, nid, self))
         self.child(_EmptyResult(doc, parent=self))
         for n in graph.nodes():
-            self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self, n.attrs))
+            self.child(AddNode(doc, n.id, n.op, n.name, n.value, n.pos, self, n.attrs, n.column))
         self.new_edges = graph.edges()
 
     def apply(self) -> None:
@@ -377,8 +381,37 @@ class ReplaceGraph(_Command):
             self.doc._disconnect(dst, port)
 
 
+class SetDataset(_Command):
+    """Attach, replace or detach the document's dataset (immutable: kept whole)."""
+
+    def __init__(self, doc: "Document", old, new, text: str) -> None:
+        super().__init__(doc, text)
+        self.old, self.new = old, new
+
+    def apply(self) -> None:
+        self.doc._set_dataset(self.new)
+
+    def revert(self) -> None:
+        self.doc._set_dataset(self.old)
+
+
+class Bind(_Command):
+    """Bind a data leaf to another column."""
+
+    def __init__(self, doc: "Document", nid: str, old: str | None, new: str) -> None:
+        super().__init__(doc, f"Bind {_name(doc, nid)} to column {new}")
+        self.nid, self.old, self.new = nid, old, new
+
+    def apply(self) -> None:
+        self.doc._bind(self.nid, self.new)
+
+    def revert(self) -> None:
+        self.doc._bind(self.nid, self.old)
+
+
 __all__ = [
     "AddNode", "RemoveNode", "Connect", "Disconnect", "SetOutput", "DeleteNodes", "MoveNodes",
     "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "SetAttr", "Paste", "ReplaceGraph", "SET_VALUE_ID",
+    "SetDataset", "Bind",
     "fragment_nodes", "fragment_edges",
 ]

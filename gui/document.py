@@ -47,6 +47,10 @@ class Document(QObject):
     #: True before and False after an edit that touches most of a large graph at once
     #: (auto-layout), so views can pause their per-item bookkeeping meanwhile
     bulkEdit = Signal(bool)
+    #: the dataset was attached, replaced or detached
+    datasetChanged = Signal()
+    #: another sample (or the batch means) is shown: numbers changed, nothing was edited
+    sampleChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -206,6 +210,43 @@ class Document(QObject):
         self._push(SetValues(self, changes, text))
         return True
 
+    # ---------------------------------------------------------------- data
+    def set_dataset(self, ds, text: str | None = None) -> None:
+        """Attach (or with None detach) a dataset, as one undo step."""
+        from gui.commands import SetDataset
+        old = self.graph.dataset
+        if ds is old:
+            return
+        if text is None:
+            text = (f"Attach dataset {ds.name}" if ds is not None and old is None else
+                    f"Replace dataset with {ds.name}" if ds is not None else "Detach dataset")
+        self._push(SetDataset(self, old, ds, text))
+
+    def bind(self, nid: str, column: str) -> None:
+        """Bind a data leaf to a column (one undo step)."""
+        from gui.commands import Bind
+        old = self.graph.column_of(nid)
+        if old != column:
+            self._push(Bind(self, nid, old, column))
+
+    def add_data_leaf(self, column: str, pos: Pos) -> str:
+        """A data leaf bound to ``column``, named after it (one undo step)."""
+        from gui.commands import AddNode
+        name = column if column not in self.graph.names() and _valid(column) else \
+            unique_name(column if _valid(column) else "x", self.graph.names())
+        nid = self.graph.new_id()
+        self._push(AddNode(self, nid, "data", name, 0.0, pos, column=column))
+        return nid
+
+    def pick_sample(self, sample: int | None = None, means: bool | None = None) -> None:
+        """Show another sample's numbers, or the batch means: not an edit (no undo step,
+        the document stays unmodified)."""
+        if self.live.batch is None:
+            return
+        self.result, self.changes = self.live.pick(self.graph, sample, means)
+        self.sampleChanged.emit()
+        self.resultsChanged.emit()
+
     def set_kind(self, nid: str, op: str) -> None:
         from gui.commands import SetKind
         old = self.graph.op_of(nid)
@@ -326,8 +367,9 @@ class Document(QObject):
     # ------------------------------------------ primitive changes (commands only)
     # Each emits the fine-grained signal; the command calls refresh() once at the end.
     def _add(self, nid: str, op: str, name: str, value: float, pos: Pos,
-             attrs: dict[str, float] | None = None) -> None:
-        self.graph.add_node(op, name=name, value=value, pos=pos, id=nid, attrs=attrs)
+             attrs: dict[str, float] | None = None, column: str | None = None) -> None:
+        self.graph.add_node(op, name=name, value=value, pos=pos, id=nid, attrs=attrs,
+                            column=column)
         self._dirty.add("structure")
         self.nodeAdded.emit(nid)
 
@@ -367,8 +409,9 @@ class Document(QObject):
     def _set_kind(self, nid: str, op: str) -> None:
         old = self.graph.op_of(nid)
         self.graph.set_kind(nid, op)
-        # a constant has no gradient, nor has what is computed from constants alone
-        self._dirty.add("structure" if "const" in (old, op) else "names")
+        # a constant has no gradient, nor has what is computed from constants alone; a
+        # data leaf reads its column: both change what the plan computes
+        self._dirty.add("structure" if {"const", "data"} & {old, op} else "names")
         self.nodeChanged.emit(nid)
 
     def _set_attr(self, nid: str, attr: str, value: float) -> None:
@@ -380,6 +423,25 @@ class Document(QObject):
         self.graph.set_output(nid)
         self._dirty.add("structure")
         self.outputChanged.emit()
+
+    def _set_dataset(self, ds) -> None:
+        self.graph.dataset = ds
+        self._dirty.add("structure")
+        self.datasetChanged.emit()
+
+    def _bind(self, nid: str, column: str | None) -> None:
+        if column is None:
+            self.graph.nx.nodes[nid].pop("column", None)
+        else:
+            self.graph.bind(nid, column)
+        self._dirty.add("structure")
+        self.nodeChanged.emit(nid)
+
+
+def _valid(name: str) -> bool:
+    from engine.graph import RESERVED
+    from engine.names import is_valid_name
+    return is_valid_name(name) and name not in RESERVED
 
 
 def check_regular_file(path: str | os.PathLike) -> None:

@@ -109,9 +109,14 @@ class BatchStrategy(WideStrategy):
         return (self.vals[:, j].copy(), self.grad[:, j].copy(), self.loc[:, j].copy(),
                 self.prod[:, j].copy())
 
-    def means(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return (self.vals.mean(axis=1), self.grad.mean(axis=1), self.loc.mean(axis=1),
-                self.prod.mean(axis=1))
+    def means(self, mask: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each number's mean over the samples (those in ``mask``)."""
+        if mask is None or mask.all():
+            return (self.vals.mean(axis=1), self.grad.mean(axis=1), self.loc.mean(axis=1),
+                    self.prod.mean(axis=1))
+        return (self.vals[:, mask].mean(axis=1), self.grad[:, mask].mean(axis=1),
+                self.loc[:, mask].mean(axis=1), self.prod[:, mask].mean(axis=1))
 
 
 class BatchPlan(Plan):
@@ -128,6 +133,7 @@ class BatchPlan(Plan):
         #: counts evaluations, so a BatchResult knows when its buffers moved on
         self.generation = 0
         self.rows: np.ndarray | None = None
+        self.train_mask = np.ones(samples, dtype=bool)
 
     def _make_strategy(self, mode, f, on_path, variable, gen, out) -> BatchStrategy:
         return BatchStrategy(f, on_path, variable, gen, out, self._samples)
@@ -158,6 +164,10 @@ class BatchPlan(Plan):
         for nid, col in self._columns.items():
             eng.set_row(index[nid], dataset.columns[col][rows])
         self.rows = rows
+        t = ~dataset.test[rows]
+        #: the samples the mean loss and batch gradients are over: the training rows
+        #: among those loaded (all of them when every one is a test row)
+        self.train_mask = t if t.any() else np.ones(len(rows), dtype=bool)
         self._evaluated = False
 
     def set_columns(self, values: Mapping[str, np.ndarray]) -> None:
@@ -219,8 +229,15 @@ class BatchResult:
         out = eng.out
         #: each sample's loss (the output node), and their mean: the function trained
         self.losses = eng.vals[out].copy() if out is not None else np.zeros(0)
-        self.mean_loss = float(self.losses.mean()) if out is not None else float("nan")
-        self._leaf_grads = eng.grad[:eng._n_leaves].mean(axis=1)
+        mask = plan.train_mask if len(plan.train_mask) == eng.S else np.ones(eng.S, bool)
+        self.mask = mask
+        #: how many samples the mean is over (the training rows loaded)
+        self.n_mean = int(mask.sum())
+        whole = bool(mask.all())
+        self.mean_loss = (float((self.losses if whole else self.losses[mask]).mean())
+                          if out is not None else float("nan"))
+        leaf = eng.grad[:eng._n_leaves]
+        self._leaf_grads = (leaf if whole else leaf[:, mask]).mean(axis=1)
 
     def _check(self) -> None:
         if self.plan.generation != self._generation:
@@ -235,7 +252,7 @@ class BatchResult:
         if i < len(self._leaf_grads):
             return float(self._leaf_grads[i])
         self._check()
-        return float(self.plan.strategy.grad[i].mean())
+        return float(self.plan.strategy.grad[i][self.mask].mean())
 
     def batch_grads(self) -> dict[str, float]:
         """Every param's batch gradient, by id."""
@@ -263,9 +280,9 @@ class BatchResult:
         return CompiledResult(self.plan, *self.plan.strategy.column(j))
 
     def mean(self) -> CompiledResult:
-        """Every number averaged over the samples."""
+        """Every number averaged over the training samples."""
         self._check()
-        return CompiledResult(self.plan, *self.plan.strategy.means())
+        return CompiledResult(self.plan, *self.plan.strategy.means(self.mask))
 
     def sample_result(self, j: int, graph: Graph) -> Result:
         """Sample j as the reference's Result. Non-finite numbers are worded by the
