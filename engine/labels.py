@@ -141,3 +141,15 @@ def derivative_rows(graph: Graph, result: Result, nid: str) -> list[tuple[str, s
             number = fmt(er.local) if er else "?"
         rows.append((spec.port_label(port), local_formula(graph, src, nid, port), number))
     return rows
+
+
+def sample_caption(result) -> str:
+    """Which numbers a Result holds when the graph is evaluated over a dataset:
+    ``sample 7 of 200 (train) · moons``, or the batch means; "" for one sample."""
+    b = getattr(result, "batch", None)
+    if b is None:
+        return ""
+    name = f" · {b.dataset}" if b.dataset else ""
+    if b.sample is None:
+        return f"means over {b.n:,} training samples{name}"
+    return f"sample {b.sample + 1} of {b.rows:,} ({'test' if b.test else 'train'}){name}"

@@ -138,6 +138,8 @@ class BatchStep(TrainStep):
     rows: int = 0
     #: the first param's update written out with the optimizer's arithmetic
     text: str = ""
+    #: accuracy on the batch before the update (None when not a 0/1 target)
+    accuracy: float | None = None
 
 
 def model_parts(graph: Graph) -> tuple[str | None, str | None]:
@@ -215,6 +217,7 @@ class Trainer:
         rows = self._next_rows()
         self._load(rows)
         r = self.plan.evaluate()
+        acc = self._accuracy(rows) if rows is not None else None
         grads = r.batch_grads()
         t = self.t + 1
         updates, new_m, new_v = [], {}, {}
@@ -249,7 +252,7 @@ class Trainer:
         self._m.update(new_m)
         self._v.update(new_v)
         self.t = t
-        return BatchStep(r.mean_loss, updates, r.n_samples, text)
+        return BatchStep(r.mean_loss, updates, r.n_samples, text, acc)
 
     def _explain(self, p: str, old: float, g: float, g_eff: float, delta: float,
                  new: float, t: int, m: dict, v: dict) -> str:

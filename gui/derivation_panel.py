@@ -46,6 +46,7 @@ from engine.derivation import (
     sum_line,
 )
 from engine.numfmt import fmt, full
+from engine.labels import sample_caption
 
 CHANNEL = "derivation"
 MATH_FONTS = "'DejaVu Serif', 'Cambria Math', 'Cambria', 'STIX Two Text', 'Times New Roman', serif"
@@ -372,6 +373,10 @@ class DerivationPanel(QWidget):
         d = self.derivation
         assert d is not None
         parts = [css]
+        which = sample_caption(self.document.result)
+        if which:
+            parts.append(f"<p class='muted'>{_esc(which[0].upper() + which[1:])}: the "
+                         "numbers below are this sample's own chain rule</p>")
         if d.kind in (NO_OUTPUT, IS_CONSTANT):
             head = d.symbol if d.kind == NO_OUTPUT else f"{d.wrt}: no gradient"
             parts.append(f"<p class='head'>{_esc(head)}</p>")

@@ -182,7 +182,8 @@ class GradCheckPanel(QWidget):
         self.refresh_button.setEnabled(False)
         QApplication.setOverrideCursor(Qt.BusyCursor)
         try:
-            rows = gradient_check(g.copy(), self.tolerance, progress=self._progress)
+            rows = gradient_check(self._one_sample(g), self.tolerance,
+                                  progress=self._progress)
         except EngineError as e:
             self.rows = []
             self._fill()
@@ -204,6 +205,15 @@ class GradCheckPanel(QWidget):
         self._fill()
         self._show_summary(*self._verdict(stopped_of=total if reason == "stopped" else None))
         return self.rows
+
+    def _one_sample(self, g):
+        """The graph as the canvas shows it: with a dataset, the picked sample's function
+        (the check says which sample in its summary)."""
+        live = self.doc.live
+        if live.batch is None:
+            return g.copy()
+        from engine.fast.batch import one_sample
+        return one_sample(g, live.sample)
 
     def _progress(self, done: int, total: int) -> bool:
         """The check's callback after each leaf: show how far it is, let the window handle
@@ -249,6 +259,9 @@ class GradCheckPanel(QWidget):
 
     # ------------------------------------------------------------ drawing
     def _show_summary(self, text: str, problem: bool) -> None:
+        live = self.doc.live
+        if live.batch is not None and text:
+            text = f"On sample {live.sample + 1} of {live.batch.n_samples:,}: {text}"
         self.summary.setText(text)
         self.summary.setObjectName("problem" if problem else "gradcheck_summary")
         self.summary.style().unpolish(self.summary)

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._build_note_dock()
         self._build_derivation_dock()
         self._build_stepper()
+        self._build_data()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.inspector.statusMessage.connect(self.show_message)
@@ -216,11 +217,16 @@ class MainWindow(QMainWindow):
         bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
         for dock in self.docks():
             dock.setFloating(False)
-            if dock is not self.note_dock and dock not in bottom:
+            if dock is not self.note_dock and dock not in bottom \
+                    and dock is not getattr(self, "data_view_dock", None):
                 dock.show()  # Qt tabifies only docks that are shown
         self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.derivation_dock)
         self.tabifyDockWidget(self.inspector_dock, self.palette_dock)
+        if hasattr(self, "data_dock"):
+            self.tabifyDockWidget(self.palette_dock, self.data_dock)
+            self.data_view_dock.hide()
+            self.addDockWidget(Qt.BottomDockWidgetArea, self.data_view_dock)
         self.tabifyDockWidget(self.derivation_dock, self.history_dock)
         for dock in bottom:  # tabbed together as they are shown (see _dock_shown)
             dock.hide()
@@ -327,6 +333,138 @@ class MainWindow(QMainWindow):
             self.presenter.leave()
             return True
         return super().eventFilter(obj, event)
+
+    def _build_data(self) -> None:
+        """Datasets: the Data dock (columns, bindings), the Data menu, the toolbar's
+        sample picker and the Data view (points, decision boundary, loss curves)."""
+        from gui.data_panel import GENERATOR_TITLES, DataPanel
+        from gui.data_view import DataView
+        from gui.sample_picker import SamplePicker
+        self.data_panel = DataPanel(self.doc)
+        self.data_dock = self._dock("Data", self.data_panel, Qt.RightDockWidgetArea)
+        self.data_view = DataView()
+        self.data_view_dock = self._dock("Data View", self.data_view, Qt.BottomDockWidgetArea)
+        self.data_view.sample_clicked.connect(lambda row: self.doc.pick_sample(row, False))
+        self.sample_picker = SamplePicker(self.doc)
+        tb = QToolBar("Samples", self)
+        tb.setObjectName("samples_toolbar")
+        tb.addWidget(self.sample_picker)
+        self.addToolBar(Qt.TopToolBarArea, tb)
+        self.samples_toolbar = tb
+        menu = self.menuBar().addMenu("&Data")
+        gen = menu.addMenu("&Generate")
+        for kind, title in GENERATOR_TITLES.items():
+            gen.addAction(title + "…", lambda k=kind: self.data_panel.generate_dialog(k))
+        self.act_import_csv = menu.addAction("&Import CSV…", lambda: self.data_panel.import_dialog())
+        self.act_detach = menu.addAction("&Detach Dataset", self.data_panel.detach)
+        menu.addSeparator()
+        menu.addAction("Show Data &View", lambda: self._show_data_docks(True))
+        self.data_menu = menu
+        self._model_plan = None
+        self._model_key = None
+        self.doc.datasetChanged.connect(self._dataset_changed)
+        self.doc.graphReset.connect(self._dataset_changed)
+        self.doc.resultsChanged.connect(self._data_results)
+        self.doc.sampleChanged.connect(
+            lambda: self.data_view.set_selected(None if self.doc.live.show_means
+                                                else self.doc.live.sample))
+        self.training.historyChanged.connect(self._data_history)
+        self.training.paramsPreview.connect(self._preview_params)
+        self._dataset_changed()
+
+    def _show_data_docks(self, raise_: bool = False) -> None:
+        """The Data dock and the Data view beside the Training dock."""
+        self.data_dock.show()
+        if raise_:
+            self.data_dock.raise_()
+        self.training_dock.show()
+        self.training_dock.raise_()
+        self.data_view_dock.show()
+        if not self.training_dock.isFloating() and not self.data_view_dock.isFloating():
+            self.splitDockWidget(self.training_dock, self.data_view_dock, Qt.Horizontal)
+        self.data_view_dock.raise_()
+
+    def _dataset_changed(self) -> None:
+        g = self.doc.graph
+        ds = g.dataset
+        self.act_detach.setEnabled(ds is not None)
+        self.samples_toolbar.setVisible(ds is not None)
+        self._model_key = None
+        self._sync_data_view()
+        if ds is not None and self.isVisible() and not self.data_view_dock.isVisible():
+            self._show_data_docks()
+
+    def _model_inputs(self) -> tuple[list[str], str, str | None]:
+        """(input columns, target column, prediction node) of the graph's model."""
+        from engine.train import model_parts
+        g = self.doc.graph
+        pred, target = model_parts(g)
+        target = target or "y"
+        cols = []
+        for nid in g.data_leaves():
+            c = g.column_of(nid)
+            if c != target and c not in cols:
+                cols.append(c)
+        return cols, target, pred
+
+    def _sync_data_view(self) -> None:
+        """Give the Data view the dataset and a predict function of the current graph."""
+        g, ds = self.doc.graph, self.doc.graph.dataset
+        if ds is None:
+            self.data_view.set_dataset(None, [])
+            self.data_view.set_model(None)
+            return
+        cols, target, pred = self._model_inputs()
+        cols = [c for c in cols if c in ds.columns]
+        key = (id(ds), tuple(cols), target, pred, self.doc.live.batch_plan is not None and
+               id(self.doc.live.batch_plan))
+        if key == self._model_key:
+            return
+        self._model_key = key
+        self.data_view.set_dataset(ds, cols, target if target in ds.columns else "y")
+        if pred is None or self.doc.live.batch_plan is None:
+            self.data_view.set_model(None)
+            return
+        from engine.fast.batch import compile_batch
+        plan = self._model_plan = compile_batch(g)
+
+        def predict(columns, plan=plan, pred=pred):
+            return plan.predict(columns, pred)
+        self.data_view.set_model(predict)
+        self.data_view.refresh()
+
+    def _data_results(self) -> None:
+        if self.doc.graph.dataset is None:
+            return
+        self._sync_data_view()
+        plan = self._model_plan
+        if plan is not None and self.training._run is None:
+            try:
+                plan.read_values(self.doc.graph)
+            except (KeyError, IndexError):
+                self._model_key = None
+                return
+            self.data_view.refresh()
+        self.data_view.set_selected(None if self.doc.live.show_means else self.doc.live.sample)
+
+    def _preview_params(self, values: dict) -> None:
+        plan = self._model_plan
+        if plan is None:
+            return
+        for nid, v in values.items():
+            if nid in plan.index:
+                plan.set_leaf(nid, v)
+        self.data_view.refresh()
+
+    def _data_history(self) -> None:
+        t = self.training
+        h = t.history
+        n = len(t.losses)
+        acc = h["train_acc"] if any(a is not None for a in h["train_acc"]) else None
+        test_acc = h["test_acc"] if any(a is not None for a in h["test_acc"]) else None
+        self.data_view.set_history(list(range(n)), list(t.losses),
+                                   (h["test_steps"], h["test_loss"]) if h["test_loss"] else None,
+                                   acc, (h["test_steps"], test_acc) if test_acc else None)
 
     def _build_derivation_dock(self) -> None:
         """The Derivation dock (∂L/∂w written out for the selected node) and its View toggle."""

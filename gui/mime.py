@@ -2,6 +2,8 @@
 
 #: palette → canvas drag; the data is the op name in UTF-8
 OP_MIME = "application/x-chain-rule-studio-op"
+#: Data dock → canvas drag of a dataset column; the data is the column name in UTF-8
+COLUMN_MIME = "application/x-chain-rule-studio-column"
 #: copied selection on the clipboard: the file format's JSON (a plain-text copy goes alongside)
 GRAPH_MIME = "application/x-chain-rule-studio"
 

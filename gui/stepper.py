@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QComboBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from engine.labels import display_name, grad_symbol
+from engine.labels import display_name, grad_symbol, sample_caption
 from engine.numfmt import fmt
 from engine.passes import BACKWARD, FORWARD, Pass
 from gui import progress
@@ -120,9 +120,12 @@ class Stepper(QObject):
             return "No pass running"
         name = "Forward pass" if p.direction == FORWARD else "Backward pass"
         if self.index >= len(p):
-            return f"{name} complete"
+            which = sample_caption(self.doc.result)
+            return f"{name} complete" + (f" · {which}" if which else "")
         node = display_name(self.doc.graph, p.step(self.index).node)
-        return f"{name} · step {self.index + 1} of {len(p)} · {node}"
+        which = sample_caption(self.doc.result)
+        return f"{name} · step {self.index + 1} of {len(p)} · {node}" + \
+            (f" · {which}" if which else "")
 
     # --------------------------------------------------------------- commands
     def step_forward(self) -> None:

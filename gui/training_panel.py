@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QComboBox,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -74,11 +75,14 @@ class _StepAxis(pg.AxisItem):
 class _Run:
     """A Train-N run in progress: the graph copy it steps and how far it got."""
 
-    def __init__(self, graph: Graph, lr: float, total: int) -> None:
+    def __init__(self, graph: Graph, lr: float, total: int,
+                 trainer: "train.Trainer | None" = None) -> None:
         self.graph = graph
         self.lr = lr
         self.total = total
         self.done = 0
+        #: set when the run uses an optimizer over a dataset (engine.train.Trainer)
+        self.trainer = trainer
 
 
 class TrainingPanel(QWidget):
@@ -86,6 +90,10 @@ class TrainingPanel(QWidget):
 
     #: a Train-N run ended (finished, stopped or aborted); the argument is the steps applied
     runEnded = Signal(int)
+    #: the loss and accuracy history grew (for the Data view's curves)
+    historyChanged = Signal()
+    #: param values reached by a run in progress (id → value), for a live decision boundary
+    paramsPreview = Signal(dict)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +107,10 @@ class TrainingPanel(QWidget):
         self._last_values: dict[str, float] | None = None
         self.losses: list[float] = []
         self.values: dict[str, list[float]] = {}
+        #: per step with a dataset: train accuracy; test loss and accuracy where measured
+        self.history: dict[str, list] = _empty_history()
+        #: the optimizer of this session over a dataset (its moments persist across steps)
+        self._trainer: train.Trainer | None = None
         self._maybe_stale = False
         self._session_output: str | None = None
         self._timer = QTimer(self)
@@ -124,9 +136,33 @@ class TrainingPanel(QWidget):
         self.steps_spin.setValue(DEFAULT_STEPS)
         self.steps_spin.setMaximumWidth(90)
         self.steps_spin.setToolTip("How many steps Train takes")
+        self.optimizer_box = QComboBox()
+        self.optimizer_box.setObjectName("optimizer")
+        for key, title in (("sgd", "SGD"), ("momentum", "Momentum"), ("adam", "Adam")):
+            self.optimizer_box.addItem(title, key)
+        self.optimizer_box.setToolTip("SGD: w ← w − η·g.  Momentum: v ← μv + g, w ← w − η·v.  "
+                                      "Adam: per-param steps from running means of g and g².")
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setObjectName("batch_size")
+        self.batch_spin.setRange(0, 1_000_000)
+        self.batch_spin.setSpecialValueText("full batch")
+        self.batch_spin.setToolTip("Samples per step (with a dataset); minibatches are drawn "
+                                   "with the seed, reshuffled each epoch")
+        self.decay_edit = QLineEdit("0")
+        self.decay_edit.setObjectName("weight_decay")
+        self.decay_edit.setMaximumWidth(90)
+        self.decay_edit.setToolTip("L2 weight decay λ: each gradient gets + λ·w")
+        for w in (self.optimizer_box, self.batch_spin):
+            w.setMaximumWidth(110)
+            w.currentIndexChanged.connect(self._config_changed) if w is self.optimizer_box \
+                else w.valueChanged.connect(self._config_changed)
+        self.decay_edit.editingFinished.connect(self._config_changed)
         form = QFormLayout()
         form.addRow("Learning rate η", self.lr_edit)
         form.addRow("Steps N", self.steps_spin)
+        form.addRow("Optimizer", self.optimizer_box)
+        form.addRow("Batch", self.batch_spin)
+        form.addRow("Weight decay λ", self.decay_edit)
 
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("One gradient-descent update of every param (one undo step)")
@@ -270,6 +306,9 @@ class TrainingPanel(QWidget):
             return
         self.start_values = dict(current)
         self._session_output = self.doc.graph.output
+        self._trainer = None
+        self.history = _empty_history()
+        self.historyChanged.emit()
         self.losses = []
         self.values = {nid: [] for nid in current}
         self._rebuild_param_curves()
@@ -292,6 +331,7 @@ class TrainingPanel(QWidget):
         self.losses.append(ts.loss)
         for u in ts.updates:
             self.values.setdefault(u.id, []).append(u.old)
+        self.history["train_acc"].append(getattr(ts, "accuracy", None))
 
     def _redraw(self) -> None:
         xs = list(range(len(self.losses)))
@@ -332,16 +372,64 @@ class TrainingPanel(QWidget):
             return False
         g = self.doc.graph.copy()
         try:
-            ts = train.step(g, lr)
+            self._begin_session_if_needed()
+            trainer = self._trainer_for(lr)
+            ts = trainer.step() if trainer is not None else train.step(g, lr)
         except EngineError as e:
             self._error(_why(e))
             return False
-        self._begin_session_if_needed()
         self._record(ts)
+        if trainer is not None:
+            self._measure_test(trainer)
         self._apply({u.id: u.new for u in ts.updates}, "Train step")
         self._redraw()
         self._show_update(g, ts, lr, len(self.losses))
         return True
+
+    # ------------------------------------------------------------ optimizers
+    def config(self, lr: float) -> "train.TrainConfig":
+        try:
+            decay = parse_number(self.decay_edit.text())
+        except ValueError:
+            decay = math.nan
+        if not (math.isfinite(decay) and decay >= 0):
+            raise train.TrainingError(f"the weight decay λ must be a number ≥ 0, not "
+                                      f"“{self.decay_edit.text().strip()}”")
+        return train.TrainConfig(self.optimizer_box.currentData(), lr,
+                                 self.batch_spin.value(), decay)
+
+    def uses_trainer(self) -> bool:
+        """Whether steps go through an optimizer over samples (a dataset, momentum, Adam
+        or weight decay) rather than the tutorial's plain w ← w − η·∂L/∂w."""
+        g = self.doc.graph
+        data = g.dataset is not None and bool(g.data_leaves())
+        plain = self.optimizer_box.currentData() == "sgd" and self.decay_edit.text().strip() \
+            in ("0", "", "0.0")
+        return data or not plain
+
+    def _trainer_for(self, lr: float) -> "train.Trainer | None":
+        """This session's Trainer (kept while the graph and the settings stay), or None
+        for the plain single-sample step."""
+        if not self.uses_trainer():
+            self._trainer = None
+            return None
+        cfg = self.config(lr)
+        t = self._trainer
+        if t is None or t.config != cfg or t.values != self._current():
+            t = self._trainer = train.Trainer(self.doc.graph.copy(), cfg)
+        return t
+
+    def _config_changed(self, *_args) -> None:
+        self._trainer = None
+
+    def _measure_test(self, trainer: "train.Trainer") -> None:
+        """Test loss and accuracy at the current step (forward only over the test rows)."""
+        m = trainer.metrics("test")
+        if m is not None:
+            self.history["test_steps"].append(len(self.losses))
+            self.history["test_loss"].append(m.loss)
+            self.history["test_acc"].append(m.accuracy)
+        self.historyChanged.emit()
 
     def train(self, n: int | None = None) -> bool:
         """Start a run of ``n`` (default: the spin box) steps; returns at once."""
@@ -355,7 +443,12 @@ class TrainingPanel(QWidget):
             return False
         self._begin_session_if_needed()
         self._clear_error()
-        self._run = _Run(self.doc.graph.copy(), lr, int(n or self.steps_spin.value()))
+        try:
+            trainer = self._trainer_for(lr)
+        except EngineError as e:
+            self._error(_why(e))
+            return False
+        self._run = _Run(self.doc.graph.copy(), lr, int(n or self.steps_spin.value()), trainer)
         self._last_step = None
         self.status_label.setText(f"Training: step 0 of {self._run.total}…")
         self._update_buttons()
@@ -372,10 +465,13 @@ class TrainingPanel(QWidget):
         t0 = time.perf_counter()
         try:
             while run.done < run.total and time.perf_counter() - t0 < _CHUNK_SECONDS:
-                ts = train.step(run.graph, run.lr)
+                ts = run.trainer.step() if run.trainer else train.step(run.graph, run.lr)
                 self._record(ts)
                 self._last_step = ts
                 run.done += 1
+            if run.trainer is not None:
+                self._measure_test(run.trainer)
+                self.paramsPreview.emit(dict(run.trainer.values))
         except EngineError as e:
             self._redraw()
             self._finish(f"Stopped after {run.done} steps: {_why(e)}", error=True)
@@ -397,7 +493,8 @@ class TrainingPanel(QWidget):
         self._run = None
         done = run.done if run is not None else 0
         if run is not None and done:
-            values = {nid: run.graph.node(nid).value for nid in train.params(run.graph)}
+            values = ({nid: run.graph.node(nid).value for nid in train.params(run.graph)}
+                      if run.trainer is None else dict(run.trainer.values))
             self._apply(values, "Train 1 step" if done == 1 else f"Train {done} steps")
             if self._last_step is not None:
                 self._show_update(run.graph, self._last_step, run.lr, len(self.losses))
@@ -425,7 +522,10 @@ class TrainingPanel(QWidget):
                   if nid in g and g.op_of(nid) == "param"}
         self.start_values = None
         self._last_values = None
+        self._trainer = None
         self.losses = []
+        self.history = _empty_history()
+        self.historyChanged.emit()
         self.values = {nid: [] for nid in self.values}
         self._apply(values, "Reset training")
         self._redraw()
@@ -449,14 +549,24 @@ class TrainingPanel(QWidget):
         out = graph.resolve_output()
         L = display_name(graph, out)
         after = self.doc.result.value(out) if out in self.doc.graph else math.nan
+        batch = self.doc.result.batch
+        if batch is not None:
+            after = batch.mean_loss
+            L = f"mean {L} over {ts.rows if isinstance(ts, train.BatchStep) else batch.n}"
         head = f"Step {number}: {L} = {fmt(ts.loss, 6)} → {fmt(after, 6)}"
-        lines = [update_line(graph, out, u, lr) for u in ts.updates]
+        if isinstance(ts, train.BatchStep):
+            lines = [ts.text] + [f"{u.name}: {fmt(u.old)} → {fmt(u.new)}"
+                                 for u in ts.updates[1:]]
+        else:
+            lines = [update_line(graph, out, u, lr) for u in ts.updates]
         self.update_label.setPlainText(head + "\n" + "\n".join(lines))
         if not self.is_running():
             self.status_label.setText(self._loss_text())
 
     def _now_loss(self) -> float | None:
         r = self.doc.result
+        if r.batch is not None:
+            return r.batch.mean_loss if math.isfinite(r.batch.mean_loss) else None
         if r.output is None or r.output not in self.doc.graph:
             return None
         v = r.value(r.output)
@@ -466,6 +576,11 @@ class TrainingPanel(QWidget):
         r = self.doc.result
         if r.output is None or r.output not in self.doc.graph:
             return ""
+        if r.batch is not None:
+            acc = self.history["train_acc"][-1] if self.history["train_acc"] else None
+            tail = f", train accuracy {acc:.1%}" if acc is not None else ""
+            return (f"Now mean {display_name(self.doc.graph, r.output)} over {r.batch.n} "
+                    f"samples = {fmt(r.batch.mean_loss, 6)}{tail}.")
         return f"Now {display_name(self.doc.graph, r.output)} = {fmt(r.value(r.output), 6)}."
 
     def _error(self, text: str) -> None:
@@ -484,11 +599,14 @@ class TrainingPanel(QWidget):
         self.reset_button.setEnabled(not running and self.start_values is not None)
         self.lr_edit.setEnabled(not running)
         self.steps_spin.setEnabled(not running)
+        for w in (self.optimizer_box, self.batch_spin, self.decay_edit):
+            w.setEnabled(not running)
 
     def _on_edit(self, *_args) -> None:
         if self._applying:
             return
         self._maybe_stale = True
+        self._trainer = None
         if self._run is not None:
             self._abort("Training stopped: the graph was edited during the run, so its "
                         "values were not applied.")
@@ -496,6 +614,9 @@ class TrainingPanel(QWidget):
     def _on_graph_reset(self) -> None:
         if self._run is not None:
             self._abort("Training stopped: another graph was opened.")
+        self._trainer = None
+        self.history = _empty_history()
+        self.historyChanged.emit()
         self.start_values = None
         self._last_values = None
         self.losses = []
@@ -509,6 +630,10 @@ class TrainingPanel(QWidget):
         self._clear_error()
         self.status_label.setText("")
         self._update_buttons()
+
+
+def _empty_history() -> dict[str, list]:
+    return {"train_acc": [], "test_steps": [], "test_loss": [], "test_acc": []}
 
 
 def _why(e: Exception) -> str:

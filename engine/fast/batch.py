@@ -306,3 +306,19 @@ def compile_batch(graph: Graph, dataset: Dataset | None = None,
     if dataset is not None:
         plan.set_rows(dataset, rows)
     return plan
+
+
+def one_sample(graph: Graph, row: int) -> Graph:
+    """A copy of ``graph`` holding dataset row ``row`` in its data leaves and no dataset:
+    one sample's function, for tools that work on one sample (the gradient check,
+    the step-through narration's numbers)."""
+    g = graph.copy()
+    ds = graph.dataset
+    g.dataset = None
+    if ds is None:
+        return g
+    for nid in g.data_leaves():
+        col = g.column_of(nid)
+        if col in ds.columns:
+            g.nx.nodes[nid]["value"] = float(ds.columns[col][row])
+    return g

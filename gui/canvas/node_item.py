@@ -76,8 +76,12 @@ class NodeItem(QGraphicsItem):
         self.w, self.h = 170.0, 78.0
         self.op = "input"
         self.name = ""
+        self.column: str | None = None
         self.symbol = ""
         self.value_text = "—"
+        self.value_caption = "value"
+        #: with a dataset, the output's "mean over N samples" step (a child card)
+        self.mean_card: MeanCard | None = None
         self.grad_caption = "∂L/∂"
         self.grad_text = "—"
         self.grad_sign = 0
@@ -142,6 +146,7 @@ class NodeItem(QGraphicsItem):
         spec = OPS[node.op]
         self.symbol = spec.symbol_for(node.attrs)
         self.name = display_name(graph, self.node_id)
+        self.column = node.column
         self.is_output = result.output == self.node_id
         ports = [] if spec.is_leaf else graph.ports(self.node_id)
         self.port_labels = [spec.port_label(p) for p in ports] if len(ports) > 1 else []
@@ -188,8 +193,10 @@ class NodeItem(QGraphicsItem):
             self._caption_key = ck
             self._caption = grad_symbol(graph, result, self.node_id)
         caption = self._caption
+        b = result.batch
+        bkey = None if b is None else (b.sample, b.n, b.mean_loss, b.param_grads.get(self.node_id))
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
-               result.output, self.name, caption, self.pass_state)
+               result.output, self.name, caption, self.pass_state, bkey)
         if key == self._numbers:
             return False
         self._numbers = key
@@ -215,7 +222,12 @@ class NodeItem(QGraphicsItem):
             self.greyed = has_output and not nr.on_path
             if self.pass_state is not None:
                 self._hide_unreached(nr.on_path and has_output and nr.grad is not None)
+        self.value_caption = "value"
+        if b is not None and nr is not None:
+            self._batch_numbers(b, graph)
+            caption = self._batch_caption(b, caption)
         self.grad_caption = caption
+        self._sync_mean_card(result, graph)
         if self.opacity() != (0.5 if self.greyed else 1.0):
             self.setOpacity(0.5 if self.greyed else 1.0)
         self._tip_from = (graph, result)  # worded on hover: a slider tick changes many
@@ -223,6 +235,45 @@ class NodeItem(QGraphicsItem):
         if far != (self.is_output, self.greyed) and self.scene() is not None:
             self.scene().overview_changed(edges=False)  # the far-zoom box's colour or opacity
         return True
+
+    # ------------------------------------------------------------ datasets
+    def _batch_numbers(self, b, graph: Graph) -> None:
+        """With a dataset the loss shows the mean loss and a param the batch gradient
+        it is trained with; everything else shows the picked sample's numbers."""
+        which = "mean" if b.sample is None else f"sample {b.sample + 1}"
+        if self.is_output:
+            self.value_text = fmt(b.mean_loss)
+            self.value_caption = "mean"
+        elif self.op == "data":
+            self.value_caption = which
+        g = b.param_grads.get(self.node_id)
+        if g is not None and self.pass_state is None:
+            self.grad_text = fmt(g)
+            self.grad_sign = (2 if not math.isfinite(g) else 0 if g == 0 else
+                              (1 if g > 0 else -1))
+
+    def _batch_caption(self, b, caption: str) -> str:
+        if self.node_id in b.param_grads:
+            return caption.replace("∂L/", "∂L̄/", 1) if caption.startswith("∂L/") \
+                else "batch " + caption
+        return caption
+
+    def _sync_mean_card(self, result: Result, graph: Graph) -> None:
+        b = result.batch
+        want = b is not None and self.is_output
+        if not want:
+            if self.mean_card is not None:
+                if self.scene() is not None:
+                    self.scene().removeItem(self.mean_card)
+                self.mean_card.setParentItem(None)
+                self.mean_card = None
+            return
+        if self.mean_card is None:
+            self.mean_card = MeanCard(self)
+        nr = result.nodes.get(self.node_id)
+        self.mean_card.set_numbers(b, display_name(graph, self.node_id),
+                                   None if nr is None else nr.value)
+        self.mean_card.setPos(self.w + 34.0, (self.h - self.mean_card.h) / 2)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name
         self._word_tooltip()
@@ -340,7 +391,8 @@ class NodeItem(QGraphicsItem):
     def _tag_text(self) -> str:
         if self._text_scale != 1.0:
             return ""  # presentation: the narrow card's room goes to the name
-        return {"input": "input", "param": "θ trainable", "const": "const"}.get(self.op, "")
+        return {"input": "input", "param": "θ trainable", "const": "const",
+                "data": f"data: {self.column}" if self.column else "data"}.get(self.op, "")
 
     def _tag_width(self) -> float:
         t = self._tag_text()
@@ -484,7 +536,8 @@ class NodeItem(QGraphicsItem):
 
         # the two numbers, right-aligned: value and ∂L/∂node
         inset = 16.0 if leaf else 12.0
-        rows = ((self.value_text, "value", 0), (self.grad_text, self.grad_caption, self.grad_sign))
+        rows = ((self.value_text, self.value_caption, 0),
+                (self.grad_text, self.grad_caption, self.grad_sign))
         for i, (num, caption, sign) in enumerate(rows):
             y = port_y(self.h, i, 2)
             painter.setFont(self._f_num)
@@ -532,3 +585,66 @@ class NodeItem(QGraphicsItem):
             painter.setFont(self._f_num)
             painter.setPen(QColor("#ffffff"))
             painter.drawText(QRectF(c.x() - 9, c.y() - 9, 18, 18), Qt.AlignCenter, "!")
+
+
+class MeanCard(QGraphicsItem):
+    """The step where the batch enters the chain rule, drawn right of the output:
+    L̄ = (1/N)·Σ Lᵢ, so ∂L̄/∂Lᵢ = 1/N and each param's batch gradient is the mean of
+    its per-sample gradients."""
+
+    def __init__(self, parent: "NodeItem") -> None:
+        super().__init__(parent)
+        self.lines = ["", "", ""]
+        self.w, self.h = 230.0, 62.0
+        self._f = font(12)
+        self._f_bold = font(12, bold=True)
+        self.setZValue(-1)
+
+    def set_numbers(self, b, loss_name: str, sample_loss: float | None) -> None:
+        head = f"{loss_name}̄ = mean over {b.n:,} samples = {fmt(b.mean_loss)}"
+        if b.sample is None:
+            mid = "showing every number's mean over the samples"
+        else:
+            kind = " (test: not trained on)" if b.test else ""
+            li = "" if sample_loss is None else f" = {fmt(sample_loss)}"
+            mid = f"sample {b.sample + 1}{kind}: {loss_name}ᵢ{li}"
+        tail = (f"∂{loss_name}̄/∂{loss_name}ᵢ = 1/{b.n:,}, so a param's ∂{loss_name}̄/∂w is the "
+                f"mean of its ∂{loss_name}ᵢ/∂w")
+        lines = [head, mid, tail]
+        if lines != self.lines:
+            self.lines = lines
+            fm = QFontMetricsF(self._f)
+            fb = QFontMetricsF(self._f_bold)
+            w = max(fb.horizontalAdvance(head), *(fm.horizontalAdvance(x) for x in lines[1:]))
+            self.prepareGeometryChange()
+            self.w = w + 20.0
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-36.0, -2.0, self.w + 40.0, self.h + 4.0)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        scene = self.scene()
+        if scene is None:
+            return
+        t = scene.theme
+        painter.setRenderHint(QPainter.Antialiasing)
+        pen = QPen(t.output, 1.6)
+        painter.setPen(pen)
+        y = self.h / 2
+        painter.drawLine(QPointF(-32.0, y), QPointF(-6.0, y))
+        painter.setBrush(t.output)
+        painter.drawPolygon([QPointF(-1.0, y), QPointF(-8.0, y - 4.0), QPointF(-8.0, y + 4.0)])
+        painter.setBrush(t.card)
+        painter.setPen(QPen(t.output, 1.2, Qt.DashLine))
+        painter.drawRoundedRect(QRectF(0.0, 0.0, self.w, self.h), 6, 6)
+        painter.setPen(t.text)
+        painter.setFont(self._f_bold)
+        painter.drawText(QRectF(10.0, 4.0, self.w - 12, 18.0), Qt.AlignVCenter | Qt.AlignLeft,
+                         self.lines[0])
+        painter.setFont(self._f)
+        painter.setPen(t.text_muted)
+        for i, line in enumerate(self.lines[1:]):
+            painter.drawText(QRectF(10.0, 22.0 + 18.0 * i, self.w - 12, 18.0),
+                             Qt.AlignVCenter | Qt.AlignLeft, line)

@@ -277,6 +277,8 @@ class CanvasScene(QGraphicsScene):
         r = QRectF()
         for it in self.nodes.values():
             r = r.united(it.sceneBoundingRect())
+            if it.mean_card is not None:
+                r = r.united(it.mean_card.sceneBoundingRect())
         for e in self.edges.values():
             r = r.united(e.sceneBoundingRect())
             if e.label.isVisible():

@@ -24,10 +24,7 @@ from gui.canvas.port_item import PortItem
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
 
-try:
-    from gui.mime import OP_MIME
-except ImportError:  # the shell's module is not there yet
-    OP_MIME = "application/x-chain-rule-studio-op"
+from gui.mime import COLUMN_MIME, OP_MIME
 
 MIN_ZOOM = 0.1
 MAX_ZOOM = 4.0
@@ -578,14 +575,14 @@ class CanvasView(QGraphicsView):
         self._drag_enter(event)
 
     def _drag_enter(self, event) -> None:
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) or event.mimeData().hasFormat(COLUMN_MIME):
             event.setDropAction(Qt.CopyAction)
             event.accept()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) or event.mimeData().hasFormat(COLUMN_MIME):
             event.setDropAction(Qt.CopyAction)
             event.accept()
         else:
@@ -593,6 +590,16 @@ class CanvasView(QGraphicsView):
 
     def dropEvent(self, event) -> None:  # noqa: N802
         md = event.mimeData()
+        if md.hasFormat(COLUMN_MIME):  # a dataset column: a data leaf bound to it
+            column = bytes(md.data(COLUMN_MIME)).decode("utf-8", "replace").strip()
+            sp = self.mapToScene(event.position().toPoint())
+            nid = self.document.add_data_leaf(column, (sp.x() - 20.0, sp.y() - 12.0))
+            event.setDropAction(Qt.CopyAction)
+            event.accept()
+            self._keep_fitted = False
+            self.select_ids([nid])
+            self.setFocus()
+            return
         if not md.hasFormat(OP_MIME):
             super().dropEvent(event)
             return
