@@ -215,10 +215,16 @@ class Trainer:
         """One update of every param from one (mini)batch; all or nothing."""
         c = self.config
         rows = self._next_rows()
-        self._load(rows)
-        r = self.plan.evaluate()
-        acc = self._accuracy(rows) if rows is not None else None
-        grads = r.batch_grads()
+        acc = None
+        if rows is None:
+            self._load(None)
+            r = self.plan.evaluate()
+            loss, grads, n = r.mean_loss, r.batch_grads(), r.n_samples
+        else:
+            self._load(rows[:1])
+            loss, grads, pred = self.plan.gradients(self.dataset, rows, self.prediction)
+            n = len(rows)
+            acc = self._accuracy_of(pred, rows)
         t = self.t + 1
         updates, new_m, new_v = [], {}, {}
         text = ""
@@ -252,7 +258,7 @@ class Trainer:
         self._m.update(new_m)
         self._v.update(new_v)
         self.t = t
-        return BatchStep(r.mean_loss, updates, r.n_samples, text, acc)
+        return BatchStep(loss, updates, n, text, acc)
 
     def _explain(self, p: str, old: float, g: float, g_eff: float, delta: float,
                  new: float, t: int, m: dict, v: dict) -> str:
@@ -292,10 +298,14 @@ class Trainer:
         return Metrics(loss, self._accuracy(rows), len(rows))
 
     def _accuracy(self, rows: np.ndarray) -> float | None:
-        ds = self.dataset
-        if self.prediction is None or self.target is None or not ds.is_binary(self.target):
+        if self.prediction is None:
             return None
-        pred = self.plan.row_of(self.prediction)
+        return self._accuracy_of(self.plan.row_of(self.prediction), rows)
+
+    def _accuracy_of(self, pred: np.ndarray | None, rows: np.ndarray) -> float | None:
+        ds = self.dataset
+        if pred is None or self.target is None or not ds.is_binary(self.target):
+            return None
         y = ds.columns[self.target][rows]
         return float(np.mean((pred >= 0.5) == (y == 1.0)))
 

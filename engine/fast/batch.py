@@ -26,6 +26,10 @@ from engine.graph import Graph
 from engine.result import Result
 
 
+#: rows per chunk when only the batch gradient is wanted (see ``BatchPlan.gradients``)
+CHUNK = 128
+
+
 class BatchStrategy(WideStrategy):
     """The wide strategy's numbering and groups, with a sample axis on every buffer."""
 
@@ -200,6 +204,35 @@ class BatchPlan(Plan):
         self.generation += 1
         return BatchResult(self, self.generation)
 
+    def gradients(self, dataset: Dataset, rows: np.ndarray, keep: str | None = None,
+                  chunk: int = CHUNK) -> tuple[float, dict[str, float], np.ndarray | None]:
+        """Mean loss over ``rows``, each param's batch gradient, and node ``keep``'s
+        value per row: what a training step needs, without per-edge numbers for every
+        sample. Rows are evaluated ``chunk`` at a time, so a chunk's arrays stay in the
+        CPU's cache (about twice as fast as one pass over 10,000 rows)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        loss_sum = 0.0
+        grad_sum = np.zeros(len(self.params))
+        pidx = np.array([self.index[p] for p in self.params], dtype=np.int64)
+        kept = np.empty(n) if keep is not None else None
+        ki = self.index[keep] if keep is not None else None
+        eng = self.strategy
+        for a in range(0, n, chunk):
+            part = rows[a:a + chunk]
+            self.set_rows(dataset, part)
+            with np.errstate(all="ignore"), paused_gc():
+                eng.forward()
+                eng.backward()
+            if eng.out is not None:
+                loss_sum += float(eng.vals[eng.out].sum())
+            grad_sum += eng.grad[pidx].sum(axis=1)
+            if kept is not None:
+                kept[a:a + len(part)] = eng.vals[ki]
+        self._evaluated = False
+        self.generation += 1
+        return (loss_sum / n, {p: float(v / n) for p, v in zip(self.params, grad_sum)}, kept)
+
     def forward_only(self) -> np.ndarray:
         """Forward values only (for predictions on a grid or a test set): the
         (nodes, samples) array, valid until the next evaluation."""
@@ -308,12 +341,12 @@ def compile_batch(graph: Graph, dataset: Dataset | None = None,
     return plan
 
 
-def one_sample(graph: Graph, row: int) -> Graph:
+def one_sample(graph: Graph, row: int, dataset: Dataset | None = None) -> Graph:
     """A copy of ``graph`` holding dataset row ``row`` in its data leaves and no dataset:
     one sample's function, for tools that work on one sample (the gradient check,
     the step-through narration's numbers)."""
     g = graph.copy()
-    ds = graph.dataset
+    ds = dataset if dataset is not None else graph.dataset
     g.dataset = None
     if ds is None:
         return g
