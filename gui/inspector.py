@@ -87,9 +87,18 @@ class Inspector(QScrollArea):
         self.kind_combo = QComboBox()
         for kind in LEAF_KINDS:
             self.kind_combo.addItem(OPS[kind].title, kind)
-        self.kind_combo.setToolTip("Input: a value you set. Parameter: trained. Constant: fixed.")
+        self.kind_combo.setToolTip("Input: a value you set. Parameter: trained. Constant: "
+                                   "fixed. Data: one column of the dataset, a value per "
+                                   "sample.")
         self.kind_label = QLabel("Kind")
         form.addRow(self.kind_label, self.kind_combo)
+        # a data leaf's column (the dataset's columns, or the bound name when missing)
+        self.column_combo = QComboBox()
+        self.column_combo.setObjectName("column")
+        self.column_combo.setToolTip("The dataset column this data leaf reads, one value "
+                                     "per sample")
+        self.column_label = QLabel("Column")
+        form.addRow(self.column_label, self.column_combo)
         self.value_edit = QLineEdit()
         self.value_edit.setToolTip("Type a number and press Enter (full precision)")
         self.value_label = QLabel("Value")
@@ -154,6 +163,7 @@ class Inspector(QScrollArea):
             field.editingFinished.connect(lambda f=field: f.setModified(False))
         self.name_edit.editingFinished.connect(self._rename)
         self.kind_combo.activated.connect(self._kind)
+        self.column_combo.activated.connect(self._column)
         self.value_edit.editingFinished.connect(self._typed_value)
         self.attr_edit.editingFinished.connect(self._typed_attr)
         self.slider.sliderPressed.connect(self._slide_start)
@@ -212,6 +222,18 @@ class Inspector(QScrollArea):
         self._show_text(self.name_edit, node.name)
         for w in (self.kind_combo, self.value_edit, self.slider_box):
             self.form.setRowVisible(w, spec.is_leaf)
+        self.form.setRowVisible(self.column_combo, node.op == "data")
+        if node.op == "data":
+            names = g.dataset.names if g.dataset is not None else []
+            choices = names + ([node.column] if node.column not in names else [])
+            self.column_combo.clear()
+            for c in choices:
+                self.column_combo.addItem(c if c in names else f"{c} (no such column yet)", c)
+            self.column_combo.setCurrentIndex(choices.index(node.column))
+        # with a dataset, a data leaf's value is its column's: typing one would mislead
+        data_bound = node.op == "data" and r.batch is not None
+        self.value_edit.setReadOnly(data_bound)
+        self.slider_box.setEnabled(not data_bound)
         self.form.setRowVisible(self.attr_edit, bool(spec.attrs))
         if spec.attrs:
             attr = spec.attr_names[0]
@@ -236,6 +258,14 @@ class Inspector(QScrollArea):
             lines.append(f"{grad_symbol(g, r, nid)} = {full(nr.grad)}")
         else:
             lines.append(f"{grad_symbol(g, r, nid)} = 0 (does not feed the output)")
+        b = r.batch
+        if b is not None:
+            which = "batch means" if b.sample is None else f"sample {b.sample + 1}"
+            lines[0] += f"   ({which})"
+            if nid in b.param_grads:
+                lines.append(f"batch gradient (mean over {b.n:,}) = {full(b.param_grads[nid])}")
+            if is_out:
+                lines.append(f"mean over {b.n:,} samples = {full(b.mean_loss)}")
         self.numbers.setText("\n".join(lines))
         rows = derivative_rows(g, r, nid) if not spec.is_leaf else []
         self.derivs_box.setVisible(not spec.is_leaf)
@@ -350,6 +380,11 @@ class Inspector(QScrollArea):
         if why:
             self.problem.setText(f"⚠ {why}")
             self.name_edit.setText(self.doc.graph.name_of(self.nid))
+
+    def _column(self, index: int) -> None:
+        if self._updating or self.nid is None:
+            return
+        self.doc.bind(self.nid, self.column_combo.itemData(index))
 
     def _kind(self, index: int) -> None:
         if self.nid in self.doc.graph:
