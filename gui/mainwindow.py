@@ -457,14 +457,31 @@ class MainWindow(QMainWindow):
         self.data_view.refresh()
 
     def _data_history(self) -> None:
+        """The Training panel's history as the Data view's curves: test numbers exist
+        only at the steps where they were measured (NaN elsewhere: a gap)."""
+        import numpy as np
         t = self.training
         h = t.history
         n = len(t.losses)
-        acc = h["train_acc"] if any(a is not None for a in h["train_acc"]) else None
-        test_acc = h["test_acc"] if any(a is not None for a in h["test_acc"]) else None
+        if n == 0:
+            self.data_view.clear_history()
+            return
+
+        def at_steps(values):
+            out = np.full(n, np.nan)
+            for step, v in zip(h["test_steps"], values):
+                if 0 < step <= n and v is not None:
+                    out[step - 1] = v
+            return out
+        acc = h["train_acc"][:n]
+        train_acc = ([np.nan if a is None else a for a in acc]
+                     if any(a is not None for a in acc) and len(acc) == n else None)
+        has_test = bool(h["test_loss"])
+        test_acc = at_steps(h["test_acc"]) if any(a is not None for a in h["test_acc"]) \
+            else None
         self.data_view.set_history(list(range(n)), list(t.losses),
-                                   (h["test_steps"], h["test_loss"]) if h["test_loss"] else None,
-                                   acc, (h["test_steps"], test_acc) if test_acc else None)
+                                   at_steps(h["test_loss"]) if has_test else None,
+                                   train_acc, test_acc)
 
     def _build_derivation_dock(self) -> None:
         """The Derivation dock (∂L/∂w written out for the selected node) and its View toggle."""

@@ -60,9 +60,16 @@ class BatchStrategy(WideStrategy):
         self.S = samples
         self.vals = np.full((n, samples), np.nan)
         self.vals[:L] = leaf
-        self.loc = np.full((m, samples), np.nan)
-        self.prod = np.zeros((m, samples))
-        self.grad = np.zeros((n, samples))
+        # the backward pass's buffers are made when first needed: predictions on a
+        # grid of 40,000 points need values only
+        self.loc = self.prod = self.grad = None
+
+    def _backward_buffers(self) -> None:
+        if self.loc is None or self.loc.shape[1] != self.S:
+            n, m, S = len(self.ids), len(self.edge_src), self.S
+            self.loc = np.full((m, S), np.nan)
+            self.prod = np.zeros((m, S))
+            self.grad = np.zeros((n, S))
 
     def set_value(self, i: int, v: float) -> None:
         self.vals[i] = v
@@ -80,6 +87,7 @@ class BatchStrategy(WideStrategy):
             self.loc[e:e + k * n].reshape(k, n, self.S)[:] = locs
 
     def forward(self) -> None:
+        self._backward_buffers()
         for g in self.groups:
             if g.spec is not None:
                 self._eval_group(g)
