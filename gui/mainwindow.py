@@ -728,6 +728,13 @@ class MainWindow(QMainWindow):
             self.output_label.setObjectName("")
             nr = r.nodes[r.output]
             text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6)}"
+            if r.batch is not None:
+                b, L = r.batch, display_name(g, r.output)
+                which = ("" if b.sample is None else
+                         f" · sample {b.sample + 1}: {L} = {fmt(nr.value, 6)}")
+                text = f"Mean {L} over {b.n:,} samples = {fmt(b.mean_loss, 6)}{which}"
+            elif self.doc.live.data_error:
+                text += f" · dataset not used: {self.doc.live.data_error}"
             if nr.reason:
                 text = f"⚠ {text}: {nr.reason}"
                 self.output_label.setObjectName("problem")
