@@ -1,13 +1,20 @@
-"""Graph files, format version 1: JSON that diffs well and is checked before it is used.
+"""Graph files, format version 2: JSON that diffs well and is checked before it is used.
 
-Loading validates against ``graph-v1.schema.json`` and then against the registry and
-the graph rules, and raises one error type, GraphFileError, whose message names the
+Version 2 is version 1 plus ``data`` leaves (bound to a dataset column) and an optional
+dataset, inline or in a CSV file beside the graph. Version 1 files load exactly as
+before (validated against ``graph-v1.schema.json``, the same messages), and the writer
+writes the lowest version that holds the graph: a graph without data leaves or a
+dataset is still written as version 1, byte for byte as before, and opens in older
+releases.
+
+Loading validates against the file's version's schema and then against the registry
+and the graph rules, and raises one error type, GraphFileError, whose message names the
 file, the JSON path and the problem (quoting at most 80 characters of the file). What
 it returns is complete: every id, name, port and number is one the editor, the fast
 engine and the writer accept, so a loaded graph can always be evaluated and saved.
 Anything a graph holds can be written: NaN and ±inf leaf values as the strings "nan",
 "inf" and "-inf". Saving is atomic (``engine.files``): a failed save leaves the old
-file byte-identical. See docs/file-format.md.
+file (and the CSV file beside it) byte-identical. See docs/file-format.md.
 """
 
 from __future__ import annotations
@@ -16,41 +23,57 @@ import json
 import math
 import os
 import re
+import stat
+import weakref
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import networkx as nx
+import numpy as np
 
 if TYPE_CHECKING:  # imported when a file needs the full validator (a tenth of a second)
     import jsonschema
 
+from engine.dataset import DataError, Dataset
 from engine.errors import EngineError, GraphFileError, InvalidValueError, clip, quote
-from engine.files import MAX_FILE_BYTES, UnreadableFileError, read_file, write_atomic
-from engine.graph import Graph, is_canonical_id
+from engine.files import (MAX_FILE_BYTES, UnreadableFileError, read_file, resolve_target,
+                          write_atomic, write_atomic_all)
+from engine.graph import RESERVED, Graph, is_canonical_id
 from engine.layout import layout
-from engine.names import MAX_NAME, is_valid_name, unique_name
+from engine.names import MAX_NAME, is_valid_name, repair_text, unique_name
 from engine.ops import OPS
 
 FORMAT = "chain-rule-studio"
-VERSION = 1
-SCHEMA_PATH = Path(__file__).with_name("graph-v1.schema.json")
+#: the newest version this program reads and writes (it reads every older one too)
+VERSION = 2
+#: each version's schema: a file is validated against the one of the version it says
+SCHEMA_PATHS = {1: Path(__file__).with_name("graph-v1.schema.json"),
+                2: Path(__file__).with_name("graph-v2.schema.json")}
+#: version 1's schema, under its old name (what a graph without data is written as)
+SCHEMA_PATH = SCHEMA_PATHS[1]
 #: how a leaf value that is not a finite number is written (JSON has no NaN or ∞)
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+#: the most rows ``save`` writes inline; a larger dataset goes to a CSV file beside the
+#: graph (the loader reads inline columns of any length: ``dumps`` without a folder,
+#: as the editor's autosave uses it, always writes them inline)
+MAX_INLINE_ROWS = 10_000
+#: ``save(graph, "g.json")`` writes a dataset too large to inline to ``g.data.csv``
+CSV_SUFFIX = ".data.csv"
 
 
-@lru_cache(maxsize=1)
-def _validator() -> "jsonschema.protocols.Validator":
+@lru_cache(maxsize=2)
+def _validator(version: int = 1) -> "jsonschema.protocols.Validator":
     import jsonschema
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA_PATHS[version].read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
 
 
 def _json_path(parts: Iterable[Any]) -> str:
     out = "$"
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    for p in parts:  # a key from the file (a dataset column) is cut like _key_path cuts it
+        out += f"[{p}]" if isinstance(p, int) else f".{clip(str(p), 40)}"
     return out
 
 
@@ -155,40 +178,133 @@ def _coord(x: float) -> float | int:
     return _num(round(x, 2)) if math.isfinite(x) else 0
 
 
-def to_dict(graph: Graph, ids: Iterable[str] | None = None) -> dict:
+def _column_out(graph: Graph, nid: str) -> str:
+    """A data leaf's column as written: lone surrogates repaired (as a note's are); one
+    the loader would refuse is refused here, before anything is written."""
+    col = repair_text(graph.column_of(nid) or "")
+    if not 1 <= len(col) <= MAX_NAME:
+        raise ValueError(f"{graph.name_of(nid)} is bound to the column {quote(col)}: a "
+                         f"column name is 1 to {MAX_NAME} characters")
+    return col
+
+
+def _column_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a dataset column (None: it can). Columns are named as
+    nodes are, as a CSV header must be: so an expression can use them."""
+    if not is_valid_name(name):
+        return (f"{quote(name)} is not a valid column name: use letters, digits and _, "
+                "not starting with a digit")
+    if name in RESERVED:
+        return f"{quote(name)} is the name of an op: a column is named as a node is"
+    return None
+
+
+def _file_name(path: str) -> str:
+    """The last part of a path, whichever separator it uses."""
+    return PureWindowsPath(path).name or path
+
+
+def _origin_out(origin: Mapping[str, Any], inline: bool) -> dict[str, Any]:
+    """What a file says of where a dataset came from: scalars only (numpy ones made
+    plain, anything else left out: it is for people, never needed to load). A "csv"
+    origin is written as the file's name alone inline (a path on this machine means
+    nothing elsewhere) and not at all beside a CSV reference (the reference says it)."""
+    out: dict[str, Any] = {}
+    for k, v in origin.items():
+        if not isinstance(k, str):
+            continue
+        if k == "csv":
+            if not inline or not isinstance(v, str):
+                continue
+            v = _file_name(v)
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v) or \
+                type(v) is int and v.bit_length() > 1000:  # what a file cannot hold
+            continue
+        if isinstance(v, str):
+            v = repair_text(v)
+        elif not (v is None or isinstance(v, (bool, int, float))):
+            continue
+        out[repair_text(k)] = v
+    return out
+
+
+def _dataset_out(ds: Dataset, csv: str | None) -> dict[str, Any]:
+    """The ``dataset`` object: inline columns, or (``csv``) a reference to a CSV file."""
+    for k in ds.columns:
+        problem = _column_name_problem(k) if isinstance(k, str) else "not text"
+        if problem is not None:
+            raise ValueError(f"the dataset's column {quote(k)} cannot be saved: {problem}")
+    out: dict[str, Any] = {"name": repair_text(str(ds.name))}
+    if csv is not None:
+        out["csv"] = csv
+    origin = _origin_out(ds.origin, inline=csv is None)
+    if origin:
+        out["origin"] = origin
+    out["test"] = np.flatnonzero(ds.test).tolist()
+    if csv is None:
+        out["columns"] = {k: _finite_column(k, a).tolist() for k, a in ds.columns.items()}
+    return out
+
+
+def _finite_column(name: str, a: np.ndarray) -> np.ndarray:
+    bad = np.flatnonzero(~np.isfinite(a))
+    if len(bad):
+        raise ValueError(f"the dataset's column {quote(name)} cannot be saved: row "
+                         f"{bad[0]} holds {a[bad[0]]}, not a finite number")
+    return a
+
+
+def to_dict(graph: Graph, ids: Iterable[str] | None = None, *, csv: str | None = None
+            ) -> dict:
     """The file's content as plain data; with ``ids``, only those nodes and the edges
-    between them (what the clipboard carries)."""
+    between them (what the clipboard carries: never the dataset). The dataset is inline,
+    or with ``csv`` a reference to that CSV file (relative to the graph file's folder,
+    '/'-separated). The version is the lowest that holds it: 2 only for data leaves or
+    a dataset."""
     keep = set(graph.ids()) if ids is None else set(ids)
     nodes = []
+    has_data = False
     for n in graph.nodes():
         if n.id not in keep:
             continue
         d: dict[str, Any] = {"id": n.id, "name": n.name, "op": n.op}
         if n.spec.is_leaf:
             d["value"] = _value(n.value)
+            if n.op == "data":
+                d["column"] = _column_out(graph, n.id)
+                has_data = True
         for a in n.spec.attr_names:
             d[a] = _num(n.attrs[a])
         d["pos"] = [_coord(n.pos[0]), _coord(n.pos[1])]
         nodes.append(d)
     edges = [{"source": s, "target": t, "port": p} for s, t, p in graph.edges()
              if s in keep and t in keep]
-    data: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    ds = graph.dataset if ids is None else None
+    data: dict[str, Any] = {"format": FORMAT,
+                            "version": 2 if has_data or ds is not None else 1}
     if graph.note:
         data["note"] = graph.note
     data["output"] = graph.output if graph.output in keep else None
     data["nodes"] = nodes
     data["edges"] = edges
+    if ds is not None:
+        data["dataset"] = _dataset_out(ds, csv)
     return data
 
 
-def dumps(graph: Graph) -> str:
-    """Stable text: fixed key order, one node or edge per line, ids in order."""
-    data = to_dict(graph)
+def dumps(graph: Graph, csv: str | None = None) -> str:
+    """Stable text: fixed key order, one node or edge per line, ids in order; a dataset
+    last, one column per line. Without ``csv`` the dataset is inline whatever its size
+    (the text stands alone: what autosave needs); with it, the dataset refers to that
+    CSV file, which the caller writes (``save`` does both)."""
+    data = to_dict(graph) if csv is None else to_dict(graph, csv=csv)
 
     def line(obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
-    head = [f'  "format": {line(FORMAT)},', f'  "version": {VERSION},']
+    head = [f'  "format": {line(FORMAT)},', f'  "version": {data["version"]},']
     if "note" in data:
         head.append(f'  "note": {line(data["note"])},')
     head.append(f'  "output": {line(data["output"])},')
@@ -196,20 +312,150 @@ def dumps(graph: Graph) -> str:
     edges = ",\n".join("    " + line(e) for e in data["edges"])
     body = "\n".join(head)
     body += '\n  "nodes": [\n' + nodes + ("\n  ],\n" if nodes else "  ],\n")
-    body += '  "edges": [\n' + edges + ("\n  ]\n" if edges else "  ]\n")
+    end = ",\n" if "dataset" in data else "\n"
+    body += '  "edges": [\n' + edges + ("\n  ]" if edges else "  ]") + end
+    if "dataset" in data:
+        ds = data["dataset"]
+        parts = [f"    {line(k)}: {line(v)}" for k, v in ds.items() if k != "columns"]
+        if "columns" in ds:
+            cols = ",\n".join(f"      {line(k)}: {line(v)}" for k, v in ds["columns"].items())
+            parts.append('    "columns": {\n' + cols + "\n    }")
+        body += '  "dataset": {\n' + ",\n".join(parts) + "\n  }\n"
     return "{\n" + body + "}\n"
 
 
-def save(graph: Graph, path: str | os.PathLike) -> None:
+def csv_text(ds: Dataset) -> str:
+    """A dataset's columns as CSV: a header of the column names, then one row per line,
+    each number as Python's repr writes it (the shortest text that reads back bit for
+    bit). The test rows are not in it: the graph file lists them."""
+    names = list(ds.columns)
+    for k in names:
+        problem = _column_name_problem(k) if isinstance(k, str) else "not text"
+        if problem is not None:
+            raise ValueError(f"the dataset's column {quote(k)} cannot be saved: {problem}")
+    cols = [_finite_column(k, ds.columns[k]).tolist() for k in names]
+    rows = [",".join(map(repr, row)) for row in zip(*cols)]
+    return "\n".join([",".join(names), *rows]) + "\n"
+
+
+#: datasets known to equal a CSV file: dataset → (absolute path, mtime_ns, size) of the
+#: file when that was last seen (read on load, written on save), so saving again does
+#: not reread a large file that has not changed
+_SAME_AS_FILE: "weakref.WeakKeyDictionary[Dataset, tuple[str, int, int]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _stamp(path: Path) -> tuple[str, int, int] | None:
+    """(path, mtime_ns, size) of a regular file; None for anything else."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), st.st_mtime_ns, st.st_size) if stat.S_ISREG(st.st_mode) else None
+
+
+def _remember(ds: Dataset, path: Path, before: tuple[str, int, int] | None = None) -> None:
+    """Note that ``ds`` equals the CSV file ``path`` now (if it did not change since
+    ``before``, its stamp when it was read)."""
+    now = _stamp(path)
+    if now is not None and (before is None or before == now):
+        _SAME_AS_FILE[ds] = now
+
+
+def _read_csv_file(path: Path) -> Dataset:
+    """The dataset of a CSV file, read as graph files are (a regular file, bounded, never
+    blocking); UnreadableFileError, UnicodeDecodeError or DataError say what is wrong."""
+    from engine import datasets
+    raw = read_file(path, MAX_FILE_BYTES)
+    return datasets.read_csv(path, text=raw.decode("utf-8-sig"))
+
+
+def _holds(ds: Dataset, path: Path) -> bool:
+    """Whether the CSV file at ``path`` reads back as exactly ``ds``'s columns (names,
+    order, every bit); the file is read only if it changed since it was last seen."""
+    stamp = _stamp(path)
+    if stamp is None:
+        return False
+    if _SAME_AS_FILE.get(ds) == stamp:
+        return True
+    try:
+        other = _read_csv_file(path)
+    except (EngineError, OSError, UnicodeDecodeError, ValueError):
+        return False
+    if list(other.columns) != list(ds.columns) or any(
+            a.tobytes() != other.columns[k].tobytes() for k, a in ds.columns.items()):
+        return False
+    _remember(ds, path, stamp)
+    return True
+
+
+def _relative_ref(path: Path, folder: Path) -> str | None:
+    """``path`` as a reference the loader accepts from a graph in ``folder``: relative,
+    '/'-separated, in the folder or below it (None when it is not)."""
+    try:
+        rel = os.path.relpath(path, folder)
+    except ValueError:  # another drive
+        return None
+    ref = Path(rel).as_posix()
+    if "\\" in ref or _csv_ref_problem(ref) is not None:
+        return None
+    return ref
+
+
+def dataset_file(graph: Graph, path: str | os.PathLike) -> tuple[str | None, Path | None]:
+    """Where ``save(graph, path)`` keeps the dataset: (the reference written in the
+    graph file, the CSV file save must write) — (None, None) for no dataset or inline
+    columns. In order: an unchanged CSV file the dataset came from (its origin, or the
+    last save) in the graph's folder or below is referred to, not copied; else up to
+    MAX_INLINE_ROWS rows are inline; else ``<stem>.data.csv`` beside the graph."""
+    ds = graph.dataset
+    if ds is None:
+        return None, None
+    target = resolve_target(path)
+    folder = Path(os.path.abspath(target.parent if str(target.parent) else "."))
+    seen = _SAME_AS_FILE.get(ds)
+    origin = ds.origin.get("csv")
+    for cand in (seen[0] if seen else None, origin if isinstance(origin, str) else None):
+        if not cand:
+            continue
+        p = Path(os.path.abspath(cand))
+        ref = _relative_ref(p, folder)
+        if ref is not None and _holds(ds, p):
+            return ref, None
+    if ds.n_rows <= MAX_INLINE_ROWS:
+        return None, None
+    csv_path = folder / (target.stem + CSV_SUFFIX)
+    return csv_path.name, csv_path
+
+
+def save(graph: Graph, path: str | os.PathLike) -> Path | None:
     """Write atomically (``engine.files.write_atomic``): temp file beside the target,
     flush + fsync, os.replace; through a symlink to its target. Any failure leaves the
-    old file as it was and removes the temp file; OSError says why."""
-    write_atomic(path, dumps(graph).encode("utf-8"))
+    old file as it was and removes the temp file; OSError says why.
+
+    A dataset is kept as ``dataset_file`` says; when that is a new CSV file
+    (``<stem>.data.csv``, replaced if it exists), it is written with the graph, both
+    temp files complete before either is renamed. Returns the CSV file written, or None."""
+    ref, csv_path = dataset_file(graph, path)
+    if ref is None:
+        write_atomic(path, dumps(graph).encode("utf-8"))
+        return None
+    text = dumps(graph, csv=ref).encode("utf-8")
+    if csv_path is None:
+        write_atomic(path, text)
+        return None
+    ds = graph.dataset
+    write_atomic_all([(csv_path, csv_text(ds).encode("utf-8")), (path, text)])
+    _remember(ds, csv_path)
+    return csv_path
 
 
 # --------------------------------------------------------------------- reading
 
-def loads(text: str | bytes, filename: str = "<string>") -> Graph:
+def loads(text: str | bytes, filename: str = "<string>",
+          folder: str | os.PathLike | None = None) -> Graph:
+    """Read and check graph file text. ``folder`` is where a dataset's CSV file is looked
+    for (the graph file's folder); without it, a CSV reference is refused."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -235,18 +481,20 @@ def loads(text: str | bytes, filename: str = "<string>") -> Graph:
     bad = _find_problem(data)
     if bad is not None:
         raise GraphFileError(filename, *bad)
-    return from_dict(data, filename)
+    return from_dict(data, filename, folder)
 
 
 def load(path: str | os.PathLike) -> Graph:
     """Read and check a graph file. Only regular files of at most MAX_FILE_BYTES are
-    read (a FIFO or a device is refused at once, never waited on)."""
+    read (a FIFO or a device is refused at once, never waited on). A dataset's CSV file
+    is looked for in the folder of the file (of a symlink's target: where save writes)."""
     name = str(path)
     try:
         raw = read_file(path, MAX_FILE_BYTES)
     except UnreadableFileError as e:
         raise GraphFileError(name, "", e.reason) from None
-    return loads(raw, name)
+    target = resolve_target(path)
+    return loads(raw, name, target.parent if str(target.parent) else Path("."))
 
 
 _TOP_KEYS = frozenset({"format", "version", "note", "output", "nodes", "edges"})
@@ -254,18 +502,63 @@ _TOP_REQUIRED = frozenset({"format", "version", "output", "nodes", "edges"})
 _NODE_KEYS = frozenset({"id", "name", "op", "value", "pos", "exponent"})
 _EDGE_KEYS = frozenset({"source", "target", "port"})
 _LEAF_KINDS = frozenset({"input", "param", "const"})
+#: what version 2 adds: a dataset, data leaves and their column
+_TOP_KEYS_V2 = _TOP_KEYS | {"dataset"}
+_NODE_KEYS_V2 = _NODE_KEYS | {"column"}
+_LEAF_KINDS_V2 = _LEAF_KINDS | {"data"}
+#: node keys every op may have once the schema has passed (attributes are per op)
+_PLAIN_NODE_KEYS = frozenset({"id", "name", "op", "value", "pos", "column"})
+_DATASET_KEYS = frozenset({"name", "csv", "origin", "test", "columns"})
 _ID = re.compile(r"[A-Za-z0-9_]{1,32}")
 _NUMBER = (int, float)
+_NUMBER_TYPES = frozenset(_NUMBER)
+_INT_TYPES = frozenset({int})
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain_dataset(ds: Any) -> bool:
+    """The ``dataset`` part of ``_plainly_valid``: a few C-speed passes per column."""
+    if type(ds) is not dict or not ds.keys() <= _DATASET_KEYS \
+            or ("columns" in ds) == ("csv" in ds):
+        return False
+    if "name" in ds and type(ds["name"]) is not str:
+        return False
+    if "csv" in ds and (type(ds["csv"]) is not str or not ds["csv"]):
+        return False
+    if "origin" in ds and (type(ds["origin"]) is not dict
+                           or not set(map(type, ds["origin"].values())) <= _SCALAR_TYPES):
+        return False
+    if "test" in ds:
+        test = ds["test"]
+        if type(test) is not list or not set(map(type, test)) <= _INT_TYPES \
+                or (test and min(test) < 0) or len(set(test)) != len(test):
+            return False
+    if "columns" in ds:
+        cols = ds["columns"]
+        if type(cols) is not dict or not cols:
+            return False
+        for k, v in cols.items():
+            if not 1 <= len(k) <= 200 or type(v) is not list \
+                    or not set(map(type, v)) <= _NUMBER_TYPES:
+                return False
+    return True
 
 
 def _plainly_valid(data: dict) -> bool:
-    """True only when ``data`` certainly satisfies graph-v1.schema.json, checked in one
-    plain pass (the general validator costs ~0.3 ms a node). Anything unusual answers
-    False, and the schema validator then finds and words the problem, as before."""
+    """True only when ``data`` certainly satisfies its version's schema
+    (graph-v1.schema.json or graph-v2.schema.json), checked in one plain pass (the
+    general validator costs ~0.3 ms a node). Anything unusual answers False, and the
+    schema validator then finds and words the problem, as before."""
     keys = data.keys()
-    if not (_TOP_REQUIRED <= keys <= _TOP_KEYS):
+    version = data.get("version")
+    if type(version) is not int or not (version == 1 or version == 2):
         return False
-    if data["format"] != FORMAT or type(data["version"]) is not int or data["version"] != 1:
+    v2 = version == 2
+    if not (_TOP_REQUIRED <= keys <= (_TOP_KEYS_V2 if v2 else _TOP_KEYS)):
+        return False
+    if data["format"] != FORMAT:
+        return False
+    if v2 and "dataset" in data and not _plain_dataset(data["dataset"]):
         return False
     if "note" in data and type(data["note"]) is not str:
         return False
@@ -274,14 +567,19 @@ def _plainly_valid(data: dict) -> bool:
             or type(edges) is not list:
         return False
     id_ok = _ID.fullmatch
+    node_keys = _NODE_KEYS_V2 if v2 else _NODE_KEYS
+    leaf_kinds = _LEAF_KINDS_V2 if v2 else _LEAF_KINDS
     for nd in nodes:
-        if type(nd) is not dict or not nd.keys() <= _NODE_KEYS:
+        if type(nd) is not dict or not nd.keys() <= node_keys:
             return False
         nid, name, op = nd.get("id"), nd.get("name"), nd.get("op")
         if type(nid) is not str or not id_ok(nid) or type(op) is not str \
                 or type(name) is not str or not 1 <= len(name) <= 200:
             return False
-        if ("value" in nd) != (op in _LEAF_KINDS):
+        if ("value" in nd) != (op in leaf_kinds):
+            return False
+        if v2 and (("column" in nd) != (op == "data") or "column" in nd and not (
+                type(nd["column"]) is str and 1 <= len(nd["column"]) <= 200)):
             return False
         if "value" in nd and type(nd["value"]) not in _NUMBER and not (
                 type(nd["value"]) is str and nd["value"] in NON_FINITE):
@@ -316,10 +614,50 @@ _TYPE_WORDS = {"number": "a number", "string": "text", "object": "an object",
                "null": "null"}
 
 
-def _schema_problem(e: "jsonschema.ValidationError") -> tuple[list[Any], str]:
+def _dataset_problem(e: "jsonschema.ValidationError", where: list[Any]
+                     ) -> tuple[list[Any], str] | None:
+    """The wording of a schema violation inside ``dataset`` (None: the general one)."""
+    if e.validator == "oneOf" and where == ["dataset"] and isinstance(e.instance, dict):
+        if "columns" in e.instance and "csv" in e.instance:
+            return where, ('gives both "columns" and "csv": a dataset is either inline '
+                           "(columns) or a CSV file beside the graph (csv)")
+        if "columns" not in e.instance and "csv" not in e.instance:
+            return [*where, "columns"], ('missing: a dataset needs its columns, or "csv": '
+                                         "a CSV file beside the graph")
+    inside = where[1] if len(where) > 1 else None
+    if inside == "columns":
+        if e.validator == "minProperties":
+            return where, "a dataset needs at least one column"
+        if e.validator in ("minLength", "maxLength") and len(where) == 2:
+            if e.validator == "minLength":
+                return where, "a column name must not be empty"
+            return where, (f"the column name {quote(e.instance)} is too long "
+                           f"({len(e.instance):,} characters; at most {e.validator_value})")
+        if e.validator == "type" and len(where) == 4:
+            return where, (f"{_show(e.instance)} is not a number (a dataset holds finite "
+                           "numbers only)")
+    if inside == "test":
+        if e.validator == "uniqueItems" and isinstance(e.instance, list):
+            first: dict[Any, int] = {}
+            for i, v in enumerate(e.instance):
+                if v in first:
+                    return [*where, i], (f"row {_show(v)} is listed twice (also "
+                                         f"{_json_path([*where, first[v]])})")
+                first[v] = i
+        if e.validator == "minimum":
+            return where, f"{_show(e.instance)} is not a row (rows are numbered from 0)"
+    return None
+
+
+def _schema_problem(e: "jsonschema.ValidationError", version: int = 1
+                    ) -> tuple[list[Any], str]:
     """(JSON path parts, problem) for a schema violation, worded without repeating more
     than 80 characters of the file."""
     where = list(e.absolute_path)
+    if where and where[0] == "dataset":
+        worded = _dataset_problem(e, where)
+        if worded is not None:
+            return worded
     if e.validator == "additionalProperties":
         allowed = e.schema.get("properties", {})
         extra = [k for k in e.instance if k not in allowed] if isinstance(e.instance, dict) \
@@ -329,14 +667,23 @@ def _schema_problem(e: "jsonschema.ValidationError") -> tuple[list[Any], str]:
     if e.validator == "required":
         missing = next((k for k in e.validator_value if k not in e.instance), "?") \
             if isinstance(e.instance, dict) else "?"
+        if missing == "column":
+            return [*where, missing], "missing: a data node needs its column"
         return [*where, missing], "missing"
     if e.validator == "type":
         want = e.validator_value
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in (want if isinstance(want, list)
                                                              else [want]))
         return where, f"{_show(e.instance)} is not of type {want} (expected {words})"
+    if e.validator == "not" and e.validator_value == {"required": ["column"]}:
+        op = e.instance.get("op") if isinstance(e.instance, dict) else None
+        kind = op if isinstance(op, str) else "non-data"
+        article = "an" if kind[:1] in tuple("aeiou") else "a"
+        return [*where, "column"], (f"{article} {clip(kind, 40)} node has no column (only "
+                                    "data leaves read a column)")
     if e.validator in ("if", "then", "else", "not"):
-        return where, "leaf nodes (input, param, const) need a value; other ops have none"
+        leaves = "input, param, const, data" if version >= 2 else "input, param, const"
+        return where, f"leaf nodes ({leaves}) need a value; other ops have none"
     if e.validator in ("anyOf", "oneOf") and where and where[-1] == "value":
         return where, (f"{_show(e.instance)} is not a number (a leaf value is a number, "
                        'or "nan", "inf" or "-inf")')
@@ -359,8 +706,79 @@ def _leaf_value(v: Any) -> float:
     return NON_FINITE[v] if type(v) is str else float(v)
 
 
-def from_dict(data: Any, filename: str = "<data>") -> Graph:
-    """Check everything, then build. The first problem found is reported.
+def _csv_ref_problem(ref: str) -> str | None:
+    """Why ``ref`` may not name a dataset's CSV file (None: it may): it must be relative
+    to the graph file's folder and stay in it, so a file cannot make the program read
+    anything the person did not put beside it."""
+    if "\0" in ref:
+        return f"{quote(ref)} is not a file name"
+    if ref.startswith(("/", "\\")) or PureWindowsPath(ref).drive or os.path.isabs(ref):
+        return (f"{quote(ref)} is an absolute path: name the CSV file relative to the "
+                'graph file\'s folder (such as "points.csv" or "data/points.csv")')
+    if ".." in re.split(r"[\\/]", ref):
+        return (f"{quote(ref)} leads out of the graph file's folder (..): the CSV file "
+                "must be in that folder or below it")
+    return None
+
+
+def _dataset_in(spec: dict, fail: Any, folder: str | os.PathLike | None) -> Dataset:
+    """The ``dataset`` of a file whose schema has passed: the rules a schema cannot say
+    (column names, equal lengths, test rows in range) and the CSV file read."""
+    origin = dict(spec.get("origin", {}))
+    if "columns" in spec:
+        n, first = 0, ""
+        for i, (k, v) in enumerate(spec["columns"].items()):
+            where = _key_path("$.dataset.columns", k)
+            problem = _column_name_problem(k)
+            if problem is not None:
+                raise fail(where, problem)
+            if i == 0:
+                n, first = len(v), k
+            elif len(v) != n:
+                raise fail(where, f"has {len(v):,} rows, but {quote(first)} has {n:,}: "
+                                  "every column holds one number per row")
+        columns = {k: np.array(v, dtype=np.float64) for k, v in spec["columns"].items()}
+        name = spec.get("name", "")
+    else:
+        ref, where = spec["csv"], "$.dataset.csv"
+        problem = _csv_ref_problem(ref)
+        if problem is not None:
+            raise fail(where, problem)
+        if folder is None:
+            raise fail(where, f"the CSV file {quote(ref)} is named relative to the graph "
+                              "file's folder, and this graph was not read from a file")
+        path = Path(os.path.abspath(Path(folder) / ref.replace("\\", "/")))
+        stamp = _stamp(path)
+        try:
+            read = _read_csv_file(path)
+        except UnreadableFileError as e:
+            raise fail(where, f"cannot read the CSV file {quote(ref)}: {e.reason}") from None
+        except UnicodeDecodeError as e:
+            raise fail(where, f"the CSV file {quote(ref)} is not UTF-8 text "
+                              f"(byte {e.start})") from None
+        except DataError as e:
+            msg = str(e).removeprefix(path.name + ": ")
+            raise fail(where, f"the CSV file {quote(ref)}: {msg}") from None
+        columns, n = dict(read.columns), read.n_rows
+        name = spec.get("name", PurePosixPath(ref.replace("\\", "/")).name)
+        origin["csv"] = str(path)
+    test = spec.get("test", [])
+    if test and max(test) >= n:
+        i = next(i for i, t in enumerate(test) if t >= n)
+        raise fail(f"$.dataset.test[{i}]", f"there is no row {_show(test[i])}: the dataset "
+                                           f"has {n:,} rows, numbered from 0")
+    mask = np.zeros(n, dtype=bool)
+    mask[np.array(test, dtype=np.int64)] = True
+    ds = Dataset(columns, mask, name=repair_text(name), origin=origin)
+    if "csv" in spec and stamp is not None:
+        _remember(ds, path, stamp)
+    return ds
+
+
+def from_dict(data: Any, filename: str = "<data>",
+              folder: str | os.PathLike | None = None) -> Graph:
+    """Check everything, then build. The first problem found is reported; a dataset is
+    checked last (reading its CSV file, in ``folder``, is the slow part).
 
     Ids that are not canonical (``n`` and at most 18 digits, see ``graph.CANONICAL_ID``)
     are renumbered ``n1``, ``n2``, … in file order, edges and output following, so the
@@ -377,12 +795,14 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise fail("$.version", f"written by a newer version (file format "
                                 f"{clip(str(version))}); this program reads version {VERSION}")
-    if version != VERSION or isinstance(version, bool):
-        raise fail("$.version", f"unsupported version {_show(version)} (expected {VERSION})")
+    if isinstance(version, bool) or not (version == 1 or version == 2):
+        raise fail("$.version", f"unsupported version {_show(version)} (expected 1 or 2)")
+    version = int(version)  # 1.0 is 1, as the schema's const says
     errors = [] if _plainly_valid(data) else sorted(
-        _validator().iter_errors(data), key=lambda e: (len(e.path), list(map(str, e.path))))
+        _validator(version).iter_errors(data),
+        key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
-        parts, problem = _schema_problem(errors[0])
+        parts, problem = _schema_problem(errors[0], version)
         raise fail(_json_path(parts), problem)
 
     nodes = data["nodes"]
@@ -402,13 +822,17 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
     g.note = data.get("note", "")
     for i, nd in enumerate(nodes):
         path = f"$.nodes[{i}]"
-        if nd["op"] not in OPS:
+        op = nd["op"]
+        if op not in OPS or op == "data" and version == 1:
+            if op == "data":
+                raise fail(f"{path}.op", "a data node needs file format version 2 (this "
+                                         "file says version 1)")
             raise fail(f"{path}.op", f"unknown op {quote(nd['op'])}")
-        spec = OPS[nd["op"]]
+        spec = OPS[op]
         for a in spec.attr_names:
             if a not in nd:
                 raise fail(f"{path}.{a}", f"missing: a {spec.name} node needs its {a}")
-        extra = next((k for k in nd if k not in _NODE_KEYS - {"exponent"}
+        extra = next((k for k in nd if k not in _PLAIN_NODE_KEYS
                       and k not in spec.attr_names), None)
         if extra is not None:
             article = "an" if spec.name[0] in "aeiou" else "a"
@@ -434,9 +858,10 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
         try:
             # positions are kept to 0.01, as they are written: what is loaded is
             # what the next save writes
-            g.add_node(nd["op"], nd["name"], _leaf_value(value),
+            g.add_node(op, nd["name"], _leaf_value(value),
                        (round(float(pos[0]), 2), round(float(pos[1]), 2)), id=idmap[nd["id"]],
-                       attrs={a: float(v) for a, v in attrs.items()})
+                       attrs={a: float(v) for a, v in attrs.items()},
+                       column=repair_text(nd["column"]) if op == "data" else None)
         except InvalidValueError as e:
             raise fail(f"{path}.{spec.attr_names[0] if spec.attr_names else 'value'}",
                        str(e)) from None
@@ -470,13 +895,16 @@ def from_dict(data: Any, filename: str = "<data>") -> Graph:
     if any("pos" not in nd for nd in nodes):
         for nid, p in layout(g).items():
             g.set_pos(nid, p)
+    if "dataset" in data:
+        g.dataset = _dataset_in(data["dataset"], fail, folder)
     return g
 
 
 def prepare_paste(graph: Graph, data: dict, offset: tuple[float, float] = (40.0, 40.0)) -> dict:
     """Clipboard data made ready to add to ``graph``: fresh ids, names made unique,
     positions shifted. The result is validated like a file; ``output`` is dropped."""
-    src = from_dict({**data, "output": None}, "clipboard")
+    src = from_dict({**{k: v for k, v in data.items() if k != "dataset"}, "output": None},
+                    "clipboard")
     taken = set(graph.names())
     remap: dict[str, str] = {}
     nodes = []
@@ -495,7 +923,11 @@ def prepare_paste(graph: Graph, data: dict, offset: tuple[float, float] = (40.0,
                              "pos": [n.pos[0] + offset[0], n.pos[1] + offset[1]]}
         if n.spec.is_leaf:
             d["value"] = n.value
+        if n.op == "data":
+            d["column"] = src.column_of(n.id)
         d.update(n.attrs)
         nodes.append(d)
     edges = [{"source": remap[s], "target": remap[t], "port": p} for s, t, p in src.edges()]
-    return {"format": FORMAT, "version": VERSION, "output": None, "nodes": nodes, "edges": edges}
+    version = 2 if any(d["op"] == "data" for d in nodes) else 1
+    return {"format": FORMAT, "version": version, "output": None, "nodes": nodes,
+            "edges": edges}

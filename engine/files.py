@@ -18,6 +18,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 from engine.errors import EngineError
 
@@ -149,32 +150,53 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a failure at any point (an OSError, a full
     disk, KeyboardInterrupt, SystemExit from a signal handler) leaves the old file as it
     was and removes the temporary file. Refuses to replace a folder, FIFO or device."""
-    target, st = write_target(path)
-    what = None if st is None else kind_of(st.st_mode)
-    if what is not None:
-        code = errno.EISDIR if what == "a folder" else errno.EINVAL
-        raise OSError(code, f"is {what}, not a regular file", str(path))
-    folder = target.parent if str(target.parent) else Path(".")
-    remove_stale_temps(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMP_SUFFIX, dir=folder)
+    write_atomic_all([(path, data)])
+
+
+def write_atomic_all(items: Sequence[tuple[str | os.PathLike, bytes]]) -> None:
+    """Write several files as ``write_atomic`` writes one (a graph and the CSV file beside
+    it): every temporary file is written and fsynced before the first ``os.replace``, so
+    a failure while writing (a full disk, an interrupt) leaves every file as it was; the
+    renames follow in order, and only a failure between two of them could leave the
+    earlier files replaced and the later ones old."""
+    targets = []
+    for path, _ in items:
+        target, st = write_target(path)
+        what = None if st is None else kind_of(st.st_mode)
+        if what is not None:
+            code = errno.EISDIR if what == "a folder" else errno.EINVAL
+            raise OSError(code, f"is {what}, not a regular file", str(path))
+        targets.append((target, st))
+    temps: list[str] = []
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, (st.st_mode & 0o777) if st is not None else 0o644)
-        os.replace(tmp, target)
+        for (target, st), (_, data) in zip(targets, items):
+            folder = target.parent if str(target.parent) else Path(".")
+            remove_stale_temps(target)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMP_SUFFIX,
+                                       dir=folder)
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, (st.st_mode & 0o777) if st is not None else 0o644)
+        for i, (target, _) in enumerate(targets):
+            os.replace(temps[i], target)
+            temps[i] = ""
     except BaseException:
-        try:
-            os.unlink(tmp)
+        for tmp in temps:
+            if tmp:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        raise
+    for folder in dict.fromkeys(t.parent if str(t.parent) else Path(".") for t, _ in targets):
+        try:  # make the renames themselves durable where the platform allows it
+            dfd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
         except OSError:
             pass
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass

@@ -206,7 +206,7 @@ BAD = [
     ("truncated_at_a_boundary", json.dumps(good_file())[:-2], "$", ["truncated"]),
     ("top_level_list", "[]", "$", ["object"]),
     ("wrong_format", _mut(_set(["format"], "something-else")), "$.format", ["something-else"]),
-    ("newer_version", _mut(_set(["version"], 2)), "$.version", ["newer"]),
+    ("newer_version", _mut(_set(["version"], 3)), "$.version", ["newer"]),
     ("string_version", _mut(_set(["version"], "1")), "$.version", ["version"]),
     ("unknown_op", _mut(_set(["nodes", 2, "op"], "softmax")), "$.nodes[2].op", ["softmax"]),
     ("wrong_port", _mut(_set(["edges", 1, "port"], "c")), "$.edges[1].port", ["'c'"]),

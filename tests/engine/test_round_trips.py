@@ -3,8 +3,9 @@ back: properties over random edit sequences (the edits the editor makes, refused
 included) and over random valid files.
 
 "Equal" is everything a file keeps (ids, names, ops, values — NaN equal to NaN, −0.0
-apart from 0.0 — attributes, positions, edges, output, note); for expressions, the same
-graph up to the names of inlined temporaries and the numbering of sum ports."""
+apart from 0.0 — attributes, positions, data leaves' columns, edges, output, note, and
+the dataset bit for bit); for expressions, the same graph up to the names of inlined
+temporaries and the numbering of sum ports."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import re
 import struct
 
 import networkx as nx
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import fileformat
+from engine.dataset import Dataset
 from engine.errors import EngineError, OutputError
 from engine.expr import parse, to_expression
 from engine.fast import evaluate_graph
@@ -34,13 +37,20 @@ def _same_float(x: float) -> object:
     return "nan" if math.isnan(x) else struct.pack("<d", x)
 
 
+def _dataset_state(ds: Dataset | None) -> object:
+    if ds is None:
+        return None
+    return (ds.name, [(k, a.tobytes()) for k, a in ds.columns.items()], ds.test.tobytes())
+
+
 def state(g: Graph) -> dict:
     return {
-        "nodes": [(n.id, n.name, n.op, _same_float(n.value), n.pos, sorted(n.attrs.items()))
-                  for n in g.nodes()],
+        "nodes": [(n.id, n.name, n.op, _same_float(n.value), n.pos, sorted(n.attrs.items()),
+                   g.column_of(n.id)) for n in g.nodes()],
         "edges": g.edges(),
         "output": g.output,
         "note": g.note,
+        "dataset": _dataset_state(g.dataset),
     }
 
 
@@ -63,6 +73,29 @@ ports_st = st.one_of(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3),
                      st.integers(1, 12).map(lambda k: f"x{k}"))
 notes_st = st.one_of(st.text(max_size=30), st.just("half \ud800 a pair"),
                      st.just("\udfff"))
+#: what a data leaf may be bound to: any text of 1 to 200 characters (it need not name a
+#: column of the dataset, nor be a valid name)
+columns_st = st.one_of(st.sampled_from(["x1", "x2", "y", "c" * 200, "ŷ", "two words", "é"]),
+                       st.text(st.characters(exclude_categories=["Cs"]), min_size=1,
+                               max_size=20))
+column_names_st = st.lists(st.sampled_from(["x", "x1", "x2", "y", "label", "ŷ", "α_2"]),
+                           min_size=1, max_size=4, unique=True)
+cells_st = st.one_of(st.floats(allow_nan=False, allow_infinity=False),
+                     st.sampled_from([-0.0, 0.0, 1.0, 5e-324, 1e308, 0.1]))
+
+
+@st.composite
+def datasets_st(draw) -> Dataset:
+    """A small dataset of any finite numbers (−0.0 and subnormals too), some rows test."""
+    names = draw(column_names_st)
+    n = draw(st.integers(0, 6))
+    cols = {k: draw(st.lists(cells_st, min_size=n, max_size=n)) for k in names}
+    test = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    origin = draw(st.sampled_from([{}, {"generator": "moons", "n": n, "noise": 0.1,
+                                        "seed": 3, "test_fraction": 0.25}]))
+    return Dataset(cols, np.array(test, dtype=bool), name=draw(st.sampled_from(
+        ["", "moons", "points.csv", "ŷ data"])), origin=origin)
+
 
 add_st = st.tuples(st.just("add"), st.sampled_from(OP_NAMES), names_st, values_st, coords_st,
                    coords_st)
@@ -74,7 +107,9 @@ edit_st = st.one_of(
     st.tuples(st.just("rename"), st.integers(0, 40), names_st),
     st.tuples(st.just("value"), st.integers(0, 40), values_st),
     st.tuples(st.just("kind"), st.integers(0, 40), st.sampled_from(["input", "param",
-                                                                    "const"])),
+                                                                    "const", "data"])),
+    st.tuples(st.just("bind"), st.integers(0, 40), columns_st),
+    st.tuples(st.just("dataset"), st.one_of(st.none(), datasets_st())),
     st.tuples(st.just("exponent"), st.integers(0, 40), values_st),
     st.tuples(st.just("move"), st.integers(0, 40), coords_st, coords_st),
     st.tuples(st.just("note"), notes_st),
@@ -102,7 +137,7 @@ def apply_edits(edits: list[tuple]) -> Graph:
                 _, op, name, value, x, y = e
                 attrs = {"exponent": value} if OPS[op].attr_names else None
                 g.add_node(op, name, value, (x, y), attrs=attrs)
-            elif not ids and kind not in ("note", "output"):
+            elif not ids and kind not in ("note", "output", "dataset"):
                 continue
             elif kind == "connect":
                 # mostly into an op node (a leaf has no ports: that refusal is cheap)
@@ -127,6 +162,10 @@ def apply_edits(edits: list[tuple]) -> Graph:
                 g.set_attr(pick(e[1]), "exponent", e[2])
             elif kind == "move":
                 g.set_pos(pick(e[1]), (e[2], e[3]))
+            elif kind == "bind":
+                g.bind(pick(e[1]), e[2])
+            elif kind == "dataset":
+                g.dataset = e[1]
             elif kind == "note":
                 g.note = e[1]
             elif kind == "output":
@@ -248,6 +287,8 @@ def valid_files(draw) -> dict:
             d["value"] = draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False),
                                         st.integers(-10 ** 6, 10 ** 6),
                                         st.sampled_from(["nan", "inf", "-inf"])))
+        if op == "data":
+            d["column"] = draw(columns_st)
         for a in OPS[op].attr_names:
             d[a] = draw(st.floats(-4, 4, allow_nan=False))
         if draw(st.booleans()):
@@ -267,11 +308,21 @@ def valid_files(draw) -> dict:
         for p in ports:  # sources before targets: no cycle
             edges.append({"source": ids[draw(st.integers(0, t - 1))], "target": ids[t],
                           "port": p})
-    data = {"format": "chain-rule-studio", "version": 1}
+    dataset = None
+    if draw(st.booleans()):
+        ds = draw(datasets_st())
+        dataset = {"name": ds.name, "test": np.flatnonzero(ds.test).tolist(),
+                   "columns": {k: a.tolist() for k, a in ds.columns.items()}}
+    # version 2 only where it is needed, as the writer does (the loader takes either)
+    data = {"format": "chain-rule-studio",
+            "version": 2 if "data" in ops or dataset is not None else draw(st.sampled_from(
+                [1, 2]))}
     if draw(st.booleans()):
         data["note"] = draw(notes_st)
     data["output"] = draw(st.sampled_from([None] + ids)) if ids else None
     data["nodes"], data["edges"] = nodes, edges
+    if dataset is not None:
+        data["dataset"] = dataset
     return data
 
 
@@ -292,6 +343,10 @@ def test_every_valid_file_reopens_equal_after_a_save(data: dict) -> None:
             want = fileformat.NON_FINITE.get(d["value"], d["value"]) \
                 if isinstance(d["value"], str) else float(d["value"])
             assert _same_float(n.value) == _same_float(float(want))
+        assert g.column_of(n.id) == d.get("column")
+    if "dataset" in data:
+        assert {k: a.tolist() for k, a in g.dataset.columns.items()} == \
+            data["dataset"]["columns"]
     text = fileformat.dumps(g)
     back = fileformat.loads(text, "saved.json")
     assert state(back) == state(g)
