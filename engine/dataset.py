@@ -44,6 +44,10 @@ class Dataset:
                 n = len(a)
             elif len(a) != n:
                 raise DataError(f"column {k!r} has {len(a)} rows, the others {n}")
+            if not np.isfinite(a).all():
+                bad = int(np.flatnonzero(~np.isfinite(a))[0])
+                raise DataError(f"column {k!r} holds {a[bad]!r} in row {bad + 1}: every "
+                                "value must be a finite number")
             a.setflags(write=False)
             cols[k] = a
         if not cols:

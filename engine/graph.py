@@ -144,7 +144,7 @@ class Graph:
         if full_attrs is not None:
             self.nx.nodes[id]["attrs"] = full_attrs
         if op == "data":
-            self.nx.nodes[id]["column"] = name if column is None else str(column)
+            self.nx.nodes[id]["column"] = name if column is None else _column_name(column)
         self._names[name] = id
         return id
 
@@ -246,7 +246,7 @@ class Graph:
         missing column is reported when the graph is evaluated on a dataset)."""
         if self.op_of(nid) != "data":
             raise ValueError("only data leaves are bound to a column")
-        self.nx.nodes[nid]["column"] = str(column)
+        self.nx.nodes[nid]["column"] = _column_name(column)
 
     def data_leaves(self) -> list[str]:
         return [n for n in self.ids() if self.nx.nodes[n]["op"] == "data"]
@@ -375,6 +375,15 @@ class Graph:
         g._name_hint = dict(self._name_hint)
         g.dataset = self.dataset  # immutable: shared
         return g
+
+
+def _column_name(column: object) -> str:
+    """A column a data leaf may be bound to: text of 1 to MAX_NAME characters (what a
+    file can hold; lone surrogates become U+FFFD)."""
+    c = repair_text(str(column))
+    if not 1 <= len(c) <= MAX_NAME:
+        raise InvalidNameError(f"a column name has 1 to {MAX_NAME} characters, not {len(c):,}")
+    return c
 
 
 def _finite_attr(name: str, value: float) -> float:

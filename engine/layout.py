@@ -115,21 +115,23 @@ def label_width(graph: Graph, src: str, dst: str, port: str) -> float:
     return longest * _CHAR_PX + _LABEL_PAD
 
 
+def column_gap(graph: Graph, col: list[str], geometry: Geometry = NORMAL) -> float:
+    """The gap to leave before a column of nodes: room for the widest label of an edge
+    into it (builders that place nodes themselves, like ``engine.network``, use it too)."""
+    if not geometry.label_gaps:
+        return geometry.column_gap
+    G = graph.nx
+    widest = 0.0
+    for n in col:
+        for s, _, k in G.in_edges(n, keys=True):
+            if G.nodes[s]["op"] != "const":  # a constant's edge has no label
+                widest = max(widest, label_width(graph, s, n, k))
+    return min(geometry.max_column_gap, max(geometry.column_gap, widest + 2 * _PORT_ROOM))
+
+
 def _gaps(graph: Graph, cols: list[list[str]], geometry: Geometry = NORMAL) -> list[float]:
     """The gap before each column: room for the widest label of an edge into it."""
-    if not geometry.label_gaps:
-        return [geometry.column_gap] * len(cols)
-    gaps = []
-    G = graph.nx
-    for col in cols:
-        widest = 0.0
-        for n in col:
-            for s, _, k in G.in_edges(n, keys=True):
-                if G.nodes[s]["op"] != "const":  # a constant's edge has no label
-                    widest = max(widest, label_width(graph, s, n, k))
-        gaps.append(min(geometry.max_column_gap,
-                        max(geometry.column_gap, widest + 2 * _PORT_ROOM)))
-    return gaps
+    return [column_gap(graph, col, geometry) for col in cols]
 
 
 def layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0),

@@ -1,13 +1,14 @@
 """One QUndoCommand per kind of edit. Commands change only the Document's model.
 
 Each top-level command re-evaluates once after redo/undo (``doc.refresh()``);
-composite edits (delete, paste, re-route, replace) are a parent command whose
+composite edits (delete, paste, insert, re-route, replace) are a parent command whose
 sub-commands each undo one primitive change, so undo replays them in reverse.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 from PySide6.QtGui import QUndoCommand
 
@@ -335,6 +336,74 @@ class Paste(_Command):
             self.doc._disconnect(dst, port)
 
 
+class InsertGraph(_Command):
+    """Add nodes built on a copy of the document's graph (so their ids and names are
+    free in it), the edges among them, and mark a new output: one undo step
+    (Insert › Network…). Data leaves keep their columns."""
+
+    def __init__(self, doc: "Document", source: Graph, ids: list[str], text: str,
+                 output: str | None = None) -> None:
+        super().__init__(doc, text)
+        self.node_ids = list(ids)
+        chosen = set(self.node_ids)
+        # the new output is added first, so undo removes it last: views that read the
+        # Result while the others go (the inspector, as the selection shrinks) still find
+        # the output it names
+        order = sorted(self.node_ids, key=lambda n: n != output)
+        for nid in order:
+            n = source.node(nid)
+            self.child(AddNode(doc, nid, n.op, n.name, n.value, n.pos, self, n.attrs,
+                               source.column_of(nid)))
+        self.edges = [e for e in source.edges() if e[0] in chosen and e[1] in chosen]
+        self.old_output, self.new_output = doc.graph.output, output
+
+    def apply(self) -> None:
+        for src, dst, port in self.edges:
+            self.doc._connect(src, dst, port)
+        if self.new_output is not None:
+            self.doc._set_output(self.new_output)
+
+    def revert(self) -> None:
+        if self.new_output is not None:
+            self.doc._set_output(self.old_output)
+        for src, dst, port in reversed(self.edges):
+            self.doc._disconnect(dst, port)
+
+    # many nodes at once: a bulk edit, so a sum given 30 inputs is re-drawn once, not 30
+    # times; the numbers are refreshed after it, as for MoveNodes
+    def redo(self) -> None:
+        total = len(self.kids)
+        with _bulk(self.doc, total >= BULK_NODES):
+            for i, k in enumerate(self.kids, 1):
+                k.redo()
+                if not i & 255:
+                    progress.step(i, total, "Adding the nodes…")
+            self.apply()
+        self.doc.refresh()
+
+    def undo(self) -> None:
+        with _bulk(self.doc, len(self.node_ids) >= BULK_NODES):
+            self.revert()
+            for k in reversed(self.kids):
+                k.undo()
+        self.doc.refresh()
+
+
+#: adding or removing this many nodes at once (InsertGraph) is done as one bulk edit
+BULK_NODES = 200
+
+
+@contextmanager
+def _bulk(doc: "Document", on: bool) -> Iterator[None]:
+    if on:
+        doc.bulkEdit.emit(True)
+    try:
+        yield
+    finally:
+        if on:
+            doc.bulkEdit.emit(False)
+
+
 class _EmptyResult(_Command):
     """Between removing one graph and adding the other the document is empty; its Result
     must say so too, or views syncing the added nodes would look up the old output."""
@@ -411,7 +480,7 @@ class Bind(_Command):
 
 __all__ = [
     "AddNode", "RemoveNode", "Connect", "Disconnect", "SetOutput", "DeleteNodes", "MoveNodes",
-    "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "SetAttr", "Paste", "ReplaceGraph", "SET_VALUE_ID",
-    "SetDataset", "Bind",
+    "Reconnect", "Rename", "SetValue", "SetValues", "SetKind", "SetAttr", "Paste", "InsertGraph",
+    "ReplaceGraph", "SET_VALUE_ID", "SetDataset", "Bind",
     "fragment_nodes", "fragment_edges",
 ]

@@ -294,6 +294,21 @@ class Document(QObject):
         self._push(cmd)
         return list(cmd.node_ids)
 
+    def insert_graph(self, source: Graph, ids: Iterable[str], text: str,
+                     output: str | None = None) -> list[str]:
+        """Add nodes that were built on ``self.graph.copy()`` (fresh ids, free names), the
+        edges among them and, when given, mark ``output``: one undo step. Returns the ids."""
+        from gui.commands import InsertGraph
+        ids = list(dict.fromkeys(ids))
+        for nid in ids:
+            if nid in self.graph:
+                raise ValueError(f"node id {nid!r} is already in the document")
+            self.graph._check_name(source.name_of(nid))  # InvalidNameError if taken
+        if not ids:
+            return []
+        self._push(InsertGraph(self, source, ids, text, output))
+        return ids
+
     def auto_layout(self) -> None:
         """Left-to-right layout by generation, anchored at the current top-left corner."""
         from gui.commands import MoveNodes

@@ -584,6 +584,11 @@ class MainWindow(QMainWindow):
                       self.act_delete])
         e.addSeparator()
         e.addActions([self.act_select_all, self.act_mark_output])
+        self.insert_menu = mb.addMenu("&Insert")
+        self.act_insert_network = self._action(
+            "&Network…", self.insert_network, None,
+            "Build a multilayer perceptron from data leaves to its loss (one undo step)")
+        self.insert_menu.addAction(self.act_insert_network)
         v = mb.addMenu("&View")
         v.addActions([self.act_fit, self.act_fit_sel, self.act_zoom_in, self.act_zoom_out])
         v.addSeparator()
@@ -997,6 +1002,11 @@ class MainWindow(QMainWindow):
         new = self.doc.paste(data, offset)
         if new:
             self.canvas.select_ids(new)
+
+    def insert_network(self) -> None:
+        """Insert › Network…: the dialog (gui.network_dialog) inserts it on OK."""
+        from gui.network_dialog import open_network_dialog
+        open_network_dialog(self)
 
     def auto_layout(self) -> None:
         """Arrange the graph, then make sure all of it is in sight."""

@@ -53,6 +53,8 @@ def accent(t, op: str) -> QColor:
 
 
 _ACCENTS: dict[tuple[int, str], QColor] = {}
+#: the kind tag a leaf's card shows
+_TAGS = {"input": "input", "param": "θ trainable", "const": "const", "data": "data"}
 
 
 def port_y(height: float, index: int, count: int) -> float:
@@ -391,12 +393,20 @@ class NodeItem(QGraphicsItem):
     def _tag_text(self) -> str:
         if self._text_scale != 1.0:
             return ""  # presentation: the narrow card's room goes to the name
-        return {"input": "input", "param": "θ trainable", "const": "const",
-                "data": f"data: {self.column}" if self.column else "data"}.get(self.op, "")
+        tag = _TAGS.get(self.op, "")
+        if self.op == "param" and tag:
+            # the name comes first: a name the full tag would cut (w1_2_1) keeps "θ" only
+            room = self.w - 40.0 - self._tag_px(tag) - 16.0
+            if QFontMetricsF(self._f_name).horizontalAdvance(self.name) > room:
+                return "θ"
+        return tag
+
+    def _tag_px(self, tag: str) -> float:
+        return QFontMetricsF(self._f_tag).horizontalAdvance(tag) + 12.0
 
     def _tag_width(self) -> float:
         t = self._tag_text()
-        return QFontMetricsF(self._f_tag).horizontalAdvance(t) + 12.0 if t else 0.0
+        return self._tag_px(t) if t else 0.0
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
         if change == _POSITION_CHANGED:

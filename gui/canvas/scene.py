@@ -17,6 +17,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
+from engine.graph import id_key
 from engine.labels import LABEL_MODES, edge_label
 from engine.layout import COMPACT, NORMAL, Geometry, layout
 from gui import progress
@@ -64,6 +65,8 @@ class CanvasScene(QGraphicsScene):
         self.building = False
         #: edges whose labels wait for the end of a bulk edit to be placed
         self.labels_pending: set = set()
+        #: nodes whose ports changed during a bulk edit: re-synced once when it ends
+        self._ports_pending: set = set()
         self._pass_edges: dict[EdgeKey, tuple[bool, bool]] = {}
         self._label_metrics = QFontMetricsF(font(LABEL_FONT_PX))
         #: node cards and placed labels, bucketed for area queries (None: rebuild)
@@ -391,6 +394,12 @@ class CanvasScene(QGraphicsScene):
             self._index_method = self.itemIndexMethod()
             self.setItemIndexMethod(QGraphicsScene.NoIndex)
             return
+        ports, self._ports_pending = self._ports_pending, set()
+        for nid in sorted(ports, key=id_key):  # a sum given 30 inputs re-routes once
+            item = self.nodes.get(nid)
+            if item is not None:
+                self._resync_ports(nid)
+                self._dirty_edges.update(e.key for e in item.edges if e.key[1] == nid)
         pending, self.labels_pending = self.labels_pending, set()
         if pending:  # in the edges' own order, as when the scene is built
             for e in self.edges.values():
@@ -493,12 +502,18 @@ class CanvasScene(QGraphicsScene):
 
     def _on_edge_added(self, src: str, dst: str, port: str) -> None:
         e = self._make_edge(src, dst, port)
+        if self.building:  # a bulk edit (a network inserted): ports once, at its end
+            self._ports_pending.add(dst)
+            return
         self._resync_ports(dst)
         e.update_path()
         self._dirty_edges.update(k for k in self.edges if k[1] == dst)
 
     def _on_edge_removed(self, src: str, dst: str, port: str) -> None:
         self._drop_edge((src, dst, port))
+        if self.building:
+            self._ports_pending.add(dst)
+            return
         if dst in self.nodes:
             self._resync_ports(dst)
         self._dirty_edges.update(k for k in self.edges if k[1] == dst)

@@ -174,7 +174,12 @@ class CanvasView(QGraphicsView):
 
     def fit_selection(self) -> None:
         """Show the selected nodes; everything when nothing is selected."""
-        items = [self.scene().nodes[i] for i in self.selected_ids()]
+        self.fit_nodes(self.selected_ids())
+
+    def fit_nodes(self, ids) -> None:
+        """Show these nodes (an inserted network); everything when there are none."""
+        nodes = self.scene().nodes
+        items = [nodes[i] for i in ids if i in nodes]
         if not items:
             self.fit_all()
             return
