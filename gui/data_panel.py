@@ -83,6 +83,7 @@ class GenerateDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.Ok)
         form.addRow(buttons)
         self.kind.currentIndexChanged.connect(self._defaults)
         self._defaults()

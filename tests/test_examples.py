@@ -35,7 +35,8 @@ def sigmoid(z: float) -> float:
 
 def test_the_teaching_examples_are_shipped() -> None:
     names = {p.stem for p in EXAMPLES}
-    assert {"two_paths", "square_by_mul", "vanishing", "sigmoid_neuron", "xor"} <= names
+    assert {"two_paths", "square_by_mul", "vanishing", "sigmoid_neuron", "xor", "moons",
+            "sine"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -104,39 +105,59 @@ def test_sigmoid_neuron_matches_the_hand_calculation() -> None:
 XOR = {(0, 0): 0, (0, 1): 1, (1, 0): 1, (1, 1): 0}
 
 
-def test_xor_is_a_shared_2_2_1_network_on_the_four_points() -> None:
+def _train(g: Graph, optimizer: str, lr: float, steps: int, until: float | None = None):
+    """Train with the engine's Trainer; stop early once train accuracy reaches ``until``."""
+    from engine.train import TrainConfig, Trainer
+    t = Trainer(g, TrainConfig(optimizer, lr))
+    for k in range(1, steps + 1):
+        t.step()
+        if until is not None and k % 25 == 0 and t.metrics().accuracy >= until:
+            break
+    return t, k
+
+
+def _adam_settings(note: str) -> tuple[float, int]:
+    m = re.search(r"Adam, η = ([\d.]+) and Train N = (\d+)", note)
+    assert m, note
+    return float(m.group(1)), int(m.group(2))
+
+
+def test_xor_is_a_2_2_1_network_on_the_four_points() -> None:
     g = load("xor")
     params = [n for n in g.ids() if g.op_of(n) == "param"]
     assert len(params) == 9                                  # 2·2 + 2 biases + 2 + 1
-    for p in params:                                         # every param serves all four points
-        assert len(g.consumers(p)) == 4
-    points = {}
-    for k in range(1, 5):
-        val = lambda n: g.node(g.id_of(f"{n}{k}")).value  # noqa: E731
-        points[(val("p"), val("q"))] = val("t")
-    assert points == XOR
-    assert g.op_of(g.output) == "sum" and len(g.inputs(g.output)) == 4
+    ds = g.dataset
+    assert ds is not None and ds.n_rows == 4 and not ds.test.any()
+    rows = {(ds.columns["x1"][i], ds.columns["x2"][i]): ds.columns["y"][i] for i in range(4)}
+    assert rows == XOR
+    assert {g.column_of(n) for n in g.data_leaves()} == {"x1", "x2", "y"}
+    assert g.op_of(g.output) == "binary_cross_entropy"
 
 
-def test_xor_gradient_descent_reaches_the_loss_its_note_states() -> None:
-    """Hand-rolled gradient descent with the engine's gradients: w ← w − η·∂L/∂w."""
+def test_xor_trains_to_the_loss_its_note_states() -> None:
     g = load("xor")
-    m = re.search(r"N = (\d+) at η = ([\d.]+) brings it below ([\d.]+)", g.note)
+    lr, steps = _adam_settings(g.note)
+    m = re.search(r"falls below ([\d.]+)", g.note)
     assert m, g.note
-    steps, lr, target = int(m.group(1)), float(m.group(2)), float(m.group(3))
-    params = [n for n in g.ids() if g.op_of(n) == "param"]
-    first = None
-    for _ in range(steps):
-        r = evaluate(g)
-        first = r.value(g.output) if first is None else first
-        new = {p: g.node(p).value - lr * r.grad(p) for p in params}
-        for p, w in new.items():
-            g.set_value(p, w)
-    assert f"{first:.2f}" in g.note and first > target       # "starts at about 1.02"
-    final = evaluate(g).value(g.output)
-    assert final < target
-    # the trained network answers XOR: each prediction on the right side of ½
-    r = evaluate(g)
-    for k in range(1, 5):
-        t = g.node(g.id_of(f"t{k}")).value
-        assert (r.value(g.id_of(f"yhat{k}")) > 0.5) == (t == 1)
+    t, _ = _train(g, "adam", lr, steps)
+    final = t.metrics()
+    assert final.loss < float(m.group(1)) and final.accuracy == 1.0
+
+
+def test_moons_is_2_8_8_1_and_reaches_95_percent_within_1000_steps() -> None:
+    """The issue's bar: Adam, η = 0.01, full batch, ≥ 95% train accuracy within 1,000."""
+    g = load("moons")
+    assert len([n for n in g.ids() if g.op_of(n) == "param"]) == 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1
+    assert g.dataset.n_rows == 200 and int(g.dataset.test.sum()) == 40
+    t, k = _train(g, "adam", 0.01, 1000, until=0.95)
+    assert t.metrics().accuracy >= 0.95, k
+    assert t.metrics("test").accuracy >= 0.9
+
+
+def test_sine_fits_down_to_the_noise() -> None:
+    g = load("sine")
+    lr, steps = _adam_settings(g.note)
+    t, _ = _train(g, "adam", lr, steps)
+    # noise 0.1 has variance 0.01: a good fit's mean squared error is about that
+    assert t.metrics().loss < 0.02
+    assert t.metrics().accuracy is None                      # a regression target

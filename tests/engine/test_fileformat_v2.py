@@ -15,6 +15,8 @@ import jsonschema
 import numpy as np
 import pytest
 
+from engine.errors import InvalidNameError
+
 from engine import datasets, fileformat
 from engine.dataset import DataError, Dataset
 from engine.errors import GraphFileError
@@ -303,7 +305,11 @@ def test_the_clipboard_carries_columns_but_never_the_dataset() -> None:
 def test_a_column_the_file_cannot_hold_is_refused_before_writing(tmp_path: Path) -> None:
     g = Graph()
     x = g.add_node("data", "x", 1.0)
-    g.bind(x, "")  # the graph takes it (see the report); the file cannot
+    with pytest.raises(InvalidNameError, match="1 to 200"):
+        g.bind(x, "")  # the graph refuses what its file could not hold
+    with pytest.raises(InvalidNameError, match="1 to 200"):
+        g.bind(x, "c" * 201)
+    g.nx.nodes[x]["column"] = ""  # a graph changed behind its back
     path = tmp_path / "g.json"
     path.write_text("old", encoding="utf-8")
     with pytest.raises(ValueError, match="1 to 200"):
@@ -317,12 +323,13 @@ def test_a_dataset_the_file_cannot_hold_is_refused_before_writing(tmp_path: Path
     g = Graph()
     path = tmp_path / "g.json"
     for cols, words in [({"a b": [1.0]}, "not a valid column name"),
-                        ({"exp": [1.0]}, "name of an op"),
-                        ({"a": [1.0, math.nan]}, "not a finite number")]:
+                        ({"exp": [1.0]}, "name of an op")]:
         g.dataset = Dataset(cols, None)
         with pytest.raises(ValueError, match=words):
             fileformat.save(g, path)
     assert not path.exists()
+    with pytest.raises(DataError, match="finite number"):  # refused on the way in
+        Dataset({"a": [1.0, math.nan]}, None)
 
 
 # ------------------------------------------------------------------ CSV files
