@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -132,28 +132,33 @@ class DataPanel(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         lay.addWidget(self.title)
-        row = QHBoxLayout()
+        row = QGridLayout()
         self.generate_button = QPushButton("Generate…")
         self.generate_button.clicked.connect(lambda: self.generate_dialog())
         self.import_button = QPushButton("Import CSV…")
         self.import_button.clicked.connect(lambda: self.import_dialog())
         self.detach_button = QPushButton("Detach")
         self.detach_button.clicked.connect(self.detach)
-        for b in (self.generate_button, self.import_button, self.detach_button):
-            row.addWidget(b)
-        row.addStretch(1)
+        # two rows: the right column is narrow (a quarter of a 1280-pixel screen)
+        row.addWidget(self.generate_button, 0, 0)
+        row.addWidget(self.import_button, 0, 1)
+        row.addWidget(self.detach_button, 1, 0)
         lay.addLayout(row)
-        lay.addWidget(QLabel("Columns (drag one onto the canvas for a data leaf):"))
+        hint = QLabel("Columns (drag one onto the canvas for a data leaf):")
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
         self.columns = _ColumnTree()
         self.columns.setHeaderLabels(["column", "range", "role"])
         self.columns.setRootIsDecorated(False)
         self.columns.setDragEnabled(True)
         self.columns.setDragDropMode(QAbstractItemView.DragOnly)
+        self.columns.setMinimumHeight(48)
         lay.addWidget(self.columns, 1)
         lay.addWidget(QLabel("Data leaves read:"))
         self.bindings = QTreeWidget()
         self.bindings.setHeaderLabels(["data leaf", "column"])
         self.bindings.setRootIsDecorated(False)
+        self.bindings.setMinimumHeight(48)
         lay.addWidget(self.bindings, 1)
         self.error = QLabel()
         self.error.setWordWrap(True)

@@ -184,7 +184,7 @@ class DataView(QWidget):
         # a fixed view: a click selects a point, it never pans the plot by accident
         self.data_plot.setMouseEnabled(x=False, y=False)
         self.data_plot.hideButtons()
-        self.data_plot.setMinimumSize(260, 220)
+        self.data_plot.setMinimumSize(220, 150)
         self.data_plot.getAxis("left").enableAutoSIPrefix(False)
         self.data_plot.getAxis("bottom").enableAutoSIPrefix(False)
         vb = self.data_plot.getViewBox()
@@ -269,7 +269,7 @@ class DataView(QWidget):
             p.getAxis(axis).setStyle(maxTickLevel=0)
         p.getAxis("left").enableAutoSIPrefix(False)
         p.setMenuEnabled(False)
-        p.setMinimumSize(200, 130)
+        p.setMinimumSize(140, 90)
         p.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         # long runs: about one point per pixel column
         p.setDownsampling(auto=True, mode="peak")

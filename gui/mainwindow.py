@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStyle,
     QToolBar,
     QUndoView,
@@ -164,9 +166,9 @@ class MainWindow(QMainWindow):
 
     def docks(self) -> list[QDockWidget]:
         """Every dock, in the order the View menu lists them."""
-        return [self.palette_dock, self.inspector_dock, self.derivation_dock,
+        return [self.palette_dock, self.inspector_dock, self.data_dock, self.derivation_dock,
                 self.history_dock, self.narration_dock, self.training_dock,
-                self.gradcheck_dock, self.note_dock]
+                self.data_view_dock, self.gradcheck_dock, self.note_dock]
 
     def _build_view_menu(self) -> None:
         """The View menu's second half: every dock, the minimap, presentation, UI zoom,
@@ -341,7 +343,11 @@ class MainWindow(QMainWindow):
         from gui.data_view import DataView
         from gui.sample_picker import SamplePicker
         self.data_panel = DataPanel(self.doc)
-        self.data_dock = self._dock("Data", self.data_panel, Qt.RightDockWidgetArea)
+        scroll = QScrollArea()  # the right column is short on a 720-pixel screen
+        scroll.setWidget(self.data_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        self.data_dock = self._dock("Data", scroll, Qt.RightDockWidgetArea)
         self.data_view = DataView()
         self.data_view_dock = self._dock("Data View", self.data_view, Qt.BottomDockWidgetArea)
         self.data_view.sample_clicked.connect(lambda row: self.doc.pick_sample(row, False))

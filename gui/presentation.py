@@ -113,7 +113,8 @@ class Presenter(QObject):
     def _chrome(self) -> list[QWidget]:
         w = self.w
         docks = [d for d in w.docks()]
-        return docks + [w.menuBar(), w.toolbar, w.statusBar(), w.expression_bar,
+        return docks + [w.menuBar(), w.toolbar, w.samples_toolbar, w.statusBar(),
+                        w.expression_bar,
                         w.canvas.minimap, w.canvas.find_bar]
 
     def _fit_later(self) -> None:

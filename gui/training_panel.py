@@ -17,8 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QFormLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -157,12 +157,18 @@ class TrainingPanel(QWidget):
             w.currentIndexChanged.connect(self._config_changed) if w is self.optimizer_box \
                 else w.valueChanged.connect(self._config_changed)
         self.decay_edit.editingFinished.connect(self._config_changed)
-        form = QFormLayout()
-        form.addRow("Learning rate η", self.lr_edit)
-        form.addRow("Steps N", self.steps_spin)
-        form.addRow("Optimizer", self.optimizer_box)
-        form.addRow("Batch", self.batch_spin)
-        form.addRow("Weight decay λ", self.decay_edit)
+        # two columns of settings: the panel stays as short as before the optimizers
+        form = QGridLayout()
+        for r, (label, w) in enumerate((("Learning rate η", self.lr_edit),
+                                        ("Steps N", self.steps_spin),
+                                        ("Weight decay λ", self.decay_edit))):
+            form.addWidget(QLabel(label), r, 0)
+            form.addWidget(w, r, 1)
+        for r, (label, w) in enumerate((("Optimizer", self.optimizer_box),
+                                        ("Batch", self.batch_spin))):
+            form.addWidget(QLabel(label), r, 2)
+            form.addWidget(w, r, 3)
+        form.setColumnStretch(4, 1)
 
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("One gradient-descent update of every param (one undo step)")

@@ -600,9 +600,10 @@ def test_a_file_that_cannot_be_evaluated_leaves_everything(window, dialogs, tmp_
     good = tmp_path / "other.json"
     fileformat.save(fileformat.load(str(EXAMPLES_DIR / "xor.json")), str(good))
 
-    def fail(_graph):
+    def fail(_graph, *args):
         raise failure
     monkeypatch.setattr(engine.live, "compile_graph", fail)
+    monkeypatch.setattr(engine.live, "compile_batch", fail)  # xor.json has a dataset
     text = _open_and_expect_refusal(window, dialogs, good)
     assert "other.json" in text
     if isinstance(failure, MemoryError):

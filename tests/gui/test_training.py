@@ -210,20 +210,25 @@ def test_problems_are_shown_in_the_panel_not_raised(qtbot, window):
 
 
 def test_xor_trains_below_the_loss_its_note_states(qtbot, window):
+    """The note's recipe in the panel: Adam, its η and N, over the four XOR points."""
     open_example(window, "xor")
     note = window.note_label.text()
-    m = re.search(r"N = (\d+) at η = ([\d.]+) brings it below ([\d.]+)", note)
+    m = re.search(r"Adam, η = ([\d.]+) and Train N = (\d+): the mean loss falls below "
+                  r"([\d.]+)", note)
     assert m, note
-    n, lr, target = int(m.group(1)), m.group(2), float(m.group(3))
+    lr, n, target = m.group(1), int(m.group(2)), float(m.group(3))
     panel = window.training
+    qtbot.keyClicks(panel.optimizer_box, "a")
+    assert panel.optimizer_box.currentData() == "adam"
     type_into(qtbot, panel.lr_edit, lr)
     type_into(qtbot, panel.steps_spin, str(n))
-    start = window.doc.result.value(window.doc.graph.output)
+    start = window.doc.result.batch.mean_loss
     assert start > target
     qtbot.mouseClick(panel.train_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not panel.is_running(), timeout=WAIT_MS)
     assert len(loss_points(panel)) == n
-    assert window.doc.result.value(window.doc.graph.output) < target
+    assert window.doc.result.batch.mean_loss < target
+    assert panel.history["train_acc"][-1] == 1.0
     assert window.doc.undo_stack.undoText() == f"Train {n} steps"
 
 
