@@ -107,6 +107,10 @@ def main() -> None:
     shoot(app, w, "training.png")
     keep.append(w)
 
+    w = train_on_data(app)
+    shoot(app, w, "train_on_data.png")
+    keep.append(w)
+
     w = window(app)  # x = 2 is kept: the new graph reuses the leaf's name
     bar = w.expression_bar.findChild(QLineEdit)
     bar.setFocus()
@@ -116,6 +120,38 @@ def main() -> None:
     select(w, "x")
     shoot(app, w, "expression_bar.png")
     keep.append(w)
+
+
+def train_on_data(app: QApplication) -> MainWindow:
+    """The issue's walk-through: File › New, Insert › Network… 2-4-1 (tanh, sigmoid, BCE),
+    Data › Generate › moons, Train N = 500 with Adam; then a point near the boundary is
+    clicked, so every edge shows that sample's numbers."""
+    import time
+
+    from engine.datasets import generate
+    from gui.network_dialog import NetworkChoices, insert_network
+    w = MainWindow()
+    w.resize(*SIZE)
+    w.show()
+    w.new_file()
+    settle(app)
+    insert_network(w.doc, NetworkChoices(2, (4,), "tanh", "sigmoid", "binary_cross_entropy", 0))
+    w.doc.set_dataset(generate("moons", 200, 0.1, 1, 0.2))
+    settle(app)
+    t = w.training
+    t.optimizer_box.setCurrentIndex(t.optimizer_box.findData("adam"))
+    t.lr_edit.setText("0.05")
+    t.steps_spin.setValue(500)
+    t.train()
+    start = time.time()
+    while t.is_running() and time.time() - start < 120:
+        app.processEvents()
+    settle(app)
+    ds = w.doc.graph.dataset
+    w.doc.pick_sample(int(ds.rows("train")[11]))
+    w.canvas.fit_all()
+    settle(app)
+    return w
 
 
 def projector() -> None:

@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -242,19 +243,37 @@ class DataView(QWidget):
         self.readout.setTextFormat(Qt.RichText)
         self.readout.setWordWrap(True)
 
-        curves = QHBoxLayout()
+        # the points above the curves in a tall dock, beside them in a wide one (a
+        # dock below the canvas is wide and short): see resizeEvent
+        curves = self.curves_layout = QBoxLayout(QBoxLayout.LeftToRight)
         curves.setContentsMargins(0, 0, 0, 0)
         curves.addWidget(self.loss_plot, 1)
         curves.addWidget(self.acc_plot, 1)
+        body = self.body_layout = QBoxLayout(QBoxLayout.TopToBottom)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.stack, 3)
+        body.addLayout(curves, 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.setSpacing(4)
-        lay.addWidget(self.stack, 3)
-        lay.addLayout(curves, 2)
+        lay.addLayout(body, 1)
         lay.addWidget(self.readout)
         self._apply_palette()
         self._show_state()
         self._update_readout()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Wide and short (below the canvas): the points left, the curves stacked on the
+        right; otherwise the points above the curves side by side."""
+        super().resizeEvent(event)
+        wide = self.width() > 1.6 * self.height()
+        body = QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom
+        curves = QBoxLayout.TopToBottom if wide else QBoxLayout.LeftToRight
+        if self.body_layout.direction() != body:
+            self.body_layout.setDirection(body)
+            self.curves_layout.setDirection(curves)
+            self.body_layout.setStretch(0, 3 if not wide else 5)
+            self.body_layout.setStretch(1, 2 if not wide else 4)
 
     def _history_plot(self, name: str, title: str, ylabel: str) -> pg.PlotWidget:
         p = pg.PlotWidget(axisItems={"bottom": _StepAxis("bottom")})

@@ -23,6 +23,7 @@ class SamplePicker(QWidget):
         self.spin.setObjectName("sample_spin")
         self.spin.setToolTip("Which sample's numbers the nodes and edges show (dataset row)")
         self.spin.setKeyboardTracking(False)
+        self.spin.setMaximumWidth(90)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setObjectName("sample_slider")
         self.slider.setFixedWidth(110)
@@ -34,6 +35,7 @@ class SamplePicker(QWidget):
                              "one sample's")
         for w in (self.label, self.spin, self.slider, self.of, self.mean):
             lay.addWidget(w)
+        lay.addStretch(1)
         self.spin.valueChanged.connect(self._spun)
         self.slider.valueChanged.connect(self._slid)
         self.mean.toggled.connect(lambda on: doc.pick_sample(means=on))

@@ -331,7 +331,11 @@ class TrainingPanel(QWidget):
             self.param_curves[nid] = self.param_plot.plot([], [], pen=pg.mkPen(colour, width=2))
             keys.append(f'<span style="color:{colour}">━━</span>&nbsp;'
                         f"{html.escape(display_name(g, nid))}")
-        self.param_legend.setText("&nbsp;&nbsp; ".join(keys))
+        # colours repeat after ten: past that a legend cannot tell curves apart
+        shown = len(CURVE_COLOURS)
+        more = (f"&nbsp;&nbsp; … and {len(keys) - shown} more (colours repeat)"
+                if len(keys) > shown else "")
+        self.param_legend.setText("&nbsp;&nbsp; ".join(keys[:shown]) + more)
 
     def _record(self, ts: train.TrainStep) -> None:
         self.losses.append(ts.loss)
