@@ -62,6 +62,9 @@ class OpSpec:
     attrs: tuple[tuple[str, float], ...] = ()
     #: the node's symbol from its attributes (``x²`` for exponent 2), for ops with any
     node_symbol: Callable[..., str] | None = None
+    #: every local derivative is 1 whatever the inputs (add, sum): an evaluator over many
+    #: samples may pass the gradient through instead of multiplying by stored ones
+    unit_locals: bool = False
 
     @property
     def is_leaf(self) -> bool:
@@ -255,9 +258,15 @@ def _overflow(what: str) -> Callable[..., str]:
 def _sum(xs: Array) -> Array:
     """``xs`` stacks the inputs, ports first. Added left to right from +0.0 (an
     accumulate is sequential by definition; a reduction may pair terms), so every
-    evaluator adds in the same order."""
+    evaluator adds in the same order. For groups of many samples the same additions run
+    in place, port by port: an accumulate would write every partial sum."""
     if len(xs) == 0:
         return np.zeros(np.shape(xs)[1:])
+    if xs.ndim >= 3 and len(xs) <= 64:
+        out = xs[0] + 0.0  # −0.0 becomes +0.0 here rather than at the end: same result
+        for x in xs[1:]:
+            out += x
+        return out
     return np.add.accumulate(xs, axis=0)[-1] + 0.0
 
 
@@ -326,7 +335,7 @@ register(OpSpec("data", "xᵢ", "leaf", "Data",
 register(OpSpec(
     "add", "+", "arithmetic", "Add", ("a", "b"), ("a", "b"),
     lambda a, b: a + b, (_one, _one), "{a} + {b}", ("1", "1"),
-    "{a} + {b}", ("1", "1"), explain=_overflow("the sum")))
+    "{a} + {b}", ("1", "1"), explain=_overflow("the sum"), unit_locals=True))
 register(OpSpec(
     "sub", "−", "arithmetic", "Subtract", ("a", "b"), ("a", "b"),
     lambda a, b: a - b, (_one, _minus_one), "{a} − {b}", ("1", "−1"),
@@ -429,7 +438,7 @@ register(OpSpec(
 register(OpSpec(
     "sum", "Σ", "arithmetic", "Sum", (), (),
     _sum, (lambda y, xs: np.ones_like(xs),), "", ("1",), "", ("1",),
-    explain=_overflow("the sum"), variadic=True,
+    explain=_overflow("the sum"), variadic=True, unit_locals=True,
     conventions="Any number of inputs on ports x1, x2, …, added left to right; the empty "
                 "sum is 0."))
 register(OpSpec(

@@ -27,7 +27,7 @@ from engine.result import Result
 
 
 #: rows per chunk when only the batch gradient is wanted (see ``BatchPlan.gradients``)
-CHUNK = 128
+CHUNK = 512
 
 
 class BatchStrategy(WideStrategy):
@@ -40,14 +40,29 @@ class BatchStrategy(WideStrategy):
         for g in self.groups:  # an attribute per node, broadcast over the samples
             g.attrs = {a: v[:, None] for a, v in g.attrs.items()}
         # backward: each generation's out-edges sorted by source (stable, so each
-        # source's products stay in the reference's accumulation order), summed with
-        # one reduceat
+        # source's products stay in the reference's accumulation order); a source with
+        # one out-edge takes that product as it is, the others are summed with reduceat
         self.spulls = []
         for es, local_src in self.pulls:
             order = np.argsort(local_src, kind="stable")
-            srt = local_src[order]
-            starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]]) if len(srt) else srt
-            self.spulls.append((es[order], starts, srt[starts] if len(srt) else srt))
+            srt, es = local_src[order], es[order]
+            if len(srt):
+                first = np.r_[True, srt[1:] != srt[:-1]]
+                starts = np.flatnonzero(first)
+                count = np.diff(np.r_[starts, len(srt)])
+                one = count == 1
+                multi = np.flatnonzero(~one)
+                lens = count[multi]
+                take = np.concatenate([np.arange(a, a + n) for a, n in
+                                       zip(starts[multi].tolist(), lens.tolist())]) \
+                    if len(multi) else np.zeros(0, dtype=np.int64)
+                m_starts = np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64) if len(multi) \
+                    else np.zeros(0, dtype=np.int64)
+                self.spulls.append((es[starts[one]], srt[starts[one]], es[take], m_starts,
+                                    srt[starts[multi]]))
+            else:
+                z = np.zeros(0, dtype=np.int64)
+                self.spulls.append((z, z, z, z, z))
         self.S = -1
         self.resize(samples)
 
@@ -68,6 +83,10 @@ class BatchStrategy(WideStrategy):
         if self.loc is None or self.loc.shape[1] != self.S:
             n, m, S = len(self.ids), len(self.edge_src), self.S
             self.loc = np.full((m, S), np.nan)
+            for g in self.groups:
+                if g.spec is not None and g.spec.unit_locals:
+                    self.loc[g.e0:g.e0 + g.arity * g.n] = 1.0
+            self._unit_dirty: set[int] = set()
             self.prod = np.zeros((m, S))
             self.grad = np.zeros((n, S))
 
@@ -80,9 +99,22 @@ class BatchStrategy(WideStrategy):
     def _eval_group(self, g, sel=None) -> None:  # type: ignore[override]
         X = self.vals[g.idx]  # (ports, nodes, samples)
         out = g.spec.value(X, g.attrs)
-        locs = g.spec.locals(out, X, g.attrs)
         s, n, e, k = g.start, g.n, g.e0, g.arity
         self.vals[s:s + n] = out
+        if g.spec.unit_locals:
+            # ones, written when the buffers were made; the backward pass passes the
+            # gradient through. Where the sum is NaN from finite inputs (∞ − ∞) the
+            # locals are undefined: those samples get NaN, as the registry says
+            bad = np.isnan(out)
+            if bad.any():
+                locs = g.spec.locals(out, X, g.attrs)
+                self.loc[e:e + k * n].reshape(k, n, self.S)[:] = locs
+                self._unit_dirty.add(id(g))
+            elif id(g) in self._unit_dirty:
+                self.loc[e:e + k * n] = 1.0
+                self._unit_dirty.discard(id(g))
+            return
+        locs = g.spec.locals(out, X, g.attrs)
         if k:
             self.loc[e:e + k * n].reshape(k, n, self.S)[:] = locs
 
@@ -92,17 +124,30 @@ class BatchStrategy(WideStrategy):
             if g.spec is not None:
                 self._eval_group(g)
 
-    def backward(self) -> None:
+    def backward(self, leaf_sums: bool = False) -> None:
+        """Gradients of every sample's loss. With ``leaf_sums`` the leaves' gradients
+        are only summed over the samples (into ``leaf_sum``): what a training step needs,
+        without per-sample rows for the hundreds of params."""
         grad, prod, loc, S = self.grad, self.prod, self.loc, self.S
         out = self.out
         if out is None:
             return
         for gi in range(len(self.gen_ranges) - 1, -1, -1):
             s0, s1 = self.gen_ranges[gi]
-            es, starts, srcs = self.spulls[gi]
+            e1, src1, em, starts, srcm = self.spulls[gi]
+            if gi == 0 and leaf_sums:
+                acc = np.zeros(s1 - s0)
+                if len(e1):
+                    acc[src1] = prod[e1].sum(axis=1)
+                if len(em):
+                    acc[srcm] += np.add.reduceat(prod[em].sum(axis=1), starts)
+                self.leaf_sum = acc
+                break
             grad[s0:s1] = 0.0
-            if len(es):
-                grad[s0 + srcs] = np.add.reduceat(prod[es], starts, axis=0)
+            if len(e1):
+                grad[s0 + src1] = prod[e1]
+            if len(em):
+                grad[s0 + srcm] = np.add.reduceat(prod[em], starts, axis=0)
             if s0 <= out < s1:
                 grad[out] = 1.0
             if gi == 0:
@@ -113,6 +158,9 @@ class BatchStrategy(WideStrategy):
                     continue
                 gs = grad[g.start:g.start + k]
                 a, b = g.e0, g.e0 + g.arity * g.n
+                if g.spec is not None and g.spec.unit_locals and id(g) not in self._unit_dirty:
+                    prod[a:b].reshape(g.arity, g.n, S)[:, :k] = gs  # × 1
+                    continue
                 np.multiply(gs, loc[a:b].reshape(g.arity, g.n, S)[:, :k],
                             out=prod[a:b].reshape(g.arity, g.n, S)[:, :k])
 
@@ -231,10 +279,10 @@ class BatchPlan(Plan):
             self.set_rows(dataset, part)
             with np.errstate(all="ignore"), paused_gc():
                 eng.forward()
-                eng.backward()
+                eng.backward(leaf_sums=True)
             if eng.out is not None:
                 loss_sum += float(eng.vals[eng.out].sum())
-            grad_sum += eng.grad[pidx].sum(axis=1)
+                grad_sum += eng.leaf_sum[pidx]
             if kept is not None:
                 kept[a:a + len(part)] = eng.vals[ki]
         self._evaluated = False
