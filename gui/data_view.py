@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from engine.dataset import TARGET, Dataset
 from engine.numfmt import fmt
+from gui.plot_theme import follow_theme
 
 Predict = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -312,15 +313,7 @@ class DataView(QWidget):
             return
         bg, fg = self._colours()
         for p in (self.data_plot, self.loss_plot, self.acc_plot):
-            p.setBackground(bg)
-            item = p.getPlotItem()
-            item.titleLabel.setAttr("color", fg.name())
-            item.titleLabel.setText(item.titleLabel.text)
-            for axis in ("left", "bottom"):
-                ax = item.getAxis(axis)
-                ax.setPen(pg.mkPen(fg))
-                ax.setTextPen(pg.mkPen(fg))
-                ax.label.setDefaultTextColor(fg)
+            follow_theme(p, bg, fg)
         muted = self.palette().color(QPalette.PlaceholderText)
         self.hint_label.setStyleSheet(f"color: {muted.name()}; font-size: 13pt;")
         self.boundary.setPen(pg.mkPen(_mix(bg, fg, 0.85), width=1.6))

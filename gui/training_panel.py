@@ -37,6 +37,7 @@ from engine.graph import Graph
 from engine.labels import display_name
 from engine.numfmt import fmt
 from gui import progress
+from gui.plot_theme import follow_theme
 from gui.document import Document
 from gui.inspector import parse_number
 
@@ -269,14 +270,7 @@ class TrainingPanel(QWidget):
         for p in (getattr(self, "loss_plot", None), getattr(self, "param_plot", None)):
             if p is None:
                 continue
-            p.setBackground(bg)
-            item = p.getPlotItem()
-            item.titleLabel.setAttr("color", fg.name())
-            item.titleLabel.setText(item.titleLabel.text)
-            for axis in ("left", "bottom"):
-                ax = item.getAxis(axis)
-                ax.setPen(pg.mkPen(fg))
-                ax.setTextPen(pg.mkPen(fg))
+            follow_theme(p, bg, fg)
 
     # ----------------------------------------------------------------- state
     def is_running(self) -> bool:

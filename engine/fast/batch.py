@@ -250,13 +250,7 @@ class BatchPlan(Plan):
         return self.row_of(nid).copy()
 
     def evaluate(self, values: Mapping[str, float] | None = None) -> "BatchResult":  # type: ignore[override]
-        if values:
-            for nid, v in values.items():
-                self._engine.set_value(self._leaf_index(nid), float(v))
-        with np.errstate(all="ignore"), paused_gc():
-            self._engine.forward()
-            self._engine.backward()
-        self._evaluated = True
+        self._run(values)
         self.generation += 1
         return BatchResult(self, self.generation)
 

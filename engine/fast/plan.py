@@ -323,6 +323,11 @@ class Plan:
     def evaluate(self, values: Mapping[str, float] | None = None) -> CompiledResult:
         """Forward, backward and every edge's numbers. ``values`` (leaf id → value)
         are stored in the plan first."""
+        self._run(values)
+        return CompiledResult(self, *self._engine.snapshot())
+
+    def _run(self, values: Mapping[str, float] | None) -> None:
+        """Store ``values``, then the full forward and backward passes."""
         if values:
             for nid, v in values.items():
                 self._engine.set_value(self._leaf_index(nid), float(v))
@@ -331,7 +336,6 @@ class Plan:
             self._engine.backward()
         self._evaluated = True
         self._nudged = False
-        return CompiledResult(self, *self._engine.snapshot())
 
     def update_leaf(self, index_or_id: int | str, value: float) -> CompiledResult:
         """Set one leaf and bring every number up to date: forward only over the
