@@ -28,7 +28,8 @@ def is_valid_name(name: str) -> bool:
     and at most MAX_NAME characters, so every file can hold it."""
     return (isinstance(name, str) and len(name) <= MAX_NAME and name.isidentifier()
             and not keyword.iskeyword(name)
-            and unicodedata.normalize("NFKC", name) == name)
+            # ASCII is unchanged by NFKC: most names skip the normalisation
+            and (name.isascii() or unicodedata.normalize("NFKC", name) == name))
 
 
 def repair_text(text: str) -> str:

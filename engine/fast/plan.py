@@ -23,14 +23,13 @@ downstream of the leaf, nothing else).
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from engine.errors import OutputError
+from engine.gc_pause import paused_gc
 from engine.evaluate import evaluate
 from engine.fast.flat import FlatGraph
 from engine.graph import Graph
@@ -43,19 +42,6 @@ _WIDE_PER_NODE = 0.04
 _DEEP_PER_NODE = 0.6
 
 MODES = ("auto", "wide", "deep")
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the passes allocate many small acyclic
-    objects, and on a large heap its scans cost more than the work itself."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def topology_signature(graph: Graph) -> tuple:
