@@ -88,14 +88,16 @@ def _order(graph: Graph, cols: list[list[str]], sweeps: int = 4) -> list[list[st
             ports = graph.ports(t)
             for i, p in enumerate(ports):
                 frac[(t, p)] = i / len(ports)
+    # adjacency read once (networkx's views cost microseconds per call)
+    preds = {n: list(p) for n, p in G._pred.items()}
+    outs = {n: [(t, k) for t, keys in sc.items() for k in keys] for n, sc in G._succ.items()}
     for sweep in range(sweeps):
         forward = sweep % 2 == 0
         for c in (cols if forward else reversed(cols)):
             def key(n: str) -> tuple[float, float]:
-                use_in = forward and G.in_degree(n) > 0 or not forward and G.out_degree(n) == 0
-                vals = [rank[m] for m in G.predecessors(n)] if use_in else [
-                    rank[t] + frac.get((t, k), 0.0) / size[t]
-                    for _, t, k in G.out_edges(n, keys=True)]
+                use_in = forward and preds[n] or not forward and not outs[n]
+                vals = [rank[m] for m in preds[n]] if use_in else [
+                    rank[t] + frac.get((t, k), 0.0) / size[t] for t, k in outs[n]]
                 return (sum(vals) / len(vals) if vals else rank[n], rank[n])
             c.sort(key=key)
             for i, n in enumerate(c):
@@ -103,14 +105,18 @@ def _order(graph: Graph, cols: list[list[str]], sweeps: int = 4) -> list[list[st
     return cols
 
 
-def label_width(graph: Graph, src: str, dst: str, port: str) -> float:
+def label_width(graph: Graph, src: str, dst: str, port: str,
+                _names: tuple[str, str] | None = None) -> float:
     """An estimate of the width of an edge's label (both lines, numbers of 4
-    significant digits), in scene units."""
+    significant digits), in scene units. ``_names``: the output's and the target's
+    display names when the caller has them (a column of edges shares both)."""
     from engine.labels import display_name, local_formula  # labels need no layout
     formula = local_formula(graph, src, dst, port)
-    out = graph.output
-    oname = display_name(graph, out) if out is not None and out in graph else "L"
-    product = f"∂{oname}/∂{display_name(graph, dst)} × (−0.0000) = −0.0000"
+    if _names is None:
+        out = graph.output
+        oname = display_name(graph, out) if out is not None and out in graph else "L"
+        _names = (oname, display_name(graph, dst))
+    product = f"∂{_names[0]}/∂{_names[1]} × (−0.0000) = −0.0000"
     longest = max(len(formula) + 10, len(product))
     return longest * _CHAR_PX + _LABEL_PAD
 
@@ -120,12 +126,19 @@ def column_gap(graph: Graph, col: list[str], geometry: Geometry = NORMAL) -> flo
     into it (builders that place nodes themselves, like ``engine.network``, use it too)."""
     if not geometry.label_gaps:
         return geometry.column_gap
+    from engine.labels import display_name, local_formulas
     G = graph.nx
+    node, pred = G._node, G._pred
+    out = graph.output
+    oname = display_name(graph, out) if out is not None and out in graph else "L"
     widest = 0.0
     for n in col:
-        for s, _, k in G.in_edges(n, keys=True):
-            if G.nodes[s]["op"] != "const":  # a constant's edge has no label
-                widest = max(widest, label_width(graph, s, n, k))
+        if not pred[n]:
+            continue
+        product = len(f"∂{oname}/∂{display_name(graph, n)} × (−0.0000) = −0.0000")
+        for (s, _k), formula in local_formulas(graph, n).items():
+            if node[s]["op"] != "const":  # a constant's edge has no label
+                widest = max(widest, max(len(formula) + 10, product) * _CHAR_PX + _LABEL_PAD)
     return min(geometry.max_column_gap, max(geometry.column_gap, widest + 2 * _PORT_ROOM))
 
 
