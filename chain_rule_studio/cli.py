@@ -642,6 +642,10 @@ def compiled_json(g: Graph, cres: CompiledResult) -> dict[str, Any]:
             "edges": edges}
 
 
+#: seconds of work after which a stage says so on a terminal's stderr
+PROGRESS_AFTER = 0.5
+
+
 @contextmanager
 def _stage(what: str) -> Iterator[None]:
     """A progress line on stderr for work over half a second, when stderr is a
@@ -656,7 +660,7 @@ def _stage(what: str) -> Iterator[None]:
         sys.stderr.write(f"\rmain.py: {what}… ")
         sys.stderr.flush()
 
-    timer = threading.Timer(0.5, show) if tty else None
+    timer = threading.Timer(PROGRESS_AFTER, show) if tty else None
     if timer is not None:
         timer.daemon = True
         timer.start()

@@ -194,3 +194,25 @@ def test_eval_json_equals_the_reference_within_4_ulp(tmp_path: Path) -> None:
     assert out.getvalue().strip().splitlines()[0].startswith(f"output {g.name_of(g.output)} =")
     assert len(out.getvalue().splitlines()) == 2 + 2 + len(g) + 1 + 2 + len(ref.edges)
 
+
+
+def _eval_stderr(monkeypatch, capsys, tty: bool) -> str:
+    import time
+    from chain_rule_studio import cli
+    monkeypatch.setattr(cli, "_stderr_is_tty", lambda: tty)
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 0.0)
+    real = cli.compile_graph
+
+    def slow(g):  # long enough for the timer's thread to speak first
+        time.sleep(0.05)
+        return real(g)
+    monkeypatch.setattr(cli, "compile_graph", slow)
+    assert cli.run(["eval", str(EXAMPLES[0])]) == 0
+    return capsys.readouterr().err
+
+
+def test_progress_lines_go_to_a_terminal_only(monkeypatch, capsys) -> None:
+    err = _eval_stderr(monkeypatch, capsys, tty=True)
+    assert "main.py: compiling… " in err and err.rstrip().endswith(" s")
+    assert "main.py: loading… " in err
+    assert _eval_stderr(monkeypatch, capsys, tty=False) == ""
