@@ -60,18 +60,34 @@ def columns(graph: Graph) -> list[list[str]]:
     """Layer assignment: an op's column is its topological generation; a leaf sits just
     left of its first consumer, so ``y`` in ``(y − ŷ)²`` is drawn beside the loss rather
     than far left with a long edge across the picture."""
-    G = graph.nx
-    col: dict[str, int] = {}
-    for gen_index, gen in enumerate(nx.topological_generations(G)):
-        for n in gen:
-            col[n] = gen_index
-    for n in G.nodes:
-        if G.in_degree(n) == 0 and G.out_degree(n) > 0:
-            col[n] = max(0, min(col[s] for s in G.successors(n)) - 1)
-    width = max(col.values(), default=-1) + 1
-    cols: list[list[str]] = [[] for _ in range(width)]
-    for n in sorted(G.nodes, key=id_key):
-        cols[col[n]].append(n)
+    import numpy as np
+
+    from engine.fast.flat import FlatGraph
+    f = FlatGraph(graph.nx)  # integer arrays: generations in one scan, not networkx's
+    n = f.n
+    if n == 0:
+        return []
+    # a node's generation: 0 with no inputs (a leaf, or an op not yet connected), else
+    # one more than its deepest input; nodes are in topological order, so one scan
+    src_l, ptr_l = f.lists()
+    g_list = [0] * n
+    for i in range(n):
+        a, b = ptr_l[i], ptr_l[i + 1]
+        if a != b:
+            g_list[i] = 1 + max(map(g_list.__getitem__, src_l[a:b]))
+    gen = np.array(g_list, dtype=np.int64)
+    col = gen.copy()
+    if f.m:
+        src, tgt = f.src, f.tgt
+        outdeg = np.bincount(src, minlength=n)
+        first = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first, src, gen[tgt])
+        roots = (f.indeg == 0) & (outdeg > 0)
+        col[roots] = np.maximum(0, first[roots] - 1)
+    where = dict(zip(f.order, col.tolist()))
+    cols: list[list[str]] = [[] for _ in range(int(col.max()) + 1)]
+    for nid in sorted(where, key=id_key):
+        cols[where[nid]].append(nid)
     return [c for c in cols if c]
 
 
