@@ -370,6 +370,12 @@ def _in_characters(e: ExpressionError, text: str) -> ExpressionError:
     return e if col == e.col else ExpressionError(e.reason, e.line, col)
 
 
+#: identifier-like words (Unicode letters, digits, underscore; not starting with a digit)
+_IDENT = r"(?<![\w.])[^\W\d]\w*"
+#: a comment, to the end of its line (the language has no strings for a # to hide in)
+_COMMENT = r"#[^\n]*"
+
+
 def parse(text: str, params: Iterable[str] = (), layout: bool = True,
           columns: Iterable[str] = ()) -> Graph:
     """Build a graph from expression text; ExpressionError names line and column.
@@ -383,14 +389,15 @@ def parse(text: str, params: Iterable[str] = (), layout: bool = True,
     params = set(params)
     tree = _syntax_tree(text)
     b = _Builder(text, params, set(columns))
-    b.taken = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name):
-            if len(n.id) > MAX_NAME:  # the graph would refuse it: say where it is
+    # every identifier of the text: temporaries' names avoid them (a superset of the
+    # names in the tree, found by one regex instead of a walk over a million nodes)
+    b.taken = set(re.findall(_IDENT, re.sub(_COMMENT, "", text)))
+    if any(len(w) > MAX_NAME for w in b.taken):
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and len(n.id) > MAX_NAME:  # say where it is
                 raise _in_characters(_err(n, f"the name {quote(n.id)} is too long "
                                              f"({len(n.id):,} characters; at most "
                                              f"{MAX_NAME})"), text)
-            b.taken.add(n.id)
     b.pending_assign = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):

@@ -264,21 +264,29 @@ def to_dict(graph: Graph, ids: Iterable[str] | None = None, *, csv: str | None =
     or with ``csv`` a reference to that CSV file (relative to the graph file's folder,
     '/'-separated). The version is the lowest that holds it: 2 only for data leaves or
     a dataset."""
-    keep = set(graph.ids()) if ids is None else set(ids)
+    node = graph.nx._node  # read directly: Graph.node() copies each node's dicts
+    order = graph.ids()
+    keep = set(order) if ids is None else set(ids)
     nodes = []
     has_data = False
-    for n in graph.nodes():
-        if n.id not in keep:
+    for nid in order:
+        if nid not in keep:
             continue
-        d: dict[str, Any] = {"id": n.id, "name": n.name, "op": n.op}
-        if n.spec.is_leaf:
-            d["value"] = _value(n.value)
-            if n.op == "data":
-                d["column"] = _column_out(graph, n.id)
+        nd = node[nid]
+        op = nd["op"]
+        spec = OPS[op]
+        d: dict[str, Any] = {"id": nid, "name": nd["name"], "op": op}
+        if spec.is_leaf:
+            d["value"] = _value(nd["value"])
+            if op == "data":
+                d["column"] = _column_out(graph, nid)
                 has_data = True
-        for a in n.spec.attr_names:
-            d[a] = _num(n.attrs[a])
-        d["pos"] = [_coord(n.pos[0]), _coord(n.pos[1])]
+        if spec.attrs:
+            attrs = nd.get("attrs", {})
+            for a in spec.attr_names:
+                d[a] = _num(attrs.get(a, dict(spec.attrs)[a]))
+        pos = nd["pos"]
+        d["pos"] = [_coord(pos[0]), _coord(pos[1])]
         nodes.append(d)
     edges = [{"source": s, "target": t, "port": p} for s, t, p in graph.edges()
              if s in keep and t in keep]
@@ -295,6 +303,10 @@ def to_dict(graph: Graph, ids: Iterable[str] | None = None, *, csv: str | None =
     return data
 
 
+#: one JSON value per line of a graph file: C-encoded, compact but spaced
+_LINE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+
 def dumps(graph: Graph, csv: str | None = None) -> str:
     """Stable text: fixed key order, one node or edge per line, ids in order; a dataset
     last, one column per line. Without ``csv`` the dataset is inline whatever its size
@@ -302,8 +314,7 @@ def dumps(graph: Graph, csv: str | None = None) -> str:
     CSV file, which the caller writes (``save`` does both)."""
     data = to_dict(graph) if csv is None else to_dict(graph, csv=csv)
 
-    def line(obj: Any) -> str:
-        return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+    line = _LINE.encode  # one encoder for every line (json.dumps makes one per call)
 
     head = [f'  "format": {line(FORMAT)},', f'  "version": {data["version"]},']
     if "note" in data:

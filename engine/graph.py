@@ -324,7 +324,12 @@ class Graph:
 
     def edges(self) -> list[tuple[str, str, str]]:
         """(source, target, port) for every edge, in a stable order."""
-        return sorted(self.nx.edges(keys=True), key=lambda e: (id_key(e[1]), e[2], id_key(e[0])))
+        # key tuples built once per node rather than per comparison
+        keys = {n: id_key(n) for n in self.nx._node}
+        edges = [(s, t, k) for t, ps in self.nx._pred.items() for s, ks in ps.items()
+                 for k in ks]
+        edges.sort(key=lambda e: (keys[e[1]], e[2], keys[e[0]]))
+        return edges
 
     def ports(self, nid: str) -> list[str]:
         """The input ports a node shows: for ``sum``, the fed ones plus one free port."""
