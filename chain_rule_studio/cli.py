@@ -726,8 +726,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         batch = {"dataset": dataset_json(g.dataset), "mean_rows": n, "mean_loss": _num(mean)}
     else:
         _note_no_dataset(g)
-        _evaluate(g)
-        rows = gradient_check(g, args.tol)
+        try:
+            with _stage("checking"):
+                rows = gradient_check(g, args.tol)
+        except EngineError as e:
+            raise BadInput(str(e)) from None
     n_fail = sum(row.status == "FAIL" for row in rows)
     n_undefined = sum(row.status == "undefined" for row in rows)
     failed = bool(n_fail or n_undefined)
