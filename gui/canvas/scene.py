@@ -34,6 +34,8 @@ BoxGroups = list[tuple[QColor, float, list[QRectF]]]
 MAX_LABEL_WIDTH = 240.0
 #: up to this many stale labels are worded at once; more wait until they are seen
 EAGER_LABELS = 300
+#: half the side of the scene rect before a build fits it to the graph (see set_bulk)
+INDEX_WORLD = 1.0e5
 
 
 class CanvasScene(QGraphicsScene):
@@ -82,6 +84,10 @@ class CanvasScene(QGraphicsScene):
         #: items other than nodes, edges and labels (a rubber edge, the rename editor)
         self._extras: set[QGraphicsItem] = set()
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        # a fixed scene rect: without one Qt unites every item's bounding rect (a Python
+        # call each) whenever an item was added and events are processed — each progress
+        # step of a build, each node a user adds (views keep their own scrollable world)
+        self.setSceneRect(QRectF(-INDEX_WORLD, -INDEX_WORLD, 2 * INDEX_WORLD, 2 * INDEX_WORLD))
         self.setBackgroundBrush(self.theme.background)
         d = document
         d.nodeAdded.connect(self._on_node_added)
@@ -405,6 +411,13 @@ class CanvasScene(QGraphicsScene):
             for e in self.edges.values():
                 if e in pending:
                     e.place_label()
+        # the index's rect: the graph with room around it (an item outside is still
+        # indexed, in the outermost cells; a rect far larger than the graph would leave
+        # each cell holding more items)
+        ext = self.extent()
+        if not ext.isEmpty():
+            m = max(2000.0, 0.5 * max(ext.width(), ext.height()))
+            self.setSceneRect(ext.adjusted(-m, -m, m, m))
         self.setItemIndexMethod(self._index_method)  # a new index: its depth is set after
         # Qt's automatic BSP depth makes the first query on a large graph take seconds
         # (long edges are filed in every leaf they cross); a shallower tree does not
