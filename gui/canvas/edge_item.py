@@ -435,10 +435,7 @@ class EdgeItem(QGraphicsItem):
 
     # -------------------------------------------------------------------- geometry
     def endpoints(self) -> tuple[QPointF, QPointF]:
-        p0 = self.src_item.out_port.scenePos()
-        port = self.dst_item.port_item(self.port)
-        p1 = port.scenePos() if port is not None else self.dst_item.scenePos()
-        return p0, p1
+        return self.src_item.port_scene_pos(None), self.dst_item.port_scene_pos(self.port)
 
     def update_path(self) -> None:
         """Follow the nodes: recompute the curve and re-place the label."""

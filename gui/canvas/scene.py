@@ -309,6 +309,11 @@ class CanvasScene(QGraphicsScene):
             self._extras.add(item)
         super().addItem(item)
 
+    def band_selecting(self) -> bool:
+        """Is a view selecting with a rubber band right now? (Nodes then offer their card
+        alone as their shape: see NodeItem.shape.)"""
+        return any(not v.rubberBandRect().isEmpty() for v in self.views())
+
     def has_extra_items(self) -> bool:
         """Is anything besides nodes, ports, edges and labels in the scene?"""
         if self._extras:

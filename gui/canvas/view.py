@@ -20,7 +20,7 @@ from gui.canvas.minimap import FindBar, Minimap
 from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGesture,
                                      RerouteGesture, node_at, port_at)
 from gui.canvas.node_item import BOX_MIN_LOD, HEADER
-from gui.canvas.port_item import PortItem
+from gui.canvas.port_item import Port
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
 
@@ -361,7 +361,7 @@ class CanvasView(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def _wire_gesture(self, port: PortItem) -> Gesture | None:
+    def _wire_gesture(self, port: Port) -> Gesture | None:
         if port.is_output:
             return ConnectGesture(self, port)
         src = self.document.graph.source_of(port.node_id, port.port)
