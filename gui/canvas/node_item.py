@@ -53,6 +53,8 @@ def accent(t, op: str) -> QColor:
 
 
 _ACCENTS: dict[tuple[int, str], QColor] = {}
+#: text scale → the five fonts of a card (see NodeItem._scale_fonts)
+_CARD_FONTS: dict[float, tuple] = {}
 #: the kind tag a leaf's card shows
 _TAGS = {"input": "input", "param": "θ trainable", "const": "const", "data": "data"}
 
@@ -132,11 +134,13 @@ class NodeItem(QGraphicsItem):
         if ts == self._text_scale:
             return
         self._text_scale = ts
-        self._f_name = font(round(13 * ts), bold=True)
-        self._f_symbol = font(round(12 * ts), bold=True)
-        self._f_small = font(round(11 * ts))
-        self._f_num = font(round(12 * ts), bold=True)
-        self._f_tag = font(round(10 * ts), bold=True)
+        fonts = _CARD_FONTS.get(ts)
+        if fonts is None:  # made once per scale and shared: a card never changes its fonts
+            fonts = _CARD_FONTS[ts] = (
+                font(round(13 * ts), bold=True), font(round(12 * ts), bold=True),
+                font(round(11 * ts)), font(round(12 * ts), bold=True),
+                font(round(10 * ts), bold=True))
+        self._f_name, self._f_symbol, self._f_small, self._f_num, self._f_tag = fonts
 
     # ----------------------------------------------------------------- model → item
     def sync(self, graph: Graph, result: Result) -> None:

@@ -158,7 +158,8 @@ class CanvasScene(QGraphicsScene):
             if item.highlighted != on:
                 item.highlighted = on
                 item.update()
-                item.label.update()
+                if item.label_item() is not None:
+                    item.label_item().update()
                 self._ov_lines = None
 
     def set_pass_mask(self, mask) -> None:
@@ -230,13 +231,13 @@ class CanvasScene(QGraphicsScene):
                 if lab is not exclude and not lab.edge.hidden_by_gesture]
 
     def curve_changed(self, edge: EdgeItem) -> None:
-        """An edge's curve moved: file its box again (its points are ``edge.samples``)."""
-        if edge.scene() is not self or not edge.samples:
+        """An edge's curve moved: file its box again (its points are ``edge.samples``,
+        computed only when a label nearby looks for them; the box holds them all)."""
+        box = edge.curve_box() if edge.scene() is self else None
+        if box is None:
             self._curve_boxes.pop(edge)
-            return
-        xs = [p[0] for p in edge.samples]
-        ys = [p[1] for p in edge.samples]
-        self._curve_boxes.set(edge, (min(xs), min(ys), max(xs), max(ys)))
+        else:
+            self._curve_boxes.set(edge, box)
 
     def curve_segments_in(self, area: tuple, skip=()) -> np.ndarray:
         """Segments (rows x0, y0, x1, y1) of the shown curves near ``area`` — but those
@@ -290,8 +291,9 @@ class CanvasScene(QGraphicsScene):
                 r = r.united(it.mean_card.sceneBoundingRect())
         for e in self.edges.values():
             r = r.united(e.sceneBoundingRect())
-            if e.label.isVisible():
-                r = r.united(e.label.sceneBoundingRect())
+            lab = e.label_item()
+            if lab is not None and lab.isVisible():
+                r = r.united(lab.sceneBoundingRect())
         return r
 
     # ------------------------------------------------------------- far-zoom overview
@@ -469,8 +471,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes[src].edges.add(e)
         self.nodes[dst].edges.add(e)
         self.edges[(src, dst, port)] = e
-        self.addItem(e)
-        self.addItem(e.label)
+        self.addItem(e)  # its label item is made when first needed (EdgeItem.label)
         self._ov_lines = None
         return e
 
@@ -542,9 +543,11 @@ class CanvasScene(QGraphicsScene):
             return
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
-        self._label_boxes.pop(e.label)
         self._curve_boxes.pop(e)
-        self.removeItem(e.label)
+        lab = e.label_item()
+        if lab is not None:
+            self._label_boxes.pop(lab)
+            self.removeItem(lab)
         self.removeItem(e)
         self._ov_lines = None
         self._dirty_edges.discard(key)
@@ -587,7 +590,8 @@ class CanvasScene(QGraphicsScene):
         moved edge's label: place those again (a label that is still clear stays put)."""
         for key in sorted(self.edges):
             e = self.edges[key]
-            if e.label.placed and e.label.lines and e.label.isVisible():
+            lab = e.label_item()
+            if lab is not None and lab.placed and lab.lines and lab.isVisible():
                 e.place_label(keep=True)
 
     def _refresh_numbers(self, every_node: bool = False) -> None:
@@ -669,8 +673,8 @@ class CanvasScene(QGraphicsScene):
         for it in self.items(rect, Qt.IntersectsItemBoundingRect):
             if isinstance(it, EdgeItem) and it.key in stale:
                 # a long edge crossing the view keeps its label near its middle
-                lab = it.label
-                if lab.placed and lab.lines:
+                lab = it.label_item()
+                if lab is not None and lab.placed and lab.lines:
                     b = lab.box()
                     seen = b[0] < near.right() and near.left() < b[2] and \
                         b[1] < near.bottom() and near.top() < b[3]
