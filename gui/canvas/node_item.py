@@ -525,7 +525,9 @@ class NodeItem(QGraphicsItem):
             self.setZValue(1.5 if value else 1)
             if self.scene() is not None:
                 self.scene().overview_changed(edges=False)
-        return super().itemChange(change, value)
+        # QGraphicsItem.itemChange returns the value as it is: not calling it saves a
+        # round trip through the binding for each of the ~8 changes a new card sends
+        return value
 
     # ------------------------------------------------------------------- painting
     def far_colour(self, t, selected: bool | None = None) -> QColor:

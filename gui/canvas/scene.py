@@ -76,8 +76,9 @@ class CanvasScene(QGraphicsScene):
         #: the union of the node cards (see extent), None when a node moved
         self._extent: QRectF | None = None
         self._label_boxes = BoxGrid()
-        #: every curve's box; its points are on the edge item (labels keep off curves)
-        self._curve_boxes = BoxGrid(cell=128.0)
+        #: every curve's box; its points are on the edge item (labels keep off curves);
+        #: None after a build or during a bulk move, until a label looks (see _curves)
+        self._curve_boxes: BoxGrid | None = None
         #: batched far-zoom picture (see overview_lines/boxes); None when an item changed
         self._ov_lines: LineGroups | None = None
         self._ov_boxes: BoxGroups | None = None
@@ -233,18 +234,30 @@ class CanvasScene(QGraphicsScene):
     def curve_changed(self, edge: EdgeItem) -> None:
         """An edge's curve moved: file its box again (its points are ``edge.samples``,
         computed only when a label nearby looks for them; the box holds them all)."""
+        if self._curve_boxes is None:
+            return  # filed with all the others when next asked for
         box = edge.curve_box() if edge.scene() is self else None
         if box is None:
             self._curve_boxes.pop(edge)
         else:
             self._curve_boxes.set(edge, box)
 
+    def _curves(self) -> BoxGrid:
+        """The curves' boxes, filed at once when a build or a bulk move left them out."""
+        if self._curve_boxes is None:
+            grid = self._curve_boxes = BoxGrid(cell=128.0)
+            for e in self.edges.values():
+                box = e.curve_box()
+                if box is not None:
+                    grid.set(e, box)
+        return self._curve_boxes
+
     def curve_segments_in(self, area: tuple, skip=()) -> np.ndarray:
         """Segments (rows x0, y0, x1, y1) of the shown curves near ``area`` — but those
         of the edges in ``skip`` (a label's own edge and its twins)."""
         skip = set(skip)
         l, t, r, b = area
-        parts = [e.segment_array() for e, _ in self._curve_boxes.items_in(area)
+        parts = [e.segment_array() for e, _ in self._curves().items_in(area)
                  if e not in skip and not e.hidden_by_gesture]
         if not parts:
             return np.empty((0, 4))
@@ -380,7 +393,7 @@ class CanvasScene(QGraphicsScene):
         self._node_boxes = None
         self._extent = None
         self._label_boxes.clear()
-        self._curve_boxes.clear()
+        self._curve_boxes = None
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
         self._display = layout(g, geometry=self.geometry) if self.presenting else None
@@ -404,6 +417,7 @@ class CanvasScene(QGraphicsScene):
             return
         self.building = on
         if on:
+            self._curve_boxes = None  # curves move in bulk: filed once, when next asked for
             self._index_method = self.itemIndexMethod()
             self.setItemIndexMethod(QGraphicsScene.NoIndex)
             return
@@ -543,7 +557,8 @@ class CanvasScene(QGraphicsScene):
             return
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
-        self._curve_boxes.pop(e)
+        if self._curve_boxes is not None:
+            self._curve_boxes.pop(e)
         lab = e.label_item()
         if lab is not None:
             self._label_boxes.pop(lab)
