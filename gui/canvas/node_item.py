@@ -38,6 +38,9 @@ BOX_MIN_LOD = 0.15
 #: looked up once: Qt calls itemChange for every flag, z and position set
 _POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
 _SELECTED_CHANGED = QGraphicsItem.ItemSelectedHasChanged
+#: or-ing the flags costs more than setting them (the binding's enums are Python objects)
+_FLAGS = (QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+          | QGraphicsItem.ItemSendsGeometryChanges)
 
 
 def accent(t, op: str) -> QColor:
@@ -121,8 +124,7 @@ class NodeItem(QGraphicsItem):
         self._qbox_of: tuple | None = None
         self._text_scale = 0.0
         self._scale_fonts(1.0)
-        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
-                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setFlags(_FLAGS)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
 

@@ -271,10 +271,14 @@ class CanvasScene(QGraphicsScene):
         """Where the graph is: the node cards' union with room for labels around it
         (cached; cheaper than asking every item for its bounding rect)."""
         if self._extent is None:
-            r = QRectF()
-            for it in self.nodes.values():
-                r = r.united(it.card_qrect())
-            self._extent = r.adjusted(-120, -120, 120, 120) if not r.isEmpty() else r
+            boxes = [it.card_box() for it in self.nodes.values()]
+            if not boxes:
+                self._extent = QRectF()
+            else:
+                left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+                right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+                self._extent = QRectF(left - 120, top - 120, right - left + 240,
+                                      bottom - top + 240)
         return self._extent
 
     def node_geometry_changed(self, item: NodeItem | None = None) -> None:
