@@ -9,6 +9,7 @@ that moved, it does not rebuild the picture.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 from typing import Iterable
 
@@ -403,9 +404,15 @@ class CanvasScene(QGraphicsScene):
         self._display = layout(g, geometry=self.geometry) if self.presenting else None
         total = len(g) + 2 * g.nx.number_of_edges()
         self.set_bulk(True)
+        # tens of thousands of new objects, none of them garbage: without this Python's
+        # collector would walk the whole heap (the graph too) several times meanwhile
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self._build_items(g, r, total)
         finally:
+            if collecting:
+                gc.enable()
             self.set_bulk(False)
         self._dirty_edges.update(self.edges)
         self._refresh_numbers()
