@@ -314,6 +314,13 @@ class EdgeLabelItem(QGraphicsItem):
             painter.drawText(r, Qt.AlignCenter, line)
 
 
+#: shared until an edge is routed (update_path assigns new ones; nothing edits these)
+_NO_PATH = QPainterPath()
+_NO_POINT = QPointF()
+_NO_LINE = QLineF()
+_NO_RECT = QRectF()
+
+
 class EdgeItem(QGraphicsItem):
     """The curve of one (source, target, port) edge; owns its label item."""
 
@@ -329,22 +336,46 @@ class EdgeItem(QGraphicsItem):
         self.constant = False
         self.on_path = False
         self.finite = True
-        self._path = QPainterPath()
-        self._ends = (QPointF(), QPointF())
-        self._line = QLineF()
-        self._brect = QRectF()
+        self._path = _NO_PATH
+        self._ends = (_NO_POINT, _NO_POINT)
+        self._line = _NO_LINE
+        self._brect = _NO_RECT
         self._numbers: tuple | None = None
-        self.label = EdgeLabelItem(self)
+        #: the label item, made when first asked for (see ``label``)
+        self._label: EdgeLabelItem | None = None
         #: True while a re-route drag has lifted this edge off its port
         self.hidden_by_gesture = False
         #: drawn with a wide halo and a bold label (set by CanvasScene.set_highlight)
         self.highlighted = False
-        #: points along the curve (scene coordinates), for other labels to keep clear of
-        self.samples: list[tuple[float, float]] = []
+        #: the curve's points (see ``samples``), computed when first asked for
+        self._samples: list[tuple[float, float]] | None = []
         self._segments: np.ndarray | None = None
-        self.setZValue(0)
         self.setAcceptedMouseButtons(Qt.NoButton)
         self.setAcceptHoverEvents(True)
+
+    @property
+    def label(self) -> EdgeLabelItem:
+        """The label item, made (and put in the edge's scene) when first asked for: a
+        large file opens with its labels not yet worded, and far out none is drawn, so
+        most edges need no label item until a view shows them up close."""
+        lab = self._label
+        if lab is None:
+            lab = self._label = EdgeLabelItem(self)
+            scene = self.scene()
+            if scene is not None:
+                scene.addItem(lab)
+        return lab
+
+    def label_item(self) -> EdgeLabelItem | None:
+        """The label item if it was made (None: no text yet, nothing placed or drawn)."""
+        return self._label
+
+    @property
+    def samples(self) -> list[tuple[float, float]]:
+        """Points along the curve (scene coordinates), for other labels to keep clear of."""
+        if self._samples is None:
+            self._samples = curve_samples(*self._ends)
+        return self._samples
 
     def type(self) -> int:
         return self.Type
@@ -435,10 +466,7 @@ class EdgeItem(QGraphicsItem):
 
     # -------------------------------------------------------------------- geometry
     def endpoints(self) -> tuple[QPointF, QPointF]:
-        p0 = self.src_item.out_port.scenePos()
-        port = self.dst_item.port_item(self.port)
-        p1 = port.scenePos() if port is not None else self.dst_item.scenePos()
-        return p0, p1
+        return self.src_item.port_scene_pos(None), self.dst_item.port_scene_pos(self.port)
 
     def update_path(self) -> None:
         """Follow the nodes: recompute the curve and re-place the label."""
@@ -449,7 +477,7 @@ class EdgeItem(QGraphicsItem):
         self._line = QLineF(p0, p1)
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
-        self.samples = curve_samples(p0, p1)
+        self._samples = None
         self._segments = None
         scene = self.scene()
         if scene is not None:
@@ -461,6 +489,16 @@ class EdgeItem(QGraphicsItem):
             scene.labels_pending.add(self)
         else:
             self.place_label()
+
+    def curve_box(self) -> tuple[float, float, float, float] | None:
+        """A box holding the whole curve (that of its control points, as ``curve``
+        makes them), or None before it is routed."""
+        p0, p1 = self._ends
+        if self._path.isEmpty():
+            return None
+        x0, y0, x3, y3 = p0.x(), p0.y(), p1.x(), p1.y()
+        dx = max(40.0, abs(x3 - x0) * 0.5)
+        return (min(x0, x3 - dx), min(y0, y3), max(x3, x0 + dx), max(y0, y3))
 
     def segment_array(self) -> np.ndarray:
         """The sampled curve as rows (x0, y0, x1, y1), made when first asked for."""
@@ -513,15 +551,16 @@ class EdgeItem(QGraphicsItem):
         spot is still clear (a value change must not make labels jump around);
         ``only_own`` is accepted for callers that only changed this edge's numbers.
         """
-        label = self.label
-        if not label.lines or self._path.isEmpty():
+        label = self._label
+        if label is None or not label.lines or self._path.isEmpty():
             return
         size = label.size()
         w, h = size.width(), size.height()
         own = [_grow_node(self.src_item.card_box()), _grow_node(self.dst_item.card_box())]
         sibs = self.siblings()
         idx = sibs.index(self) if self in sibs else 0
-        hard = own + [_grow(s.label.box(), 2) for s in sibs[:idx] if s.label.lines]
+        hard = own + [_grow(s._label.box(), 2) for s in sibs[:idx]
+                      if s._label is not None and s._label.lines]
         scene = self.scene()
         anchors = [self._path.pointAtPercent(t) for t in ANCHORS]
         anchors = [(a.x(), a.y()) for a in anchors]

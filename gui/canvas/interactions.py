@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from engine.ops import OPS
 from gui.canvas.edge_item import curve
 from gui.canvas.node_item import NodeItem
-from gui.canvas.port_item import PortItem
+from gui.canvas.port_item import Port
 
 
 class Gesture:
@@ -123,19 +123,25 @@ class RubberEdge(QGraphicsItem):
         painter.drawPath(self._path)
 
 
-def port_at(view, view_pos) -> PortItem | None:
+def port_at(view, view_pos) -> Port | None:
+    """The port under the view point: of the nodes there (a node's shape covers its
+    ports' hit areas), topmost first, the first with a port there."""
+    sp = None
     for it in view.items(view_pos):
-        if isinstance(it, PortItem):
-            return it
+        if isinstance(it, NodeItem):
+            if sp is None:
+                sp = view.mapToScene(view_pos)
+            port = it.port_at(sp)
+            if port is not None:
+                return port
     return None
 
 
 def node_at(view, view_pos) -> NodeItem | None:
+    """The topmost node under the view point, its ports' hit areas included."""
     for it in view.items(view_pos):
         if isinstance(it, NodeItem):
             return it
-        if isinstance(it, PortItem):
-            return it.parentItem()
     return None
 
 
@@ -146,7 +152,7 @@ class _WireGesture(Gesture):
         super().__init__(view)
         self.rubber = RubberEdge(anchor, from_output)
         self.scene.addItem(self.rubber)
-        self.valid: set[PortItem] = set()
+        self.valid: set[Port] = set()
 
     def highlight(self, ports) -> None:
         self.valid = set(ports)
@@ -177,7 +183,7 @@ class ConnectGesture(_WireGesture):
     output port). Release on a port: connect, or say why not. Release on empty canvas:
     the quick-add popup, and the chosen node is connected."""
 
-    def __init__(self, view, port: PortItem) -> None:
+    def __init__(self, view, port: Port) -> None:
         super().__init__(view, port.scenePos(), port.is_output)
         self.origin = port
         port.set_highlight("source")
@@ -191,7 +197,7 @@ class ConnectGesture(_WireGesture):
                            if doc.can_connect(n.node_id, port.node_id, port.port))
         self.rubber.set_end(port.scenePos(), False)
 
-    def _endpoints(self, other: PortItem) -> tuple[str, str, str] | None:
+    def _endpoints(self, other: Port) -> tuple[str, str, str] | None:
         """(src, dst, port) when ``other`` is the right kind of port for this drag."""
         if self.origin.is_output and not other.is_output:
             return self.origin.node_id, other.node_id, other.port
@@ -277,7 +283,7 @@ class RerouteGesture(_WireGesture):
     """Drag an edge's input end away: release on empty canvas disconnects, on another
     input port re-routes (document.reconnect), on its own port changes nothing."""
 
-    def __init__(self, view, port: PortItem, edge) -> None:
+    def __init__(self, view, port: Port, edge) -> None:
         super().__init__(view, edge.src_item.out_port.scenePos(), True)
         self.edge = edge
         self.src, self.dst, self.port = edge.key

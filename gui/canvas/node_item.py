@@ -19,7 +19,7 @@ from engine.labels import display_name, grad_symbol, node_formula
 from engine.layout import NORMAL, node_size
 from engine.numfmt import fmt, full
 from engine.ops import OPS
-from gui.canvas.port_item import PortItem
+from gui.canvas.port_item import HIT_RADIUS, Port, paint_port
 from gui.canvas.theme import font
 
 HEADER = 24.0
@@ -38,6 +38,9 @@ BOX_MIN_LOD = 0.15
 #: looked up once: Qt calls itemChange for every flag, z and position set
 _POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
 _SELECTED_CHANGED = QGraphicsItem.ItemSelectedHasChanged
+#: or-ing the flags costs more than setting them (the binding's enums are Python objects)
+_FLAGS = (QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+          | QGraphicsItem.ItemSendsGeometryChanges)
 
 
 def accent(t, op: str) -> QColor:
@@ -53,6 +56,8 @@ def accent(t, op: str) -> QColor:
 
 
 _ACCENTS: dict[tuple[int, str], QColor] = {}
+#: text scale → the five fonts of a card (see NodeItem._scale_fonts)
+_CARD_FONTS: dict[float, tuple] = {}
 #: the kind tag a leaf's card shows
 _TAGS = {"input": "input", "param": "θ trainable", "const": "const", "data": "data"}
 
@@ -97,10 +102,19 @@ class NodeItem(QGraphicsItem):
         #: why the gradient shown is NaN or ∞ (the badge says "hover me" for either)
         self.grad_fault: str | None = None
         self.port_labels: list[str] = []
-        self.in_ports: list[PortItem] = []
+        #: the ports, drawn and hit-tested by this item (see port_item)
+        self.in_ports: list[Port] = []
         #: port name → index in in_ports (a sum can have thousands of ports)
         self._port_at: dict[str, int] = {}
-        self.out_port = PortItem(self, node_id, None)
+        self.out_port = Port(self, node_id, None)
+        #: the port under the mouse (drawn larger), if any
+        self._hover_port: Port | None = None
+        #: the card's outline, and the card with the ports' hit areas (see shape)
+        self._card_path: QPainterPath | None = None
+        self._card_key: tuple | None = None
+        self._hit_path: QPainterPath | None = None
+        #: how far the lowest port's hit area reaches below the card (a tall sum)
+        self._port_bottom = 0.0
         self._numbers: tuple | None = None
         self._tip_from: tuple | None = None
         self._caption_key: tuple | None = None
@@ -110,8 +124,7 @@ class NodeItem(QGraphicsItem):
         self._qbox_of: tuple | None = None
         self._text_scale = 0.0
         self._scale_fonts(1.0)
-        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
-                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setFlags(_FLAGS)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
 
@@ -123,11 +136,13 @@ class NodeItem(QGraphicsItem):
         if ts == self._text_scale:
             return
         self._text_scale = ts
-        self._f_name = font(round(13 * ts), bold=True)
-        self._f_symbol = font(round(12 * ts), bold=True)
-        self._f_small = font(round(11 * ts))
-        self._f_num = font(round(12 * ts), bold=True)
-        self._f_tag = font(round(10 * ts), bold=True)
+        fonts = _CARD_FONTS.get(ts)
+        if fonts is None:  # made once per scale and shared: a card never changes its fonts
+            fonts = _CARD_FONTS[ts] = (
+                font(round(13 * ts), bold=True), font(round(12 * ts), bold=True),
+                font(round(11 * ts)), font(round(12 * ts), bold=True),
+                font(round(10 * ts), bold=True))
+        self._f_name, self._f_symbol, self._f_small, self._f_num, self._f_tag = fonts
 
     # ----------------------------------------------------------------- model → item
     def sync(self, graph: Graph, result: Result) -> None:
@@ -168,18 +183,34 @@ class NodeItem(QGraphicsItem):
             keep = {p.port: p for p in self.in_ports}
             new = []
             for name in ports:
-                item = keep.pop(name, None) or PortItem(self, self.node_id, name)
+                item = keep.pop(name, None) or Port(self, self.node_id, name)
                 new.append(item)
             for gone in keep.values():
-                gone.setParentItem(None)
-                if gone.scene() is not None:
-                    gone.scene().removeItem(gone)
+                if gone is self._hover_port:
+                    self._hover_port = None
             self.in_ports = new
             self._port_at = {p.port: i for i, p in enumerate(new)}
+            self.update()
+        fed = {k for keys in graph.nx._pred[self.node_id].values() for k in keys} \
+            if ports else ()
+        n = len(self.in_ports)
+        moved = False
         for i, item in enumerate(self.in_ports):
-            item.setPos(0.0, port_y(self.h, i, len(self.in_ports)))
-            item.set_fed(graph.source_of(self.node_id, item.port) is not None)
-        self.out_port.setPos(self.w, output_port_y(self.h))
+            y = port_y(self.h, i, n)
+            if item.y != y:
+                item.y, moved = y, True
+            item.set_fed(item.port in fed)
+        out = self.out_port
+        if (out.x, out.y) != (self.w, output_port_y(self.h)):
+            out.x, out.y, moved = self.w, output_port_y(self.h), True
+        if moved:
+            self._hit_path = None
+            self.update()
+        bottom = max(0.0, self.in_ports[-1].y + HIT_RADIUS + 1.0 - self.h - MARGIN_BOTTOM) \
+            if self.in_ports else 0.0
+        if bottom != self._port_bottom:
+            self.prepareGeometryChange()
+            self._port_bottom = bottom
 
     def sync_numbers(self, graph: Graph, result: Result) -> bool:
         """Update the two numbers and the state they imply; False when nothing changed."""
@@ -290,7 +321,34 @@ class NodeItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._word_tooltip()
+        self._hover_at(event.pos())
         super().hoverEnterEvent(event)
+
+    def hoverMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._hover_at(event.pos())
+        super().hoverMoveEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._set_hover_port(None)
+        super().hoverLeaveEvent(event)
+
+    def _hover_at(self, pos: QPointF) -> None:
+        self._set_hover_port(self.port_near(pos.x(), pos.y()))
+
+    def _set_hover_port(self, port: Port | None) -> None:
+        """The mouse is over ``port`` (None: over no port): it is drawn larger and the
+        cursor is a cross, as over the port items of before."""
+        old = self._hover_port
+        if port is old:
+            return
+        if old is not None:
+            old.set_hover(False)
+        self._hover_port = port
+        if port is not None:
+            port.set_hover(True)
+            self.setCursor(Qt.CrossCursor)
+        else:
+            self.unsetCursor()
 
     def set_pass_state(self, state: tuple[bool, float | None, bool] | None) -> None:
         """Set by CanvasScene.set_pass_mask; the scene then refreshes the numbers."""
@@ -349,12 +407,35 @@ class NodeItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         return QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
-                      self.h + MARGIN_TOP + MARGIN_BOTTOM)
+                      self.h + MARGIN_TOP + MARGIN_BOTTOM + self._port_bottom)
+
+    def card_path(self) -> QPainterPath:
+        """The card's outline (rounded), in item coordinates; cached."""
+        key = (self.w, self.h, self._radius())
+        if self._card_path is None or self._card_key != key:
+            p = QPainterPath()
+            p.addRoundedRect(self.rect(), key[2], key[2])
+            self._card_path, self._card_key = p, key
+            self._hit_path = None
+        return self._card_path
 
     def shape(self) -> QPainterPath:
-        p = QPainterPath()
-        p.addRoundedRect(self.rect(), self._radius(), self._radius())
-        return p
+        """The card and its ports' hit areas: what the mouse finds (a press, hovering,
+        ``view.items``). A rubber band selects by the card alone, as when the ports
+        were items of their own (not selectable)."""
+        card = self.card_path()
+        scene = self.scene()
+        if scene is not None and scene.band_selecting():
+            return card
+        if self._hit_path is None:
+            p = QPainterPath()
+            p.setFillRule(Qt.WindingFill)
+            for port in self.in_ports:
+                p.addEllipse(QPointF(port.x, port.y), HIT_RADIUS, HIT_RADIUS)
+            p.addEllipse(QPointF(self.out_port.x, self.out_port.y), HIT_RADIUS, HIT_RADIUS)
+            p.addPath(card)
+            self._hit_path = p
+        return self._hit_path
 
     def name_rect(self) -> QRectF:
         """Where the name is written (double-click there renames)."""
@@ -381,11 +462,36 @@ class NodeItem(QGraphicsItem):
     def port_index(self, port: str) -> int:
         return self._port_at.get(port, len(self.in_ports))
 
-    def port_item(self, port: str | None) -> PortItem | None:
+    def port_item(self, port: str | None) -> Port | None:
+        """The output port (None) or the input port of that name; None if there is none."""
         if port is None:
             return self.out_port
         i = self._port_at.get(port)
         return None if i is None else self.in_ports[i]
+
+    def port_scene_pos(self, port: str | None) -> QPointF:
+        """Where an edge attaches to ``port`` (the output for None), in scene
+        coordinates; the node's position for a port it does not show."""
+        p = self.port_item(port)
+        return p.scenePos() if p is not None else self.pos()
+
+    def port_near(self, x: float, y: float) -> Port | None:
+        """The port whose hit area holds the item-coordinate point (x, y), nearest
+        first; None when there is none (a quick test on the card's sides first)."""
+        if not (-HIT_RADIUS <= x <= HIT_RADIUS or self.w - HIT_RADIUS <= x <= self.w + HIT_RADIUS):
+            return None
+        best, best_d = None, HIT_RADIUS * HIT_RADIUS
+        for p in (self.out_port,) if x > self.w / 2 else self.in_ports:
+            dx, dy = x - p.x, y - p.y
+            d = dx * dx + dy * dy
+            if d <= best_d:
+                best, best_d = p, d
+        return best
+
+    def port_at(self, scene_pos: QPointF) -> Port | None:
+        """The port whose hit area holds the scene point, if any."""
+        p = self.mapFromScene(scene_pos)
+        return self.port_near(p.x(), p.y())
 
     def _radius(self) -> float:
         return LEAF_RADIUS if OPS[self.op].is_leaf else CARD_RADIUS
@@ -421,7 +527,9 @@ class NodeItem(QGraphicsItem):
             self.setZValue(1.5 if value else 1)
             if self.scene() is not None:
                 self.scene().overview_changed(edges=False)
-        return super().itemChange(change, value)
+        # QGraphicsItem.itemChange returns the value as it is: not calling it saves a
+        # round trip through the binding for each of the ~8 changes a new card sends
+        return value
 
     # ------------------------------------------------------------------- painting
     def far_colour(self, t, selected: bool | None = None) -> QColor:
@@ -500,6 +608,7 @@ class NodeItem(QGraphicsItem):
 
         if lod < TEXT_MIN_LOD:
             self._paint_badges(painter, t)
+            self._paint_ports(painter, t)
             return
 
         # symbol chip
@@ -540,7 +649,7 @@ class NodeItem(QGraphicsItem):
             painter.setFont(self._f_small)
             painter.setPen(t.text_muted)
             for item, text in zip(self.in_ports, self.port_labels):
-                y = item.pos().y()
+                y = item.y
                 painter.drawText(QRectF(11.0, y - 8.0, self.w / 2, 16.0),
                                  Qt.AlignVCenter | Qt.AlignLeft, text)
 
@@ -567,7 +676,7 @@ class NodeItem(QGraphicsItem):
             min_left = inset
             shown = self.port_labels if self._text_scale == 1.0 else []
             for item, text in zip(self.in_ports, shown):
-                if abs(item.pos().y() - y) < 14.0:
+                if abs(item.y - y) < 14.0:
                     min_left = max(min_left, 17.0 + cfm.horizontalAdvance(text))
             room = nrect.left() - 6.0 - min_left
             cap = cfm.elidedText(caption, Qt.ElideRight, room) if room > 8 else ""
@@ -575,6 +684,13 @@ class NodeItem(QGraphicsItem):
                              Qt.AlignVCenter | Qt.AlignRight, cap)
 
         self._paint_badges(painter, t)
+        self._paint_ports(painter, t)
+
+    def _paint_ports(self, painter: QPainter, t) -> None:
+        """The ports, over the card (as child items were drawn)."""
+        paint_port(painter, t, self.out_port)
+        for port in self.in_ports:
+            paint_port(painter, t, port)
 
     def _paint_badges(self, painter: QPainter, t) -> None:
         if self.is_output:

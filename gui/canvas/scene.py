@@ -9,6 +9,7 @@ that moved, it does not rebuild the picture.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 from typing import Iterable
 
@@ -34,6 +35,8 @@ BoxGroups = list[tuple[QColor, float, list[QRectF]]]
 MAX_LABEL_WIDTH = 240.0
 #: up to this many stale labels are worded at once; more wait until they are seen
 EAGER_LABELS = 300
+#: half the side of the scene rect before a build fits it to the graph (see set_bulk)
+INDEX_WORLD = 1.0e5
 
 
 class CanvasScene(QGraphicsScene):
@@ -74,14 +77,19 @@ class CanvasScene(QGraphicsScene):
         #: the union of the node cards (see extent), None when a node moved
         self._extent: QRectF | None = None
         self._label_boxes = BoxGrid()
-        #: every curve's box; its points are on the edge item (labels keep off curves)
-        self._curve_boxes = BoxGrid(cell=128.0)
+        #: every curve's box; its points are on the edge item (labels keep off curves);
+        #: None after a build or during a bulk move, until a label looks (see _curves)
+        self._curve_boxes: BoxGrid | None = None
         #: batched far-zoom picture (see overview_lines/boxes); None when an item changed
         self._ov_lines: LineGroups | None = None
         self._ov_boxes: BoxGroups | None = None
         #: items other than nodes, edges and labels (a rubber edge, the rename editor)
         self._extras: set[QGraphicsItem] = set()
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        # a fixed scene rect: without one Qt unites every item's bounding rect (a Python
+        # call each) whenever an item was added and events are processed — each progress
+        # step of a build, each node a user adds (views keep their own scrollable world)
+        self.setSceneRect(QRectF(-INDEX_WORLD, -INDEX_WORLD, 2 * INDEX_WORLD, 2 * INDEX_WORLD))
         self.setBackgroundBrush(self.theme.background)
         d = document
         d.nodeAdded.connect(self._on_node_added)
@@ -152,7 +160,8 @@ class CanvasScene(QGraphicsScene):
             if item.highlighted != on:
                 item.highlighted = on
                 item.update()
-                item.label.update()
+                if item.label_item() is not None:
+                    item.label_item().update()
                 self._ov_lines = None
 
     def set_pass_mask(self, mask) -> None:
@@ -224,20 +233,32 @@ class CanvasScene(QGraphicsScene):
                 if lab is not exclude and not lab.edge.hidden_by_gesture]
 
     def curve_changed(self, edge: EdgeItem) -> None:
-        """An edge's curve moved: file its box again (its points are ``edge.samples``)."""
-        if edge.scene() is not self or not edge.samples:
+        """An edge's curve moved: file its box again (its points are ``edge.samples``,
+        computed only when a label nearby looks for them; the box holds them all)."""
+        if self._curve_boxes is None:
+            return  # filed with all the others when next asked for
+        box = edge.curve_box() if edge.scene() is self else None
+        if box is None:
             self._curve_boxes.pop(edge)
-            return
-        xs = [p[0] for p in edge.samples]
-        ys = [p[1] for p in edge.samples]
-        self._curve_boxes.set(edge, (min(xs), min(ys), max(xs), max(ys)))
+        else:
+            self._curve_boxes.set(edge, box)
+
+    def _curves(self) -> BoxGrid:
+        """The curves' boxes, filed at once when a build or a bulk move left them out."""
+        if self._curve_boxes is None:
+            grid = self._curve_boxes = BoxGrid(cell=128.0)
+            for e in self.edges.values():
+                box = e.curve_box()
+                if box is not None:
+                    grid.set(e, box)
+        return self._curve_boxes
 
     def curve_segments_in(self, area: tuple, skip=()) -> np.ndarray:
         """Segments (rows x0, y0, x1, y1) of the shown curves near ``area`` — but those
         of the edges in ``skip`` (a label's own edge and its twins)."""
         skip = set(skip)
         l, t, r, b = area
-        parts = [e.segment_array() for e, _ in self._curve_boxes.items_in(area)
+        parts = [e.segment_array() for e, _ in self._curves().items_in(area)
                  if e not in skip and not e.hidden_by_gesture]
         if not parts:
             return np.empty((0, 4))
@@ -251,10 +272,14 @@ class CanvasScene(QGraphicsScene):
         """Where the graph is: the node cards' union with room for labels around it
         (cached; cheaper than asking every item for its bounding rect)."""
         if self._extent is None:
-            r = QRectF()
-            for it in self.nodes.values():
-                r = r.united(it.card_qrect())
-            self._extent = r.adjusted(-120, -120, 120, 120) if not r.isEmpty() else r
+            boxes = [it.card_box() for it in self.nodes.values()]
+            if not boxes:
+                self._extent = QRectF()
+            else:
+                left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+                right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+                self._extent = QRectF(left - 120, top - 120, right - left + 240,
+                                      bottom - top + 240)
         return self._extent
 
     def node_geometry_changed(self, item: NodeItem | None = None) -> None:
@@ -284,8 +309,9 @@ class CanvasScene(QGraphicsScene):
                 r = r.united(it.mean_card.sceneBoundingRect())
         for e in self.edges.values():
             r = r.united(e.sceneBoundingRect())
-            if e.label.isVisible():
-                r = r.united(e.label.sceneBoundingRect())
+            lab = e.label_item()
+            if lab is not None and lab.isVisible():
+                r = r.united(lab.sceneBoundingRect())
         return r
 
     # ------------------------------------------------------------- far-zoom overview
@@ -302,6 +328,11 @@ class CanvasScene(QGraphicsScene):
         if not isinstance(item, (NodeItem, EdgeItem, EdgeLabelItem)):
             self._extras.add(item)
         super().addItem(item)
+
+    def band_selecting(self) -> bool:
+        """Is a view selecting with a rubber band right now? (Nodes then offer their card
+        alone as their shape: see NodeItem.shape.)"""
+        return any(not v.rubberBandRect().isEmpty() for v in self.views())
 
     def has_extra_items(self) -> bool:
         """Is anything besides nodes, ports, edges and labels in the scene?"""
@@ -367,15 +398,21 @@ class CanvasScene(QGraphicsScene):
         self._node_boxes = None
         self._extent = None
         self._label_boxes.clear()
-        self._curve_boxes.clear()
+        self._curve_boxes = None
         g, r = self.document.graph, self.document.result
         self._shown_output = g.output
         self._display = layout(g, geometry=self.geometry) if self.presenting else None
         total = len(g) + 2 * g.nx.number_of_edges()
         self.set_bulk(True)
+        # tens of thousands of new objects, none of them garbage: without this Python's
+        # collector would walk the whole heap (the graph too) several times meanwhile
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self._build_items(g, r, total)
         finally:
+            if collecting:
+                gc.enable()
             self.set_bulk(False)
         self._dirty_edges.update(self.edges)
         self._refresh_numbers()
@@ -391,6 +428,7 @@ class CanvasScene(QGraphicsScene):
             return
         self.building = on
         if on:
+            self._curve_boxes = None  # curves move in bulk: filed once, when next asked for
             self._index_method = self.itemIndexMethod()
             self.setItemIndexMethod(QGraphicsScene.NoIndex)
             return
@@ -405,6 +443,13 @@ class CanvasScene(QGraphicsScene):
             for e in self.edges.values():
                 if e in pending:
                     e.place_label()
+        # the index's rect: the graph with room around it (an item outside is still
+        # indexed, in the outermost cells; a rect far larger than the graph would leave
+        # each cell holding more items)
+        ext = self.extent()
+        if not ext.isEmpty():
+            m = max(2000.0, 0.5 * max(ext.width(), ext.height()))
+            self.setSceneRect(ext.adjusted(-m, -m, m, m))
         self.setItemIndexMethod(self._index_method)  # a new index: its depth is set after
         # Qt's automatic BSP depth makes the first query on a large graph take seconds
         # (long edges are filed in every leaf they cross); a shallower tree does not
@@ -451,8 +496,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes[src].edges.add(e)
         self.nodes[dst].edges.add(e)
         self.edges[(src, dst, port)] = e
-        self.addItem(e)
-        self.addItem(e.label)
+        self.addItem(e)  # its label item is made when first needed (EdgeItem.label)
         self._ov_lines = None
         return e
 
@@ -524,9 +568,12 @@ class CanvasScene(QGraphicsScene):
             return
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
-        self._label_boxes.pop(e.label)
-        self._curve_boxes.pop(e)
-        self.removeItem(e.label)
+        if self._curve_boxes is not None:
+            self._curve_boxes.pop(e)
+        lab = e.label_item()
+        if lab is not None:
+            self._label_boxes.pop(lab)
+            self.removeItem(lab)
         self.removeItem(e)
         self._ov_lines = None
         self._dirty_edges.discard(key)
@@ -569,7 +616,8 @@ class CanvasScene(QGraphicsScene):
         moved edge's label: place those again (a label that is still clear stays put)."""
         for key in sorted(self.edges):
             e = self.edges[key]
-            if e.label.placed and e.label.lines and e.label.isVisible():
+            lab = e.label_item()
+            if lab is not None and lab.placed and lab.lines and lab.isVisible():
                 e.place_label(keep=True)
 
     def _refresh_numbers(self, every_node: bool = False) -> None:
@@ -651,8 +699,8 @@ class CanvasScene(QGraphicsScene):
         for it in self.items(rect, Qt.IntersectsItemBoundingRect):
             if isinstance(it, EdgeItem) and it.key in stale:
                 # a long edge crossing the view keeps its label near its middle
-                lab = it.label
-                if lab.placed and lab.lines:
+                lab = it.label_item()
+                if lab is not None and lab.placed and lab.lines:
                     b = lab.box()
                     seen = b[0] < near.right() and near.left() < b[2] and \
                         b[1] < near.bottom() and near.top() < b[3]

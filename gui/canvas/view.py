@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+import numpy as np
+
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QFrame, QGraphicsView, QMenu, QRubberBand, QStyle,
                                QStyleHintReturnMask, QStyleOptionGraphicsItem,
@@ -20,7 +22,7 @@ from gui.canvas.minimap import FindBar, Minimap
 from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGesture,
                                      RerouteGesture, node_at, port_at)
 from gui.canvas.node_item import BOX_MIN_LOD, HEADER
-from gui.canvas.port_item import PortItem
+from gui.canvas.port_item import Port
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
 
@@ -77,6 +79,8 @@ class CanvasView(QGraphicsView):
         self._base: QImage | None = None
         self._base_key: tuple | None = None
         self._base_lines: list | None = None
+        #: the hairlines as arrays, for redrawing a strip after a pan (see _shifted_base)
+        self._line_index: tuple | None = None
         self.scene().selectionChanged.connect(self._selection_changed)
         self.minimap = Minimap(self)
         self.find_bar = FindBar(self)
@@ -215,7 +219,8 @@ class CanvasView(QGraphicsView):
         if self.draws_overview():
             self._paint_overview(event)
             return
-        self._base = self._base_lines = None  # (a viewport-sized image) until zoomed out again
+        # (a viewport-sized image) until zoomed out again
+        self._base = self._base_lines = self._line_index = None
         # labels a value change left stale get their text just before they are seen
         scene.word_visible_labels(self)
         super().paintEvent(event)
@@ -281,8 +286,19 @@ class CanvasView(QGraphicsView):
                t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy())
         # the scene makes a new list whenever a hairline changes (an identity test: an id
         # could be reused once the old list is gone)
-        if self._base_key == key and self._base_lines is lines and self._base is not None:
-            return self._base
+        old = self._base_key
+        if old is not None and self._base_lines is lines and self._base is not None \
+                and old[:8] == key[:8]:
+            if old == key:
+                return self._base
+            # a pan: the same picture moved by whole pixels is the old image shifted,
+            # with only the strips it uncovers drawn
+            sx, sy = (key[8] - old[8]) * dpr, (key[9] - old[9]) * dpr
+            if abs(sx - round(sx)) < 1e-6 and abs(sy - round(sy)) < 1e-6 \
+                    and abs(sx) < self._base.width() / 2 and abs(sy) < self._base.height() / 2:
+                img = self._shifted_base(round(sx), round(sy), lines)
+                self._base, self._base_key = img, key
+                return img
         img = QImage(round(vp.width() * dpr), round(vp.height() * dpr),
                      QImage.Format_ARGB32_Premultiplied)
         img.setDevicePixelRatio(dpr)
@@ -305,6 +321,79 @@ class CanvasView(QGraphicsView):
         self._base, self._base_key, self._base_lines = img, key, lines
         return img
 
+    def _shifted_base(self, sx: int, sy: int, lines) -> QImage:
+        """The base image after a pan of (sx, sy) device pixels: the old one copied
+        over, then the grid and the hairlines drawn again in the uncovered strips only
+        (the hairlines that cross them are picked from arrays, so a frame after a short
+        pan does not rasterise every edge of a large graph again)."""
+        old = self._base
+        dpr = old.devicePixelRatio()
+        w, h = old.width(), old.height()
+        img = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+        img.setDevicePixelRatio(dpr)
+        p = QPainter(img)
+        p.setCompositionMode(QPainter.CompositionMode_Source)
+        p.drawImage(QPointF(sx / dpr, sy / dpr), old)
+        p.setCompositionMode(QPainter.CompositionMode_SourceOver)
+        strips = []  # uncovered rectangles, logical pixels
+        lw, lh = w / dpr, h / dpr
+        if sx > 0:
+            strips.append(QRectF(0, 0, sx / dpr, lh))
+        elif sx < 0:
+            strips.append(QRectF(lw + sx / dpr, 0, -sx / dpr, lh))
+        if sy > 0:
+            strips.append(QRectF(0, 0, lw, sy / dpr))
+        elif sy < 0:
+            strips.append(QRectF(0, lh + sy / dpr, lw, -sy / dpr))
+        t = self.viewportTransform()
+        inv = t.inverted()[0]
+        coords, runs, flat = self._hairline_index(lines)
+        pens: dict[int, QPen] = {}
+        for strip in strips:
+            p.resetTransform()  # the clip is in the viewport's pixels
+            p.setClipRect(strip)
+            p.setRenderHints(self.renderHints())
+            p.setWorldTransform(t)
+            grown = inv.mapRect(strip.adjusted(-4, -4, 4, 4))  # lines run through the clip
+            p.save()
+            self.drawBackground(p, grown)
+            p.restore()
+            p.setRenderHint(QPainter.Antialiasing, False)
+            l, tp, r, b = grown.left(), grown.top(), grown.right(), grown.bottom()
+            x0, y0, x1, y1 = coords[:, 0], coords[:, 1], coords[:, 2], coords[:, 3]
+            hit = np.flatnonzero((np.minimum(x0, x1) <= r) & (np.maximum(x0, x1) >= l)
+                                 & (np.minimum(y0, y1) <= b) & (np.maximum(y0, y1) >= tp))
+            # in drawing order, in runs of one colour (as _overview_base draws them)
+            start = 0
+            while start < len(hit):
+                run = runs[hit[start]]
+                end = start
+                while end < len(hit) and runs[hit[end]] == run:
+                    end += 1
+                colour = lines[run][0]
+                pen = pens.get(colour.rgba())
+                if pen is None:
+                    pen = pens[colour.rgba()] = QPen(colour, 0)
+                p.setPen(pen)
+                p.drawLines([flat[i] for i in hit[start:end]])
+                start = end
+        p.end()
+        return img
+
+    def _hairline_index(self, lines) -> tuple:
+        """(coordinates N×4, run of each line, the lines in order) for ``lines``, made
+        once per overview."""
+        idx = self._line_index
+        if idx is None or idx[0] is not lines:
+            flat, runs = [], []
+            for k, (_, run) in enumerate(lines):
+                flat.extend(run)
+                runs.extend([k] * len(run))
+            coords = np.array([(ln.x1(), ln.y1(), ln.x2(), ln.y2()) for ln in flat],
+                              dtype=float).reshape(-1, 4)
+            idx = self._line_index = (lines, coords, runs, flat)
+        return idx[1], idx[2], idx[3]
+
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         t = self.scene().theme
         painter.fillRect(rect, t.background)
@@ -321,14 +410,13 @@ class CanvasView(QGraphicsView):
         while y < rect.bottom():
             (major if round(y / step) % 5 == 0 else minor).append((y, False))
             y += step
+        top, bottom, left, right = rect.top(), rect.bottom(), rect.left(), rect.right()
         for lines, colour in ((minor, t.grid_minor), (major, t.grid_major)):
             pen = QPen(colour, 0)  # cosmetic: one pixel at every zoom
             painter.setPen(pen)
-            for v, vertical in lines:
-                if vertical:
-                    painter.drawLine(QPointF(v, rect.top()), QPointF(v, rect.bottom()))
-                else:
-                    painter.drawLine(QPointF(rect.left(), v), QPointF(rect.right(), v))
+            # one call for all (far out there are thousands, drawn in the same order)
+            painter.drawLines([QLineF(v, top, v, bottom) if vertical else
+                               QLineF(left, v, right, v) for v, vertical in lines])
 
     # ------------------------------------------------------------------- mouse
     def _scene_point(self, event) -> tuple[QPointF, QPoint]:
@@ -361,7 +449,7 @@ class CanvasView(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def _wire_gesture(self, port: PortItem) -> Gesture | None:
+    def _wire_gesture(self, port: Port) -> Gesture | None:
         if port.is_output:
             return ConnectGesture(self, port)
         src = self.document.graph.source_of(port.node_id, port.port)

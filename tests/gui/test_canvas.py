@@ -160,6 +160,44 @@ def test_valid_ports_highlight_while_dragging(qtbot, canvas):
         popup.hide()
     assert nodes[ids["h"]].port_item("b")._highlight is None
 
+def test_hovering_a_port_enlarges_it_and_shows_a_cross(qtbot, canvas):
+    g, ids = tutorial_graph(with_w1_edge=False)
+    doc, view = canvas(g)
+    h = view.scene().nodes[ids["h"]]
+    port = h.port_item("b")
+    qtbot.mouseMove(view.viewport(), vp(view, 380, 70))  # h's header: no port
+    assert not port._hover
+    assert view.viewport().cursor().shape() != Qt.CrossCursor
+    # 7 px left of the port's centre: outside the card, inside the port's hit area
+    p = in_port(view, ids["h"], "b") - QPoint(7, 0)
+    qtbot.mouseMove(view.viewport(), p)
+    qtbot.waitUntil(lambda: port._hover)
+    assert view.viewport().cursor().shape() == Qt.CrossCursor
+    assert not h.port_item("a")._hover
+    qtbot.mouseMove(view.viewport(), vp(view, 380, 70))
+    qtbot.waitUntil(lambda: not port._hover)
+    assert view.viewport().cursor().shape() != Qt.CrossCursor
+
+
+def test_pressing_beside_a_card_on_a_port_starts_a_connection(qtbot, canvas):
+    g, ids = tutorial_graph(with_w1_edge=False)
+    doc, view = canvas(g)
+    # from the part of w1's output port that sticks out right of the card
+    a = out_port(view, ids["w1"]) + QPoint(6, 0)
+    drag(qtbot, view, a, in_port(view, ids["h"], "b") - QPoint(6, 0))
+    assert doc.graph.source_of(ids["h"], "b") == ids["w1"]
+
+
+def test_a_rubber_band_over_a_port_alone_selects_nothing(qtbot, canvas):
+    g, ids = tutorial_graph()
+    doc, view = canvas(g)
+    # h's card starts at x = 300; its port a (y ≈ 60 + 24 + …) sticks out to x = 290
+    pa = view.scene().nodes[ids["h"]].port_item("a").scenePos()
+    drag(qtbot, view, vp(view, 200, pa.y() - 4), vp(view, 295, pa.y() + 4))
+    assert view.selected_ids() == []
+    drag(qtbot, view, vp(view, 200, pa.y() - 4), vp(view, 305, pa.y() + 4))
+    assert view.selected_ids() == [ids["h"]]
+
 
 def test_rubber_band_and_ctrl_click_select(qtbot, canvas):
     g, ids = tutorial_graph()

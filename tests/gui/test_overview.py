@@ -257,3 +257,23 @@ def test_step_through_pass_shows_far_out(qtbot, far):
     scene.set_pass_mask(None)
     scene.clear_highlight("pass")
     assert_like_items(view)
+
+
+def test_panning_far_out_draws_what_the_items_draw(qtbot, far):
+    """A pan far out reuses the last frame moved and draws only the strips it uncovers:
+    after middle-drags of a few pixels each way, the frame is still the items' picture."""
+    doc, view = far
+    vp = view.viewport()
+    a = vp.rect().center()
+    for d in (QPoint(7, 0), QPoint(0, -5), QPoint(-23, 11), QPoint(1, 1)):
+        grab(view)  # the frame the pan starts from
+        before = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
+        qtbot.mousePress(vp, Qt.MiddleButton, Qt.NoModifier, a)
+        ev = QMouseEvent(QEvent.MouseMove, QPointF(a + d), QPointF(vp.mapToGlobal(a + d)),
+                         Qt.NoButton, Qt.MiddleButton, Qt.NoModifier)
+        QApplication.sendEvent(vp, ev)
+        qtbot.mouseRelease(vp, Qt.MiddleButton, Qt.NoModifier, a + d)
+        after = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
+        assert after == (before[0] - d.x(), before[1] - d.y())
+        assert view.draws_overview()
+        assert_like_items(view)
