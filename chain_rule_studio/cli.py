@@ -605,41 +605,84 @@ def _dump(obj: Any) -> str:
 def compiled_json(g: Graph, cres: CompiledResult) -> dict[str, Any]:
     """``result_json`` of an evaluation with every number finite, read from the
     compiled result's arrays (the same document, without building a Result)."""
-    plan = cres.plan
-    index, node = plan.index, g.nx._node
-    order = plan.order
-    at = [index[n] for n in order]
-    vals = cres.values[at].tolist()
-    grads = cres.grads[at].tolist()
-    onp = plan.on_path[at].tolist()
-    var = plan.variable[at].tolist()
+    plan, node = cres.plan, g.nx._node
+    cols = _node_columns(g, cres)
     nodes = []
-    for nid, v, gr, o, is_var in zip(order, vals, grads, onp, var):
-        d = node[nid]
+    for nid, name, op, v, gr, o, is_var in zip(*cols):
         if is_var:
-            nodes.append({"id": nid, "name": d["name"], "op": d["op"], "value": v,
-                          "grad": gr, "on_path": o})
+            nodes.append({"id": nid, "name": name, "op": op, "value": v, "grad": gr,
+                          "on_path": o})
         else:
-            nodes.append({"id": nid, "name": d["name"], "op": d["op"], "value": v,
-                          "grad": None, "on_path": o, "grad_reason": CONSTANT})
-    ref = plan.reference_edge_order()
-    keys = plan.edge_keys
-    loc = cres.locals[ref].tolist()
-    prod = cres.products[ref].tolist()
-    eon = plan.edge_on_path[ref].tolist()
-    evar = plan.edge_variable[ref].tolist()
+            nodes.append({"id": nid, "name": name, "op": op, "value": v, "grad": None,
+                          "on_path": o, "grad_reason": CONSTANT})
     edges = []
-    for e, lv, pv, o, is_var in zip(ref, loc, prod, eon, evar):
-        s_, t_, p_ = keys[e]
+    for s_, t_, p_, lv, pv, o, is_var in zip(*_edge_columns(g, cres)):
         if is_var:
-            edges.append({"source": node[s_]["name"], "target": node[t_]["name"], "port": p_,
-                          "local": lv, "product": pv, "on_path": o})
+            edges.append({"source": s_, "target": t_, "port": p_, "local": lv,
+                          "product": pv, "on_path": o})
         else:
-            edges.append({"source": node[s_]["name"], "target": node[t_]["name"], "port": p_,
-                          "local": None, "product": None, "on_path": o,
-                          "reason": CONSTANT})
+            edges.append({"source": s_, "target": t_, "port": p_, "local": None,
+                          "product": None, "on_path": o, "reason": CONSTANT})
     return {"output": node[plan.output]["name"] if plan.output else None, "nodes": nodes,
             "edges": edges}
+
+
+def _node_columns(g: Graph, cres: CompiledResult) -> tuple[list, ...]:
+    """Per node in the reference's order: id, name, op, value, gradient, on path,
+    variable (columns, for writers that format a column at a time)."""
+    plan, node = cres.plan, g.nx._node
+    order = plan.order
+    at = [plan.index[n] for n in order]
+    data = [node[n] for n in order]
+    return (order, [d["name"] for d in data], [d["op"] for d in data],
+            cres.values[at].tolist(), cres.grads[at].tolist(), plan.on_path[at].tolist(),
+            plan.variable[at].tolist())
+
+
+def _edge_columns(g: Graph, cres: CompiledResult) -> tuple[list, ...]:
+    """Per edge in the reference's order: source and target names, port, local,
+    product, on path, variable."""
+    plan, node = cres.plan, g.nx._node
+    ref = plan.reference_edge_order()
+    keys = plan.edge_keys
+    ks = [keys[e] for e in ref]
+    return ([node[k[0]]["name"] for k in ks], [node[k[1]]["name"] for k in ks],
+            [k[2] for k in ks], cres.locals[ref].tolist(), cres.products[ref].tolist(),
+            plan.edge_on_path[ref].tolist(), plan.edge_variable[ref].tolist())
+
+
+def compiled_json_text(g: Graph, cres: CompiledResult) -> str:
+    """``_dump(compiled_json(g, cres))``, written a column at a time straight from the
+    arrays: the same text without a dict per node and edge."""
+    enc, num = jsonout.encode_str, float.__repr__
+    plan = cres.plan
+    nid, name, op, val, grad, onp, var = _node_columns(g, cres)
+    flag = {True: "true", False: "false"}
+    node_var = ('  {\n   "id": %s,\n   "name": %s,\n   "op": %s,\n   "value": %s,\n'
+                '   "grad": %s,\n   "on_path": %s\n  }')
+    node_const = ('  {\n   "id": %s,\n   "name": %s,\n   "op": %s,\n   "value": %s,\n'
+                  '   "grad": null,\n   "on_path": %s,\n   "grad_reason": "constant"\n  }')
+    ids, names, ops = map(enc, nid), map(enc, name), map(enc, op)
+    nodes = [node_var % (i, n, o, num(v), num(gr), flag[p]) if is_var
+             else node_const % (i, n, o, num(v), flag[p])
+             for i, n, o, v, gr, p, is_var in zip(ids, names, ops, val, grad, onp, var)]
+    src, tgt, port, loc, prod, eon, evar = _edge_columns(g, cres)
+    edge_var = ('  {\n   "source": %s,\n   "target": %s,\n   "port": %s,\n   "local": %s,\n'
+                '   "product": %s,\n   "on_path": %s\n  }')
+    edge_const = ('  {\n   "source": %s,\n   "target": %s,\n   "port": %s,\n'
+                  '   "local": null,\n   "product": null,\n   "on_path": %s,\n'
+                  '   "reason": "constant"\n  }')
+    edges = [edge_var % (s_, t_, p_, num(lv), num(pv), flag[o]) if is_var
+             else edge_const % (s_, t_, p_, flag[o])
+             for s_, t_, p_, lv, pv, o, is_var in zip(map(enc, src), map(enc, tgt),
+                                                       map(enc, port), loc, prod, eon, evar)]
+    out = "null" if not plan.output else enc(g.nx._node[plan.output]["name"])
+    body = ['{\n "output": ', out, ',\n "nodes": ']
+    body.append("[\n" + ",\n".join(nodes) + "\n ]" if nodes else "[]")
+    body.append(',\n "edges": ')
+    body.append("[\n" + ",\n".join(edges) + "\n ]" if edges else "[]")
+    body.append("\n}")
+    return "".join(body)
 
 
 #: seconds of work after which a stage says so on a terminal's stderr
@@ -702,7 +745,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         cres = plan.evaluate()
     with _stage("writing"):
         if cres.all_finite():  # straight from the arrays: no Result objects
-            text = _dump(compiled_json(g, cres)) if args.json else compiled_table(g, cres)
+            text = compiled_json_text(g, cres) if args.json else compiled_table(g, cres)
         else:  # the reference words why a number is NaN or ∞
             r = cres.to_result(g)
             text = _dump(result_json(g, r)) if args.json else result_table(g, r)

@@ -20,6 +20,8 @@ try:  # the C accelerator the json module uses when it can
 except ImportError:  # pragma: no cover - every CPython has it
     from json.encoder import py_encode_basestring as _encode_str  # type: ignore[assignment]
 
+#: a string as JSON text (the json module's own C helper), for writers of their own
+encode_str = _encode_str
 _float_repr = float.__repr__
 _int_repr = int.__repr__
 

@@ -25,6 +25,7 @@ from chain_rule_studio import jsonout
 from engine import fileformat
 from engine.errors import GraphFileError
 from engine.evaluate import evaluate
+from engine.fast import compile_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.json"))
@@ -216,3 +217,21 @@ def test_progress_lines_go_to_a_terminal_only(monkeypatch, capsys) -> None:
     assert "main.py: compiling… " in err and err.rstrip().endswith(" s")
     assert "main.py: loading… " in err
     assert _eval_stderr(monkeypatch, capsys, tty=False) == ""
+
+
+@pytest.mark.parametrize("text", ["x = 2\nw = param(0.5)\ny = 2*x\nL = (y - w*x)**2",
+                                  "a = 3\nb = a*a\nc = 1.5 + 2\nL = b*c",
+                                  "x = 0.3\nL = tanh(x)"])
+def test_the_array_writers_write_what_the_result_writers_write(text: str) -> None:
+    """``eval``'s writers straight from the arrays against the Result-based ones (the
+    same numbers: every one here is finite, so to_result reads the same arrays)."""
+    from chain_rule_studio import cli
+    from engine.expr import parse
+    g = parse(text)
+    cres = compile_graph(g).evaluate()
+    assert cres.all_finite()
+    r = cres.to_result(g)
+    want = json.dumps(cli.result_json(g, r), ensure_ascii=False, allow_nan=False, indent=1)
+    assert cli.compiled_json_text(g, cres) == want
+    assert jsonout.dumps(cli.compiled_json(g, cres)) == want
+    assert cli.compiled_table(g, cres) == cli.result_table(g, r)
