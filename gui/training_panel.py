@@ -119,7 +119,8 @@ class TrainingPanel(QWidget):
         self._timer.timeout.connect(self._tick)
         self._build()
         for sig in (document.nodeAdded, document.nodeRemoved, document.nodeChanged,
-                    document.edgeAdded, document.edgeRemoved, document.outputChanged):
+                    document.edgeAdded, document.edgeRemoved, document.outputChanged,
+                    document.datasetChanged):  # another dataset: another function
             sig.connect(self._on_edit)
         document.graphReset.connect(self._on_graph_reset)
         document.resultsChanged.connect(self._redraw_now)

@@ -172,3 +172,18 @@ def test_drag_a_column_onto_the_canvas_makes_a_bound_data_leaf(qtbot, window) ->
     (nid,) = g.data_leaves()
     assert g.column_of(nid) == "x2" and g.name_of(nid) == "x2"
     assert window.doc.undo_stack.count() == 2
+
+
+def test_another_dataset_mid_session_is_the_one_trained_on(qtbot, window) -> None:
+    """A Step after Data › Generate of another dataset trains on the new rows: the
+    panel's optimizer state belongs to the function it was made for."""
+    from engine.datasets import generate
+    build_and_attach(qtbot, window)
+    t = window.training
+    qtbot.mouseClick(t.step_button, Qt.LeftButton)
+    first = t._trainer
+    assert first is not None and first.dataset is window.doc.graph.dataset
+    window.doc.set_dataset(generate("circles", 50, 0.05, 2, 0.2))
+    qtbot.mouseClick(t.step_button, Qt.LeftButton)
+    assert t._trainer is not first and t._trainer.dataset.name == "circles"
+    assert len(t._trainer.train_rows) == 40
