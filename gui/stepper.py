@@ -49,6 +49,9 @@ class Stepper(QObject):
         for sig in (d.nodeAdded, d.nodeRemoved, d.nodeChanged, d.edgeAdded, d.edgeRemoved,
                     d.outputChanged, d.graphReset):
             sig.connect(self._graph_edited)  # moving a node changes no number: the pass goes on
+        d.datasetChanged.connect(self._graph_edited)
+        # the pass's words are one sample's numbers: another sample's would not match
+        d.sampleChanged.connect(self._sample_changed)
         self._update_actions()
 
     # ----------------------------------------------------------------- actions
@@ -204,6 +207,11 @@ class Stepper(QObject):
             self.scene.clear_highlight(CHANNEL)
         self._update_actions()
         self.changed.emit()
+
+    def _sample_changed(self) -> None:
+        if self.pass_ is not None:
+            self._end("Another sample is shown, so the pass ended: start it again to step "
+                      "through this sample's numbers.")
 
     def _graph_edited(self, *_args) -> None:
         if self.pass_ is not None:

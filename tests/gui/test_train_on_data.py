@@ -187,3 +187,18 @@ def test_another_dataset_mid_session_is_the_one_trained_on(qtbot, window) -> Non
     qtbot.mouseClick(t.step_button, Qt.LeftButton)
     assert t._trainer is not first and t._trainer.dataset.name == "circles"
     assert len(t._trainer.train_rows) == 40
+
+
+def test_picking_another_sample_ends_a_pass(qtbot, window) -> None:
+    build_and_attach(qtbot, window)
+    st = window.stepper
+    st.act_backward.trigger()
+    st.act_backward.trigger()
+    assert st.pass_ is not None
+    assert "sample 1 of 200" in st.title()
+    retype(qtbot, window.sample_picker.spin, "7")
+    qtbot.keyClick(window.sample_picker.spin, Qt.Key_Return)
+    qtbot.waitUntil(lambda: st.pass_ is None)
+    assert "Another sample" in st.message
+    st.act_backward.trigger()
+    assert "sample 7 of 200" in st.title()
