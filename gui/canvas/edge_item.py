@@ -182,6 +182,8 @@ class EdgeLabelItem(QGraphicsItem):
         self.anchor: tuple[float, float] | None = None
         #: (anchor rank, dx, dy) of the last placement, kept while it stays clear
         self.spot: tuple[int, float, float] | None = None
+        #: what the spot covered when it was chosen (0: nothing), for ``keep``
+        self.spot_penalty = 0.0
         self._brect = QRectF()
         self.setZValue(3)
         self.setAcceptedMouseButtons(Qt.NoButton)
@@ -636,14 +638,17 @@ class EdgeItem(QGraphicsItem):
             return penalty
 
         if keep and label.placed and label.spot is not None:
+            # stay unless the spot now covers more than when it was chosen: in a dense
+            # graph no spot is clear, and searching again on every value change (a
+            # slider tick) would cost most of the tick and make labels jump
             rank, dx, dy = label.spot
             r = box_at(rank, dx, dy)
-            if cost_of(r, rank, 0) == 0.0:
-                label.spot = (rank, dx, dy)
+            now = cost_of(r, rank, 0 if label.spot_penalty == 0.0 else 2)
+            if now is not None and now <= label.spot_penalty:
                 label.place_at(r[0], r[1], anchors[rank])
                 return
         offsets = _offsets(w, h, leader)
-        best, best_cost = None, math.inf
+        best, best_cost, best_extra = None, math.inf, math.inf
         for tier in (0, 1, 2):
             for cost, rank, dx, dy in offsets:
                 if cost >= best_cost:
@@ -653,7 +658,7 @@ class EdgeItem(QGraphicsItem):
                 if extra is None:
                     continue
                 if cost + extra < best_cost:
-                    best, best_cost = (rank, dx, dy), cost + extra
+                    best, best_cost, best_extra = (rank, dx, dy), cost + extra, extra
                     if extra == 0.0:
                         break
             if best is not None:
@@ -663,6 +668,7 @@ class EdgeItem(QGraphicsItem):
         rank, dx, dy = best
         r = box_at(rank, dx, dy)
         label.spot = best
+        label.spot_penalty = best_extra if math.isfinite(best_extra) else math.inf
         label.place_at(r[0], r[1], anchors[rank])
 
     # -------------------------------------------------------------------- painting
