@@ -818,28 +818,37 @@ def _build_plainly(g: Graph, nodes: list, edges: list, idmap: dict[str, str],
     names: dict[str, str] = {}
     top = 0
     finite = _finite_number
-    allowed: dict[str, frozenset[str]] = {}
+    allowed: dict[str, tuple] = {}
     for nd in nodes:
         op = nd["op"]
-        spec = OPS.get(op)
-        if spec is None or (op == "data" and version == 1):
-            return False
-        keys = allowed.get(op)
-        if keys is None:
-            keys = allowed[op] = _PLAIN_NODE_KEYS | frozenset(spec.attr_names)
+        rule = allowed.get(op)
+        if rule is None:
+            spec = OPS.get(op)
+            if spec is None or (op == "data" and version == 1):
+                return False
+            rule = allowed[op] = (_PLAIN_NODE_KEYS | frozenset(spec.attr_names), spec,
+                                  spec.is_leaf)
+        keys, spec, is_leaf = rule
         if not keys.issuperset(nd):
             return False
         name = nd["name"]
         if name in names or name in reserved or not is_valid_name(name):
             return False
         value = nd.get("value", 0.0)
-        if not (type(value) is str or finite(value)):
+        tv = type(value)  # _finite_number, inlined: this loop runs once per node
+        if tv is float:
+            if value - value != 0.0:  # NaN or ±inf
+                return False
+        elif tv is int:
+            if value.bit_length() > 1000:
+                return False
+        elif tv is not str:
             return False
         pos = nd.get("pos", (0.0, 0.0))
         if len(pos) != 2 or not (finite(pos[0]) and finite(pos[1])):
             return False
         nid = idmap[nd["id"]]
-        d = {"name": name, "op": op, "value": _leaf_value(value) if spec.is_leaf else 0.0,
+        d = {"name": name, "op": op, "value": _leaf_value(value) if is_leaf else 0.0,
              "pos": (round(float(pos[0]), 2), round(float(pos[1]), 2))}
         if spec.attrs:
             full = spec.default_attrs()
