@@ -22,7 +22,8 @@ from dataclasses import replace
 from engine.dataset import DataError
 from engine.evaluate import evaluate
 from engine.fast import CompiledResult, Plan, compile_graph, paused_gc
-from engine.fast.batch import BatchPlan, BatchResult, compile_batch
+from engine.fast.batch import (BIG_BATCH_CELLS, BatchPlan, BatchResult, ChunkedBatch,
+                               compile_batch)
 from engine.result import CONSTANT, BatchInfo, EdgeResult, NodeResult, Result
 from engine.graph import Graph
 
@@ -63,7 +64,7 @@ class LiveEvaluation:
         #: with a dataset: the batch plan and its latest numbers, the row shown, and
         #: whether every number is shown as its mean over the training rows instead
         self.batch_plan: BatchPlan | None = None
-        self.batch: BatchResult | None = None
+        self.batch: BatchResult | ChunkedBatch | None = None
         self.sample = 0
         self.show_means = False
         #: why the dataset could not be used (a data leaf bound to a missing column)
@@ -83,12 +84,16 @@ class LiveEvaluation:
                 self.batch_plan = compile_batch(graph)
             plan = self.batch_plan
             plan.read_values(graph)
-            plan.set_rows(ds)
+            # every row at once while the per-edge buffers stay small; chunks beyond
+            big = ds.n_rows * max(1, len(plan.edge_src)) > BIG_BATCH_CELLS
+            plan.set_rows(ds, np.arange(1) if big else None)
+            if big:
+                batch: BatchResult | ChunkedBatch = ChunkedBatch(plan, ds)
         except DataError as e:
             self.batch_plan, self.batch, self.data_error = None, None, str(e)
             return None
         self.data_error = None
-        self.batch = plan.evaluate()
+        self.batch = batch if big else plan.evaluate()
         self.sample = min(max(self.sample, 0), ds.n_rows - 1)
         return self._batch_result(graph), None
 

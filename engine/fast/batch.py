@@ -405,3 +405,49 @@ def one_sample(graph: Graph, row: int, dataset: Dataset | None = None) -> Graph:
         if col in ds.columns:
             g.nx.nodes[nid]["value"] = float(ds.columns[col][row])
     return g
+
+
+#: the editor evaluates every row at once up to this many (rows × edges) numbers per
+#: buffer (about 16 MB each); beyond it, in chunks (``ChunkedBatch``)
+BIG_BATCH_CELLS = 2_000_000
+
+
+class ChunkedBatch:
+    """``BatchResult``'s answers for a dataset too large to hold every edge's numbers
+    for every row (100,000 rows of a 1,000-edge network would be 1.6 GB): the mean loss
+    and the batch gradients come from a chunked pass, a sample's numbers from
+    evaluating that one row, and the means of every number (Batch mean) from a second
+    chunked pass, made when first asked for."""
+
+    def __init__(self, plan: BatchPlan, dataset: Dataset) -> None:
+        self.plan, self.dataset = plan, dataset
+        self.n_samples = dataset.n_rows
+        train = dataset.rows("train")
+        self.train_rows = train if len(train) else dataset.rows("all")
+        self.n_mean = len(self.train_rows)
+        self.mean_loss, self._grads, _ = plan.gradients(dataset, self.train_rows)
+        self._means: CompiledResult | None = None
+
+    def batch_grads(self) -> dict[str, float]:
+        return dict(self._grads)
+
+    def sample_result(self, j: int, graph: Graph) -> Result:
+        if not 0 <= j < self.n_samples:
+            raise IndexError(f"sample {j} of {self.n_samples}")
+        self.plan.set_rows(self.dataset, np.array([j]))
+        return self.plan.evaluate().sample_result(0, graph)
+
+    def mean(self) -> CompiledResult:
+        if self._means is None:
+            sums = None
+            rows = self.train_rows
+            for a in range(0, len(rows), CHUNK):
+                self.plan.set_rows(self.dataset, rows[a:a + CHUNK])
+                self.plan.evaluate()
+                eng = self.plan.strategy
+                part = (eng.vals.sum(axis=1), eng.grad.sum(axis=1), eng.loc.sum(axis=1),
+                        eng.prod.sum(axis=1))
+                sums = part if sums is None else tuple(s + p for s, p in zip(sums, part))
+            n = len(rows)
+            self._means = CompiledResult(self.plan, *(s / n for s in sums))
+        return self._means

@@ -247,3 +247,47 @@ def test_xor_2_2_1_trains_below_0_05() -> None:
         t.step()
     m = t.metrics()
     assert m.loss < 0.05 and m.accuracy == 1.0
+
+
+def test_a_large_dataset_is_evaluated_in_chunks_with_the_same_numbers(monkeypatch) -> None:
+    """Beyond BIG_BATCH_CELLS the editor's evaluation holds one chunk's buffers, not
+    every row's: the mean loss, batch gradients, a sample's numbers and the means are
+    those of evaluating every row at once."""
+    import engine.live as live_mod
+    from engine.live import LiveEvaluation
+    g = parse("h = tanh(w1*x1 + w2*x2 + b)\nL = (y - h)**2", params=["w1", "w2", "b"],
+              columns=["x1", "x2", "y"])
+    for n, v in (("w1", 0.7), ("w2", -0.4), ("b", 0.1)):
+        g.set_value(g.id_of(n), v)
+    rng = np.random.default_rng(5)
+    rows = 3000
+    g.dataset = Dataset({"x1": rng.normal(size=rows), "x2": rng.normal(size=rows),
+                         "y": rng.normal(size=rows)}, rng.random(rows) < 0.2, "big")
+    whole = LiveEvaluation()
+    r_all, _ = whole.structure(g)
+    assert isinstance(whole.batch, type(compile_batch(g, g.dataset).evaluate()))
+    monkeypatch.setattr(live_mod, "BIG_BATCH_CELLS", 100)
+    chunked = LiveEvaluation()
+    r_big, _ = chunked.structure(g)
+    assert type(chunked.batch).__name__ == "ChunkedBatch"
+    b1, b2 = r_all.batch, r_big.batch
+    assert (b1.n, b1.rows) == (b2.n, b2.rows)
+    assert math.isclose(b1.mean_loss, b2.mean_loss, rel_tol=1e-12)
+    for p, grad in b1.param_grads.items():
+        assert math.isclose(grad, b2.param_grads[p], rel_tol=1e-9, abs_tol=1e-15)
+    for sample in (0, 1234, rows - 1):
+        a, _ = whole.pick(g, sample)
+        c, _ = chunked.pick(g, sample)
+        for nid in g.ids():
+            assert a.value(nid) == c.value(nid) or close_ulp(a.value(nid), c.value(nid))
+            ga, gc = a.grad(nid), c.grad(nid)
+            assert (ga is None) == (gc is None)
+            if ga is not None:
+                assert math.isclose(ga, gc, rel_tol=1e-12, abs_tol=1e-15)
+    a, _ = whole.pick(g, means=True)
+    c, _ = chunked.pick(g, means=True)
+    for key, er in a.edges.items():
+        ec = c.edges[key]
+        if er.local is not None:
+            assert math.isclose(er.local, ec.local, rel_tol=1e-9, abs_tol=1e-12)
+            assert math.isclose(er.product, ec.product, rel_tol=1e-9, abs_tol=1e-12)
