@@ -64,6 +64,7 @@ class BatchStrategy(WideStrategy):
                 z = np.zeros(0, dtype=np.int64)
                 self.spulls.append((z, z, z, z, z))
         self.S = -1
+        self._leaf_sums = False
         self.resize(samples)
 
     def resize(self, samples: int) -> None:
@@ -73,6 +74,7 @@ class BatchStrategy(WideStrategy):
         n, m, L = len(self.ids), len(self.edge_src), self._n_leaves
         leaf = self.vals[:L, :1] if self.S > 0 else self._leafvals[:, None]
         self.S = samples
+        self._tail = (samples,)
         self.vals = np.full((n, samples), np.nan)
         self.vals[:L] = leaf
         # the backward pass's buffers are made when first needed: predictions on a
@@ -128,41 +130,31 @@ class BatchStrategy(WideStrategy):
         """Gradients of every sample's loss. With ``leaf_sums`` the leaves' gradients
         are only summed over the samples (into ``leaf_sum``): what a training step needs,
         without per-sample rows for the hundreds of params."""
-        grad, prod, loc, S = self.grad, self.prod, self.loc, self.S
-        out = self.out
-        if out is None:
-            return
-        for gi in range(len(self.gen_ranges) - 1, -1, -1):
-            s0, s1 = self.gen_ranges[gi]
-            e1, src1, em, starts, srcm = self.spulls[gi]
-            if gi == 0 and leaf_sums:
-                acc = np.zeros(s1 - s0)
-                if len(e1):
-                    acc[src1] = prod[e1].sum(axis=1)
-                if len(em):
-                    acc[srcm] += np.add.reduceat(prod[em].sum(axis=1), starts)
-                self.leaf_sum = acc
-                break
-            grad[s0:s1] = 0.0
+        self._leaf_sums = leaf_sums
+        super().backward()
+
+    def _pull(self, gi: int, s0: int, s1: int) -> bool:
+        grad, prod = self.grad, self.prod
+        e1, src1, em, starts, srcm = self.spulls[gi]
+        if gi == 0 and self._leaf_sums:
+            acc = np.zeros(s1 - s0)
             if len(e1):
-                grad[s0 + src1] = prod[e1]
+                acc[src1] = prod[e1].sum(axis=1)
             if len(em):
-                grad[s0 + srcm] = np.add.reduceat(prod[em], starts, axis=0)
-            if s0 <= out < s1:
-                grad[out] = 1.0
-            if gi == 0:
-                break
-            for g in self.gen_groups[gi]:
-                k = g.n_on
-                if not k or not g.arity:
-                    continue
-                gs = grad[g.start:g.start + k]
-                a, b = g.e0, g.e0 + g.arity * g.n
-                if g.spec is not None and g.spec.unit_locals and id(g) not in self._unit_dirty:
-                    prod[a:b].reshape(g.arity, g.n, S)[:, :k] = gs  # × 1
-                    continue
-                np.multiply(gs, loc[a:b].reshape(g.arity, g.n, S)[:, :k],
-                            out=prod[a:b].reshape(g.arity, g.n, S)[:, :k])
+                acc[srcm] += np.add.reduceat(prod[em].sum(axis=1), starts)
+            if self.out is not None and s0 <= self.out < s1:
+                acc[self.out - s0] = self.S  # a leaf output: ∂Lᵢ/∂Lᵢ = 1 per sample
+            self.leaf_sum = acc
+            return True
+        grad[s0:s1] = 0.0
+        if len(e1):
+            grad[s0 + src1] = prod[e1]
+        if len(em):
+            grad[s0 + srcm] = np.add.reduceat(prod[em], starts, axis=0)
+        return False
+
+    def _passes_through(self, g) -> bool:
+        return g.spec is not None and g.spec.unit_locals and id(g) not in self._unit_dirty
 
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Sample j's numbers, as the scalar strategies' snapshot."""

@@ -231,18 +231,20 @@ class WideStrategy:
     def value(self, i: int) -> float:
         return self.vals[i]
 
+    #: the trailing shape of every buffer row: () here, (samples,) in the batch strategy
+    _tail: tuple[int, ...] = ()
+
     def backward(self) -> None:
-        grad, prod, loc = self.grad, self.prod, self.loc
+        """Generation by generation from the output: pull each node's gradient from its
+        out-edges' products, then compute the products of the edges into it."""
         out = self.out
         if out is None:
             return  # every gradient and product stays 0
+        grad, prod, loc, tail = self.grad, self.prod, self.loc, self._tail
         for gi in range(len(self.gen_ranges) - 1, -1, -1):
             s0, s1 = self.gen_ranges[gi]
-            es, local_src = self.pulls[gi]
-            if len(es):
-                grad[s0:s1] = np.bincount(local_src, weights=prod[es], minlength=s1 - s0)
-            else:
-                grad[s0:s1] = 0.0
+            if self._pull(gi, s0, s1):
+                return
             if s0 <= out < s1:
                 grad[out] = 1.0
             if gi == 0:
@@ -254,8 +256,28 @@ class WideStrategy:
                 gs = grad[g.start:g.start + k]
                 a, b = g.e0, g.e0 + g.arity * g.n
                 # edges are port-major: a (ports, n) view; on-path nodes are the first k
-                np.multiply(gs, loc[a:b].reshape(g.arity, g.n)[:, :k],
-                            out=prod[a:b].reshape(g.arity, g.n)[:, :k])
+                shape = (g.arity, g.n) + tail
+                if self._passes_through(g):
+                    prod[a:b].reshape(shape)[:, :k] = gs  # × 1
+                else:
+                    np.multiply(gs, loc[a:b].reshape(shape)[:, :k],
+                                out=prod[a:b].reshape(shape)[:, :k])
+
+    def _pull(self, gi: int, s0: int, s1: int) -> bool:
+        """Generation gi's gradients: the sums of its out-edges' products, in the
+        reference's order (``bincount`` adds in array order from 0.0). True: stop."""
+        es, local_src = self.pulls[gi]
+        if len(es):
+            self.grad[s0:s1] = np.bincount(local_src, weights=self.prod[es],
+                                           minlength=s1 - s0)
+        else:
+            self.grad[s0:s1] = 0.0
+        return False
+
+    def _passes_through(self, g: _Group) -> bool:
+        """Whether the group's products are its gradients as they are (every local 1,
+        known to hold): the scalar path multiplies, which gives the same numbers."""
+        return False
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self.vals.copy(), self.grad.copy(), self.loc.copy(), self.prod.copy()

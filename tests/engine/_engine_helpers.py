@@ -7,7 +7,8 @@ engine with them compares against mathematics, not against the engine's own code
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+import random
+from typing import Any, Callable, Sequence
 
 from engine.graph import Graph
 
@@ -106,3 +107,26 @@ def good_file() -> dict:
             {"source": "n2", "target": "n3", "port": "b"},
         ],
     }
+
+
+def set_at(path: list, value: Any) -> Callable[[Any], None]:
+    """An edit of a parsed file: put ``value`` at ``path`` (keys and list indices)."""
+    def f(d: Any) -> None:
+        o = d
+        for k in path[:-1]:
+            o = o[k]
+        o[path[-1]] = value
+    return f
+
+
+def mutate_object(rnd: random.Random, obj: dict, odd: list, new_keys: list[str]) -> None:
+    """One random edit of a file's JSON object: delete a key, set one to an odd value,
+    or add one of ``new_keys`` with an odd value (for loader fuzz tests)."""
+    action = rnd.choice(["delete", "set", "add"])
+    keys = list(obj)
+    if action == "delete" and keys:
+        del obj[rnd.choice(keys)]
+    elif action == "set" and keys:
+        obj[rnd.choice(keys)] = rnd.choice(odd)
+    else:
+        obj[rnd.choice(new_keys)] = rnd.choice(odd)

@@ -291,3 +291,17 @@ def test_a_large_dataset_is_evaluated_in_chunks_with_the_same_numbers(monkeypatc
         if er.local is not None:
             assert math.isclose(er.local, ec.local, rel_tol=1e-9, abs_tol=1e-12)
             assert math.isclose(er.product, ec.product, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_a_param_that_is_the_output_has_batch_gradient_one() -> None:
+    """L = w alone (a leaf output): ∂L/∂w = 1 for every sample, so 1 on average, both
+    through a full evaluation and through a training step's chunked pass."""
+    g = Graph()
+    w = g.add_node("param", "w", 0.25)
+    g.add_node("data", "x", 0.0)  # a data leaf that feeds nothing
+    g.set_output(w)
+    ds = Dataset({"x": np.arange(5.0)}, None)
+    plan = compile_batch(g, ds)
+    assert plan.evaluate().batch_grad(w) == 1.0
+    loss, grads, _ = plan.gradients(ds, np.arange(5), chunk=2)
+    assert loss == 0.25 and grads[w] == 1.0

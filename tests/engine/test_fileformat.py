@@ -17,7 +17,7 @@ from engine.evaluate import evaluate
 from engine.graph import Graph
 from engine.ops import OPS
 
-from _engine_helpers import good_file
+from _engine_helpers import good_file, set_at
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.json"))
@@ -189,15 +189,6 @@ def _mut(f) -> str:
     return json.dumps(d)
 
 
-def _set(path: list, value):
-    def f(d):
-        o = d
-        for k in path[:-1]:
-            o = o[k]
-        o[path[-1]] = value
-    return f
-
-
 BAD = [
     # id, file text, JSON path the message must name, words the problem must contain
     ("not_json", "hello", "$", ["json"]),
@@ -205,19 +196,19 @@ BAD = [
     ("truncated", json.dumps(good_file())[:-40], "$", ["json"]),
     ("truncated_at_a_boundary", json.dumps(good_file())[:-2], "$", ["truncated"]),
     ("top_level_list", "[]", "$", ["object"]),
-    ("wrong_format", _mut(_set(["format"], "something-else")), "$.format", ["something-else"]),
-    ("newer_version", _mut(_set(["version"], 3)), "$.version", ["newer"]),
-    ("string_version", _mut(_set(["version"], "1")), "$.version", ["version"]),
-    ("unknown_op", _mut(_set(["nodes", 2, "op"], "softmax")), "$.nodes[2].op", ["softmax"]),
-    ("wrong_port", _mut(_set(["edges", 1, "port"], "c")), "$.edges[1].port", ["'c'"]),
-    ("dangling_source", _mut(_set(["edges", 0, "source"], "n9")), "$.edges[0].source", ["n9"]),
-    ("dangling_target", _mut(_set(["edges", 1, "target"], "n7")), "$.edges[1].target", ["n7"]),
-    ("duplicate_id", _mut(_set(["nodes", 1, "id"], "n1")), "$.nodes[1].id", ["n1", "duplicate"]),
-    ("duplicate_name", _mut(_set(["nodes", 1, "name"], "x")), "$.nodes[1].name", ["'x'"]),
-    ("invalid_name", _mut(_set(["nodes", 1, "name"], "1 w")), "$.nodes[1].name", ["1 w"]),
-    ("non_numeric_value", _mut(_set(["nodes", 0, "value"], "two")), "$.nodes[0].value",
+    ("wrong_format", _mut(set_at(["format"], "something-else")), "$.format", ["something-else"]),
+    ("newer_version", _mut(set_at(["version"], 3)), "$.version", ["newer"]),
+    ("string_version", _mut(set_at(["version"], "1")), "$.version", ["version"]),
+    ("unknown_op", _mut(set_at(["nodes", 2, "op"], "softmax")), "$.nodes[2].op", ["softmax"]),
+    ("wrong_port", _mut(set_at(["edges", 1, "port"], "c")), "$.edges[1].port", ["'c'"]),
+    ("dangling_source", _mut(set_at(["edges", 0, "source"], "n9")), "$.edges[0].source", ["n9"]),
+    ("dangling_target", _mut(set_at(["edges", 1, "target"], "n7")), "$.edges[1].target", ["n7"]),
+    ("duplicate_id", _mut(set_at(["nodes", 1, "id"], "n1")), "$.nodes[1].id", ["n1", "duplicate"]),
+    ("duplicate_name", _mut(set_at(["nodes", 1, "name"], "x")), "$.nodes[1].name", ["'x'"]),
+    ("invalid_name", _mut(set_at(["nodes", 1, "name"], "1 w")), "$.nodes[1].name", ["1 w"]),
+    ("non_numeric_value", _mut(set_at(["nodes", 0, "value"], "two")), "$.nodes[0].value",
      ["two"]),
-    ("bool_value", _mut(_set(["nodes", 0, "value"], True)), "$.nodes[0].value", ["true"]),
+    ("bool_value", _mut(set_at(["nodes", 0, "value"], True)), "$.nodes[0].value", ["true"]),
     ("nan_value", json.dumps(good_file()).replace('"value": 2.0', '"value": NaN'),
      "$.nodes[0].value", ["finite"]),
     ("infinity_value", json.dumps(good_file()).replace('"value": 0.5', '"value": -Infinity'),
@@ -228,15 +219,15 @@ BAD = [
      "$.nodes[2].pos[1]", ["finite"]),
     ("missing_value", _mut(lambda d: d["nodes"][0].pop("value")), "$.nodes[0].value",
      ["missing"]),
-    ("op_with_value", _mut(_set(["nodes", 2, "value"], 1.0)), "$.nodes[2]", ["value"]),
+    ("op_with_value", _mut(set_at(["nodes", 2, "value"], 1.0)), "$.nodes[2]", ["value"]),
     ("missing_output_key", _mut(lambda d: d.pop("output")), "$.output", ["missing"]),
-    ("output_missing_node", _mut(_set(["output"], "n42")), "$.output", ["n42"]),
-    ("port_fed_twice", _mut(_set(["edges", 1, "port"], "a")), "$.edges[1].port", ["already"]),
+    ("output_missing_node", _mut(set_at(["output"], "n42")), "$.output", ["n42"]),
+    ("port_fed_twice", _mut(set_at(["edges", 1, "port"], "a")), "$.edges[1].port", ["already"]),
     ("self_loop", _mut(lambda d: d["edges"].append({"source": "n3", "target": "n3",
                                                     "port": "a"})),
      "$.edges[2].target", ["m"]),
     ("missing_nodes", _mut(lambda d: d.pop("nodes")), "$.nodes", ["missing"]),
-    ("unknown_key", _mut(_set(["colour"], "red")), "$", ["colour"]),
+    ("unknown_key", _mut(set_at(["colour"], "red")), "$", ["colour"]),
     ("edge_missing_port", _mut(lambda d: d["edges"][0].pop("port")), "$.edges[0].port",
      ["missing"]),
 ]

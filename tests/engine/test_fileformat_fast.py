@@ -14,6 +14,8 @@ import pytest
 from engine.fileformat import SCHEMA_PATH
 from engine.fileformat import _plainly_valid  # the fast path under test is internal
 
+from _engine_helpers import mutate_object
+
 VALID = {
     "format": "chain-rule-studio", "version": 1, "note": "two layers", "output": "n3",
     "nodes": [
@@ -44,14 +46,7 @@ def mutations(rnd: random.Random, doc: dict) -> dict:
             obj = d
         if not isinstance(obj, dict):
             continue
-        action = rnd.choice(["delete", "set", "add"])
-        keys = list(obj)
-        if action == "delete" and keys:
-            del obj[rnd.choice(keys)]
-        elif action == "set" and keys:
-            obj[rnd.choice(keys)] = rnd.choice(ODD)
-        else:
-            obj[rnd.choice(["extra", "value", "pos", "note", "id", "op"])] = rnd.choice(ODD)
+        mutate_object(rnd, obj, ODD, ["extra", "value", "pos", "note", "id", "op"])
     return d
 
 

@@ -15,13 +15,13 @@ import jsonschema
 import numpy as np
 import pytest
 
-from engine.errors import InvalidNameError
-
 from engine import datasets, fileformat
 from engine.dataset import DataError, Dataset
-from engine.errors import GraphFileError
+from engine.errors import GraphFileError, InvalidNameError
 from engine.fast import evaluate_graph
 from engine.graph import Graph
+
+from _engine_helpers import mutate_object, set_at
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.json"))
@@ -484,34 +484,25 @@ def _with(f) -> dict:
     return d
 
 
-def _set(path: list, value):
-    def f(d):
-        o = d
-        for k in path[:-1]:
-            o = o[k]
-        o[path[-1]] = value
-    return f
-
-
 def _csv_doc(ref: str):
     return lambda d: d.__setitem__("dataset", {"csv": ref, "test": []})
 
 
 #: id, the file (a dict, or text for what JSON itself cannot say), the JSON path, words
 BAD = [
-    ("wrong_lengths", _with(_set(["dataset", "columns", "y"], [0, 1, 1])),
+    ("wrong_lengths", _with(set_at(["dataset", "columns", "y"], [0, 1, 1])),
      "$.dataset.columns.y", ["3 rows", "'x1' has 4"]),
     ("nan_literal", json.dumps(v2_file()).replace("0.5, -0.0]", "NaN, -0.0]"),
      "$.dataset.columns.x1[2]", ["finite", "NaN"]),
     ("too_large", json.dumps(v2_file()).replace("0.5, -0.0]", "1e999, -0.0]"),
      "$.dataset.columns.x1[2]", ["finite"]),
-    ("nan_string", _with(_set(["dataset", "columns", "x1", 2], "nan")),
+    ("nan_string", _with(set_at(["dataset", "columns", "x1", 2], "nan")),
      "$.dataset.columns.x1[2]", ['"nan"', "finite numbers only"]),
-    ("bool_cell", _with(_set(["dataset", "columns", "x1", 0], True)),
+    ("bool_cell", _with(set_at(["dataset", "columns", "x1", 0], True)),
      "$.dataset.columns.x1[0]", ["true", "not a number"]),
-    ("column_not_a_list", _with(_set(["dataset", "columns", "y"], 3)),
+    ("column_not_a_list", _with(set_at(["dataset", "columns", "y"], 3)),
      "$.dataset.columns.y", ["3", "list"]),
-    ("no_columns", _with(_set(["dataset", "columns"], {})),
+    ("no_columns", _with(set_at(["dataset", "columns"], {})),
      "$.dataset.columns", ["at least one column"]),
     ("empty_column_name", _with(lambda d: d["dataset"]["columns"].update({"": [1, 2, 3, 4]})),
      "$.dataset.columns", ["column name", "empty"]),
@@ -525,27 +516,27 @@ BAD = [
     ("duplicate_column", json.dumps(v2_file()).replace('"y": [0, 1, 1, 0]',
                                                         '"x1": [0, 1, 1, 0]'),
      "$.dataset.columns.x1", ["twice"]),
-    ("test_out_of_range", _with(_set(["dataset", "test", 1], 4)), "$.dataset.test[1]",
+    ("test_out_of_range", _with(set_at(["dataset", "test", 1], 4)), "$.dataset.test[1]",
      ["no row 4", "4 rows", "from 0"]),
-    ("test_huge", _with(_set(["dataset", "test", 0], 10 ** 30)), "$.dataset.test[0]",
+    ("test_huge", _with(set_at(["dataset", "test", 0], 10 ** 30)), "$.dataset.test[0]",
      ["no row"]),
-    ("test_negative", _with(_set(["dataset", "test", 1], -1)), "$.dataset.test[1]",
+    ("test_negative", _with(set_at(["dataset", "test", 1], -1)), "$.dataset.test[1]",
      ["-1", "from 0"]),
-    ("test_twice", _with(_set(["dataset", "test"], [2, 0, 2])), "$.dataset.test[2]",
+    ("test_twice", _with(set_at(["dataset", "test"], [2, 0, 2])), "$.dataset.test[2]",
      ["row 2", "twice", "$.dataset.test[0]"]),
-    ("test_fraction", _with(_set(["dataset", "test", 0], 1.5)), "$.dataset.test[0]",
+    ("test_fraction", _with(set_at(["dataset", "test", 0], 1.5)), "$.dataset.test[0]",
      ["1.5", "integer"]),
-    ("test_not_a_list", _with(_set(["dataset", "test"], 3)), "$.dataset.test", ["list"]),
-    ("both_columns_and_csv", _with(_set(["dataset", "csv"], "p.csv")), "$.dataset",
+    ("test_not_a_list", _with(set_at(["dataset", "test"], 3)), "$.dataset.test", ["list"]),
+    ("both_columns_and_csv", _with(set_at(["dataset", "csv"], "p.csv")), "$.dataset",
      ["both", "columns", "csv"]),
     ("neither_columns_nor_csv", _with(lambda d: d["dataset"].pop("columns")),
      "$.dataset.columns", ["missing", "csv"]),
-    ("unknown_dataset_key", _with(_set(["dataset", "rows"], 4)), "$.dataset",
+    ("unknown_dataset_key", _with(set_at(["dataset", "rows"], 4)), "$.dataset",
      ["unknown key 'rows'"]),
-    ("dataset_not_an_object", _with(_set(["dataset"], [1, 2])), "$.dataset", ["object"]),
-    ("nested_origin", _with(_set(["dataset", "origin", "n"], [4])), "$.dataset.origin.n",
+    ("dataset_not_an_object", _with(set_at(["dataset"], [1, 2])), "$.dataset", ["object"]),
+    ("nested_origin", _with(set_at(["dataset", "origin", "n"], [4])), "$.dataset.origin.n",
      ["[4]"]),
-    ("name_not_text", _with(_set(["dataset", "name"], 4)), "$.dataset.name", ["text"]),
+    ("name_not_text", _with(set_at(["dataset", "name"], 4)), "$.dataset.name", ["text"]),
     ("absolute_csv", _with(_csv_doc("/tmp/points.csv")), "$.dataset.csv",
      ["'/tmp/points.csv'", "absolute"]),
     ("windows_absolute_csv", _with(_csv_doc("C:\\data\\points.csv")), "$.dataset.csv",
@@ -568,19 +559,19 @@ BAD = [
         "dataset", {"csv": "good.csv", "test": [2]})), "$.dataset.test[0]", ["2 rows"]),
     ("data_without_column", _with(lambda d: d["nodes"][0].pop("column")),
      "$.nodes[0].column", ["missing", "data node needs its column"]),
-    ("column_on_an_input", _with(_set(["nodes", 1, "column"], "x1")), "$.nodes[1].column",
+    ("column_on_an_input", _with(set_at(["nodes", 1, "column"], "x1")), "$.nodes[1].column",
      ["a param node has no column"]),
-    ("column_on_an_op", _with(_set(["nodes", 2, "column"], "x1")), "$.nodes[2].column",
+    ("column_on_an_op", _with(set_at(["nodes", 2, "column"], "x1")), "$.nodes[2].column",
      ["a mul node has no column"]),
-    ("empty_column", _with(_set(["nodes", 0, "column"], "")), "$.nodes[0].column",
+    ("empty_column", _with(set_at(["nodes", 0, "column"], "")), "$.nodes[0].column",
      ["empty"]),
-    ("long_column", _with(_set(["nodes", 0, "column"], "c" * 201)), "$.nodes[0].column",
+    ("long_column", _with(set_at(["nodes", 0, "column"], "c" * 201)), "$.nodes[0].column",
      ["too long", "200"]),
-    ("column_not_text", _with(_set(["nodes", 0, "column"], 1)), "$.nodes[0].column",
+    ("column_not_text", _with(set_at(["nodes", 0, "column"], 1)), "$.nodes[0].column",
      ["text"]),
     ("data_without_value", _with(lambda d: d["nodes"][0].pop("value")),
      "$.nodes[0].value", ["missing"]),
-    ("op_with_value", _with(_set(["nodes", 2, "value"], 1)), "$.nodes[2]",
+    ("op_with_value", _with(set_at(["nodes", 2, "value"], 1)), "$.nodes[2]",
      ["input, param, const, data"]),
 ]
 
@@ -695,15 +686,8 @@ def v2_mutations(rnd: random.Random, doc: dict) -> dict:
             continue
         if not isinstance(obj, dict):
             continue
-        action = rnd.choice(["delete", "set", "add"])
-        keys = list(obj)
-        if action == "delete" and keys:
-            del obj[rnd.choice(keys)]
-        elif action == "set" and keys:
-            obj[rnd.choice(keys)] = rnd.choice(ODD)
-        else:
-            obj[rnd.choice(["extra", "value", "column", "csv", "columns", "test", "name",
-                            "origin", "dataset", "op", "version"])] = rnd.choice(ODD)
+        mutate_object(rnd, obj, ODD, ["extra", "value", "column", "csv", "columns", "test",
+                                      "name", "origin", "dataset", "op", "version"])
     return d
 
 
