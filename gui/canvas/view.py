@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QPen
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QFrame, QGraphicsView, QMenu, QRubberBand, QStyle,
                                QStyleHintReturnMask, QStyleOptionGraphicsItem,
                                QStyleOptionRubberBand)
@@ -38,6 +38,13 @@ WORLD = 1.0e5
 #: below this zoom every item draws only a flat box or a hairline (and no port or label),
 #: so the view draws the scene's batched overview instead of asking each item
 OVERVIEW_MAX_ZOOM = min(BOX_MIN_LOD, LINE_MIN_LOD, LABEL_MIN_LOD)
+#: after a wheel or key zoom step far out, the last frame is shown scaled; this long
+#: (ms) after the last step the view is drawn crisp again (see _settle_zoom)
+ZOOM_SETTLE_MS = 90
+#: a scaled frame is shown for at most this zoom ratio to the one it comes from
+MAX_PREVIEW_SCALE = 4.0
+#: margins a zoom-out step uncovers get the grid only when it is at least this coarse
+PREVIEW_GRID_PX = 4.0
 
 
 class CanvasView(QGraphicsView):
@@ -81,6 +88,16 @@ class CanvasView(QGraphicsView):
         self._base_lines: list | None = None
         #: the hairlines as arrays, for redrawing a strip after a pan (see _shifted_base)
         self._line_index: tuple | None = None
+        #: is _base drawn at its own transform (False: a zoom step's scaled frame)?
+        self._base_exact = True
+        #: (image, key) of the last base drawn at its own transform: what zoom steps scale
+        self._exact_base: tuple | None = None
+        #: a wheel or key zoom step was made and the view has not settled since
+        self._zoom_preview = False
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(ZOOM_SETTLE_MS)
+        self._settle_timer.timeout.connect(self._settle_zoom)
         self.scene().selectionChanged.connect(self._selection_changed)
         self.minimap = Minimap(self)
         self.find_bar = FindBar(self)
@@ -147,10 +164,33 @@ class CanvasView(QGraphicsView):
         self.scale(factor, factor)
 
     def zoom_in(self) -> None:
+        self._zoom_step()
         self._zoom_centre(ZOOM_STEP)
 
     def zoom_out(self) -> None:
+        self._zoom_step()
         self._zoom_centre(1.0 / ZOOM_STEP)
+
+    def _zoom_step(self) -> None:
+        """A user's zoom step (wheel, keys, menu): far out, frames until the steps stop
+        scale the last picture instead of drawing every hairline again."""
+        self._zoom_preview = True
+        self._settle_timer.start()
+
+    def zoom_settled(self) -> bool:
+        """Is the view drawn crisp at its zoom (no zoom step is waiting to settle)?"""
+        return not self._zoom_preview
+
+    def settle_zoom(self) -> None:
+        """Draw crisp now rather than when the settle timer fires."""
+        self._settle_timer.stop()
+        self._settle_zoom()
+
+    def _settle_zoom(self) -> None:
+        self._zoom_preview = False
+        if self._base is not None and not self._base_exact:
+            self._base = None  # the next frame draws every hairline at the new zoom
+            self.viewport().update()
 
     def _zoom_centre(self, factor: float) -> None:
         anchor = self.transformationAnchor()
@@ -220,7 +260,7 @@ class CanvasView(QGraphicsView):
             self._paint_overview(event)
             return
         # (a viewport-sized image) until zoomed out again
-        self._base = self._base_lines = self._line_index = None
+        self._base = self._base_lines = self._line_index = self._exact_base = None
         # labels a value change left stale get their text just before they are seen
         scene.word_visible_labels(self)
         super().paintEvent(event)
@@ -288,17 +328,31 @@ class CanvasView(QGraphicsView):
         # could be reused once the old list is gone)
         old = self._base_key
         if old is not None and self._base_lines is lines and self._base is not None \
-                and old[:8] == key[:8]:
+                and old[:4] == key[:4]:
             if old == key:
                 return self._base
-            # a pan: the same picture moved by whole pixels is the old image shifted,
-            # with only the strips it uncovers drawn
-            sx, sy = (key[8] - old[8]) * dpr, (key[9] - old[9]) * dpr
-            if abs(sx - round(sx)) < 1e-6 and abs(sy - round(sy)) < 1e-6 \
-                    and abs(sx) < self._base.width() / 2 and abs(sy) < self._base.height() / 2:
-                img = self._shifted_base(round(sx), round(sy), lines)
-                self._base, self._base_key = img, key
-                return img
+            if old[4:8] == key[4:8]:
+                # a pan: the same picture moved by whole pixels is the old image shifted,
+                # with only the strips it uncovers drawn
+                sx, sy = (key[8] - old[8]) * dpr, (key[9] - old[9]) * dpr
+                if abs(sx - round(sx)) < 1e-6 and abs(sy - round(sy)) < 1e-6 \
+                        and abs(sx) < self._base.width() / 2 \
+                        and abs(sy) < self._base.height() / 2:
+                    img = self._shifted_base(round(sx), round(sy), lines)
+                    self._base, self._base_key = img, key
+                    if self._base_exact:
+                        self._exact_base = (img, key)
+                    return img
+            elif self._zoom_preview:
+                # a wheel or key zoom step: the last crisp picture scaled (the last frame
+                # when there is none), crisp again once the steps stop (see _settle_zoom)
+                src = self._exact_base
+                if src is None or src[1][:4] != key[:4] or not self._scalable(src[1], key):
+                    src = (self._base, old)
+                if self._scalable(src[1], key):
+                    img = self._scaled_base(src[0], src[1], key, lines)
+                    self._base, self._base_key, self._base_exact = img, key, False
+                    return img
         img = QImage(round(vp.width() * dpr), round(vp.height() * dpr),
                      QImage.Format_ARGB32_Premultiplied)
         img.setDevicePixelRatio(dpr)
@@ -319,7 +373,15 @@ class CanvasView(QGraphicsView):
             p.drawLines(run)
         p.end()
         self._base, self._base_key, self._base_lines = img, key, lines
+        self._base_exact, self._exact_base = True, (img, key)
         return img
+
+    @staticmethod
+    def _scalable(src: tuple, key: tuple) -> bool:
+        """Can a frame at transform ``key`` be the base drawn at ``src``, scaled? (The
+        view only scales and translates; a ratio beyond MAX_PREVIEW_SCALE would blur.)"""
+        return src[5] == src[6] == key[5] == key[6] == 0 and src[4] == src[7] \
+            and key[4] == key[7] and 1 / MAX_PREVIEW_SCALE <= key[4] / src[4] <= MAX_PREVIEW_SCALE
 
     def _shifted_base(self, sx: int, sy: int, lines) -> QImage:
         """The base image after a pan of (sx, sy) device pixels: the old one copied
@@ -345,9 +407,71 @@ class CanvasView(QGraphicsView):
             strips.append(QRectF(0, 0, lw, sy / dpr))
         elif sy < 0:
             strips.append(QRectF(0, lh + sy / dpr, lw, -sy / dpr))
+        self._draw_strips(p, strips, lines)
+        p.end()
+        return img
+
+    def _scaled_base(self, src: QImage, old: tuple, key: tuple, lines) -> QImage:
+        """The base image after a zoom step, for the frames until the steps stop: the
+        old one scaled so that every scene point lands where the new transform puts it
+        (hairlines and grid lines are a little thicker or thinner meanwhile; node boxes
+        are drawn crisp on top), and the margins a zoom out uncovers drawn afresh."""
+        dpr = src.devicePixelRatio()
+        w, h = src.width(), src.height()
+        lw, lh = w / dpr, h / dpr
+        f = key[4] / old[4]  # new logical = f · old logical + (dx, dy)
+        dx, dy = key[8] - f * old[8], key[9] - f * old[9]
+        target = QRectF(dx, dy, lw * f, lh * f)
+        img = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+        img.setDevicePixelRatio(dpr)
+        p = QPainter(img)
+        p.setCompositionMode(QPainter.CompositionMode_Source)
+        p.setRenderHint(QPainter.SmoothPixmapTransform)
+        p.drawImage(target, src)
+        p.setCompositionMode(QPainter.CompositionMode_SourceOver)
+        # uncovered margins, a pixel wider so no seam of the blend shows at their edge
+        left, top = math.floor(target.left()) + 1, math.floor(target.top()) + 1
+        right, bottom = math.ceil(target.right()) - 1, math.ceil(target.bottom()) - 1
+        strips = []  # top and bottom across, left and right between them
+        top_, bottom_ = max(0, top), min(lh, bottom)
+        if top > 0:
+            strips.append(QRectF(0, 0, lw, top))
+        if bottom < lh:
+            strips.append(QRectF(0, bottom, lw, lh - bottom))
+        if left > 0 and bottom_ > top_:
+            strips.append(QRectF(0, top_, left, bottom_ - top_))
+        if right < lw and bottom_ > top_:
+            strips.append(QRectF(right, top_, lw - right, bottom_ - top_))
+        self._draw_strips(p, strips, lines, tint=self._tint(src))
+        p.end()
+        return img
+
+    @staticmethod
+    def _tint(img: QImage) -> QColor:
+        """The background with the grid on it as ``img`` shows it: each corner's 16×16
+        patch averaged, then the middle value of the four per channel (a hairline
+        through one corner does not count)."""
+        w, h = img.width(), img.height()
+        n = min(16, w, h)
+        avg = [img.copy(x, y, n, n).scaled(1, 1, Qt.IgnoreAspectRatio,
+                                           Qt.SmoothTransformation).pixelColor(0, 0)
+               for x, y in ((0, 0), (w - n, 0), (0, h - n), (w - n, h - n))]
+        mid = [sorted(ch)[1:3] for ch in zip(*((c.red(), c.green(), c.blue()) for c in avg))]
+        return QColor(*(round((lo + hi) / 2) for lo, hi in mid))
+
+    def _draw_strips(self, p: QPainter, strips: list[QRectF], lines,
+                     tint: QColor | None = None) -> None:
+        """Draw the grid and the hairlines that cross ``strips`` (viewport pixels) with
+        the view's transform, clipped to each strip. The hairlines go in the overview's
+        runs (its stacking order where they cross). With a ``tint`` (a frame shown only
+        until a zoom settles) they go one call per colour, and a grid finer than
+        PREVIEW_GRID_PX (a faint texture of thousands of lines) is the flat ``tint``."""
         t = self.viewportTransform()
         inv = t.inverted()[0]
-        coords, runs, flat = self._hairline_index(lines)
+        coords, runs, flat, shade = self._hairline_index(lines)
+        x0, y0, x1, y1 = coords[:, 0], coords[:, 1], coords[:, 2], coords[:, 3]
+        lo_x, hi_x = np.minimum(x0, x1), np.maximum(x0, x1)
+        lo_y, hi_y = np.minimum(y0, y1), np.maximum(y0, y1)
         pens: dict[int, QPen] = {}
         for strip in strips:
             p.resetTransform()  # the clip is in the viewport's pixels
@@ -356,33 +480,34 @@ class CanvasView(QGraphicsView):
             p.setWorldTransform(t)
             grown = inv.mapRect(strip.adjusted(-4, -4, 4, 4))  # lines run through the clip
             p.save()
-            self.drawBackground(p, grown)
+            if tint is not None and self._grid_px() < PREVIEW_GRID_PX:
+                p.fillRect(grown, tint)
+            else:
+                self.drawBackground(p, grown)
             p.restore()
             p.setRenderHint(QPainter.Antialiasing, False)
             l, tp, r, b = grown.left(), grown.top(), grown.right(), grown.bottom()
-            x0, y0, x1, y1 = coords[:, 0], coords[:, 1], coords[:, 2], coords[:, 3]
-            hit = np.flatnonzero((np.minimum(x0, x1) <= r) & (np.maximum(x0, x1) >= l)
-                                 & (np.minimum(y0, y1) <= b) & (np.maximum(y0, y1) >= tp))
+            hit = np.flatnonzero((lo_x <= r) & (hi_x >= l) & (lo_y <= b) & (hi_y >= tp))
+            if not len(hit):
+                continue
+            group = runs[hit]
+            if tint is not None:
+                group = shade[group]
+                order = np.argsort(group, kind="stable")
+                hit, group = hit[order], group[order]
             # in drawing order, in runs of one colour (as _overview_base draws them)
-            start = 0
-            while start < len(hit):
-                run = runs[hit[start]]
-                end = start
-                while end < len(hit) and runs[hit[end]] == run:
-                    end += 1
-                colour = lines[run][0]
+            cuts = [0, *(np.flatnonzero(np.diff(group)) + 1).tolist(), len(hit)]
+            for start, end in zip(cuts, cuts[1:]):
+                colour = lines[runs[hit[start]]][0]
                 pen = pens.get(colour.rgba())
                 if pen is None:
                     pen = pens[colour.rgba()] = QPen(colour, 0)
                 p.setPen(pen)
-                p.drawLines([flat[i] for i in hit[start:end]])
-                start = end
-        p.end()
-        return img
+                p.drawLines(flat[hit[start:end]].tolist())
 
     def _hairline_index(self, lines) -> tuple:
-        """(coordinates N×4, run of each line, the lines in order) for ``lines``, made
-        once per overview."""
+        """(coordinates N×4, run of each line, the lines in order, a number per run's
+        colour) for ``lines``, made once per overview."""
         idx = self._line_index
         if idx is None or idx[0] is not lines:
             flat, runs = [], []
@@ -391,8 +516,19 @@ class CanvasView(QGraphicsView):
                 runs.extend([k] * len(run))
             coords = np.array([(ln.x1(), ln.y1(), ln.x2(), ln.y2()) for ln in flat],
                               dtype=float).reshape(-1, 4)
-            idx = self._line_index = (lines, coords, runs, flat)
-        return idx[1], idx[2], idx[3]
+            objs = np.empty(len(flat), dtype=object)
+            objs[:] = flat
+            seen: dict[int, int] = {}
+            shade = np.array([seen.setdefault(c.rgba(), len(seen)) for c, _ in lines],
+                             dtype=np.int64)
+            idx = self._line_index = (lines, coords, np.asarray(runs, dtype=np.int64),
+                                      objs, shade)
+        return idx[1:]
+
+    def _grid_px(self) -> float:
+        """The grid's spacing on screen, in pixels."""
+        z = self.zoom()
+        return z * (GRID if z >= 0.5 else GRID * 5)
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         t = self.scene().theme
@@ -504,6 +640,7 @@ class CanvasView(QGraphicsView):
         dy = event.angleDelta().y()
         if dy == 0:
             return
+        self._zoom_step()
         self.zoom_at(event.position().toPoint(), math.pow(1.0015, dy))
         event.accept()
 

@@ -277,3 +277,105 @@ def test_panning_far_out_draws_what_the_items_draw(qtbot, far):
         assert after == (before[0] - d.x(), before[1] - d.y())
         assert view.draws_overview()
         assert_like_items(view)
+
+
+def fresh_grab(qtbot, view: CanvasView) -> QImage:
+    """What a new view on the same scene, at the same size, zoom and scroll position,
+    draws in its first frame (no picture of its own to reuse)."""
+    other = CanvasView(view.document, scene=view.scene())
+    qtbot.addWidget(other)
+    other.resize(view.size())
+    other.show()
+    qtbot.waitExposed(other)
+    other.setSceneRect(view.sceneRect())
+    other.setTransform(view.transform())
+    other.horizontalScrollBar().setValue(view.horizontalScrollBar().value())
+    other.verticalScrollBar().setValue(view.verticalScrollBar().value())
+    assert other.viewportTransform() == view.viewportTransform()
+    img = grab(other)
+    other.hide()
+    return img
+
+
+def zoomed_further_out(qtbot, view: CanvasView, notches: int = 3) -> None:
+    """Wheel out a few notches from the fixture's zoom (just inside the overview), so a
+    step in stays far out; wait until the view is crisp again."""
+    for _ in range(notches):
+        wheel(view, view.viewport().rect().center(), -120)
+    qtbot.waitUntil(view.zoom_settled)
+    grab(view)  # the crisp frame the steps start from
+
+
+def node_near(view: CanvasView, at: QPoint, skip=()) -> str:
+    """The node whose box centre lies nearest the viewport point ``at``."""
+    def dist(nid: str) -> float:
+        p = view.mapFromScene(view.scene().nodes[nid].card_scene_rect().center())
+        return (p.x() - at.x()) ** 2 + (p.y() - at.y()) ** 2
+    return min((n for n in view.scene().nodes if n not in skip), key=dist)
+
+
+def test_wheel_zoom_far_out_shows_the_last_frame_scaled_then_settles_crisp(qtbot, far):
+    """A wheel step far out first shows the last picture scaled (the node boxes already
+    where the new zoom puts them); once the steps stop, the frame is exactly what a
+    fresh view draws at that zoom, zooming in and zooming out."""
+    doc, view = far
+    vp = view.viewport()
+    zoomed_further_out(qtbot, view)
+    assert view.zoom_settled()
+    at = vp.rect().center() + QPoint(90, -40)
+    for dy in (120, -120, 240):
+        z = view.zoom()
+        wheel(view, at, dy)
+        assert view.zoom() != z and view.draws_overview()
+        assert not view.zoom_settled()
+        preview = grab(view)
+        qtbot.waitUntil(view.zoom_settled)
+        settled = grab(view)
+        assert settled != preview  # the first frame was the scaled one
+        shown = [n for n, it in view.scene().nodes.items()
+                 if settled.rect().contains(view.mapFromScene(it.card_scene_rect().center()))]
+        assert len(shown) > 50
+        for nid in shown:  # boxes are drawn crisp on the scaled hairlines (a greyed
+            if view.scene().nodes[nid].greyed:  # one is see-through: the grid shows)
+                continue
+            assert centre_px(view, preview, nid) == centre_px(view, settled, nid), nid
+        assert settled == fresh_grab(qtbot, view)
+    assert_like_items(view)
+
+
+def test_key_zoom_steps_settle_to_the_fresh_picture(qtbot, far):
+    """Ctrl+= and Ctrl+- in quick succession: one crisp frame at the end, identical to a
+    fresh view's."""
+    doc, view = far
+    zoomed_further_out(qtbot, view)
+    view.setFocus()
+    for key in (Qt.Key_Minus, Qt.Key_Equal, Qt.Key_Equal):
+        qtbot.keyClick(view, key, Qt.ControlModifier)
+        grab(view)
+    assert not view.zoom_settled()
+    qtbot.waitUntil(view.zoom_settled)
+    assert grab(view) == fresh_grab(qtbot, view)
+
+
+def test_a_click_right_after_a_wheel_zoom_selects_the_node_under_it(qtbot, far):
+    """The picture is scaled until the zoom settles, but the scene is not: a click made
+    at once lands on the node drawn under the cursor."""
+    doc, view = far
+    vp = view.viewport()
+    zoomed_further_out(qtbot, view)
+    at = vp.rect().center() + QPoint(60, 30)
+    wheel(view, at, 240)
+    assert view.draws_overview() and not view.zoom_settled()
+    grab(view)  # the scaled frame is up
+    target = node_near(view, at)
+    p = view.mapFromScene(view.scene().nodes[target].card_scene_rect().center())
+    qtbot.mouseClick(vp, Qt.LeftButton, Qt.NoModifier, p)
+    assert not view.zoom_settled()
+    assert view.selected_ids() == [target]
+    # and one more step out, then a click on another node
+    wheel(view, at, -120)
+    other = node_near(view, at, skip={target})
+    p = view.mapFromScene(view.scene().nodes[other].card_scene_rect().center())
+    qtbot.mouseClick(vp, Qt.LeftButton, Qt.NoModifier, p)
+    assert view.selected_ids() == [other]
+    assert doc.undo_stack.count() == 0  # a zoom and clicks edit nothing
