@@ -21,8 +21,14 @@ measures the real path: read + validate the file, evaluate, build the scene, fit
   the view has painted once (a single run, progress dialog included).
 * **fit-all frame**: one synchronous repaint of the whole graph fitted in the view
   (nothing changed since the last frame, as for a hover, a selection or a rubber band);
-  **… after a pan**: the view scrolled by one pixel first, so every hairline is drawn
-  again.
+  **… after a pan**: the view scrolled by one pixel first (far out the last frame is
+  shifted and only the uncovered strip drawn).
+* **frame after a zoom step** (in / out): the first frame after ``zoom_in`` or
+  ``zoom_out`` (Ctrl+= / Ctrl+-, one wheel notch is about the same step) from the
+  fit-all view, crisp before the step; **settled frame**: the frame drawn crisp at the
+  new zoom once the steps stop (``settle_zoom``, which the view's timer calls 90 ms
+  after the last step). Far out the first frame is the last one scaled; closer in every
+  frame is drawn by the items.
 
 Medians of --repeat runs after one warm-up. Not a test: nothing here asserts a time.
 """
@@ -98,6 +104,26 @@ def measure(path: str, repeat: int, app) -> dict:
         view.viewport().repaint()
     out["fit_pan_frame"] = _median(pan, repeat)
 
+    vp = view.viewport()
+    settle = getattr(view, "settle_zoom", lambda: None)  # (absent before zoom previews)
+    steps: dict[str, list] = {"in": [], "out": [], "settled": []}
+    for k in range(repeat + 1):  # the first round is the warm-up
+        for name, step in (("in", view.zoom_in), ("out", view.zoom_out)):
+            t = time.perf_counter()
+            step()
+            vp.repaint()
+            t1 = time.perf_counter()
+            settle()
+            vp.repaint()
+            t2 = time.perf_counter()
+            if k:
+                steps[name].append(t1 - t)
+                steps["settled"].append(t2 - t1)
+    for name, got in steps.items():
+        out[f"zoom_{name}"] = statistics.median(got)
+    view.fit_all()
+    app.processEvents()
+
     # a click's selection until the inspector shows the node (the derivation is deferred)
     g = win.doc.graph
     ids = g.ids()
@@ -167,13 +193,16 @@ def main() -> None:
           f"{args.repeat} after a warm-up; open is a single run).\n")
     print("| nodes | open (load + evaluate + build) | open + first paint | fit-all frame "
           "| fit-all frame after a pan "
+          "| after a zoom step in / out | settled frame "
           "| select → inspector "
           "| value change → labels updated | + repaint at zoom 1 | + repaint at fit-all "
           "| auto-layout + paint |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['nodes']:,} | {ms(r['open'])} | {ms(r['open_paint'])} | "
-              f"{ms(r['fit_frame'])} | {ms(r['fit_pan_frame'])} | {ms(r['select'])} | "
+              f"{ms(r['fit_frame'])} | {ms(r['fit_pan_frame'])} | "
+              f"{ms(r['zoom_in'])} / {ms(r['zoom_out'])} | {ms(r['zoom_settled'])} | "
+              f"{ms(r['select'])} | "
               f"{ms(r['change'])} | "
               f"{ms(r['change_paint_1'])} | {ms(r['change_paint_fit'])} | {ms(r['layout'])} |")
 
