@@ -316,6 +316,30 @@ class EdgeLabelItem(QGraphicsItem):
             painter.drawText(r, Qt.AlignCenter, line)
 
 
+_PENS: dict[tuple, QPen] = {}
+_BRUSHES: dict[int, QBrush] = {}
+
+
+def _curve_pen(colour: QColor, width: float, dashed: bool) -> QPen:
+    """The curve's pen, made once per colour, width and dash (a paint makes no new one)."""
+    key = (colour.rgba(), width, dashed)
+    pen = _PENS.get(key)
+    if pen is None:
+        if len(_PENS) > 4096:  # widths are continuous: keep the cache bounded
+            _PENS.clear()
+        pen = _PENS[key] = QPen(colour, width, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
+        if dashed:
+            pen.setStyle(Qt.DashLine)
+    return pen
+
+
+def _brush(colour: QColor) -> QBrush:
+    brush = _BRUSHES.get(colour.rgba())
+    if brush is None:
+        brush = _BRUSHES[colour.rgba()] = QBrush(colour)
+    return brush
+
+
 #: shared until an edge is routed (update_path assigns new ones; nothing edits these)
 _NO_PATH = QPainterPath()
 _NO_POINT = QPointF()
@@ -340,6 +364,10 @@ class EdgeItem(QGraphicsItem):
         self.finite = True
         self._path = _NO_PATH
         self._ends = (_NO_POINT, _NO_POINT)
+        #: (pen width, arrow head polygon) at the curve's end, made when first painted
+        self._head: tuple | None = None
+        #: the label's anchor points on the curve (see anchors)
+        self._anchors: list | None = None
         self._line = _NO_LINE
         self._brect = _NO_RECT
         self._numbers: tuple | None = None
@@ -423,6 +451,7 @@ class EdgeItem(QGraphicsItem):
         if not force and self._numbers is not None and er_key == self._numbers[0]:
             return False
         self._numbers = (er_key, None)
+        role = self.colour_role()
         if er is None:
             self.product, self.on_path, self.finite = 0.0, False, True
             self.constant = False
@@ -432,7 +461,8 @@ class EdgeItem(QGraphicsItem):
             self.finite = self.constant or (math.isfinite(er.product)
                                             and math.isfinite(er.local))
         self.update()
-        self._overview_changed()
+        if self.colour_role() != role:  # the far-zoom hairline takes the curve's colour
+            self._overview_changed()
         return True
 
     def _overview_changed(self) -> None:
@@ -476,6 +506,7 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._path = curve(p0, p1)
         self._ends = (p0, p1)
+        self._head = self._anchors = None
         self._line = QLineF(p0, p1)
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
@@ -491,6 +522,14 @@ class EdgeItem(QGraphicsItem):
             scene.labels_pending.add(self)
         else:
             self.place_label()
+
+    def anchors(self) -> list[tuple[float, float]]:
+        """The points of the curve a label may belong to (ANCHORS), made once per route."""
+        got = self._anchors
+        if got is None:
+            got = self._anchors = [(a.x(), a.y()) for a in
+                                   (self._path.pointAtPercent(t) for t in ANCHORS)]
+        return got
 
     def curve_box(self) -> tuple[float, float, float, float] | None:
         """A box holding the whole curve (that of its control points, as ``curve``
@@ -564,29 +603,38 @@ class EdgeItem(QGraphicsItem):
         hard = own + [_grow(s._label.box(), 2) for s in sibs[:idx]
                       if s._label is not None and s._label.lines]
         scene = self.scene()
-        anchors = [self._path.pointAtPercent(t) for t in ANCHORS]
-        anchors = [(a.x(), a.y()) for a in anchors]
+        anchors = self.anchors()
         leader = MAX_LEADER * (scene.geometry.text_scale if scene is not None else 1.0)
         reach = (w + PORT_CLEARANCE, leader + h)
         cache: dict[int, tuple[list, list, list, list]] = {}
 
-        def obstacles(rank: int) -> tuple[list, list, list, list]:
+        def obstacles(rank: int, near: tuple | None = None) -> tuple[list, list, list, list]:
             """(nodes, labels, curve segments, other labels' leaders) near one anchor,
-            fetched once."""
-            got = cache.get(rank)
+            fetched once. ``near``: only those of them that can touch this box or the
+            leader to it (the same answers for it, from a smaller area; not cached)."""
+            got = None if near is not None else cache.get(rank)
             if got is None:
                 ax, ay = anchors[rank]
                 area = (ax - reach[0], ay - reach[1], ax + reach[0], ay + reach[1])
                 if scene is None:
                     got = ([], [], None, [])
                 else:
+                    leaders = scene.leaders_in(area, label)  # boxes far off, leaders long
+                    if near is not None:
+                        # what touches the box or the leader overlaps this margin around
+                        # them, hence the part of ``area`` inside it
+                        m = PORT_CLEARANCE + CURVE_CLEARANCE + 4.0
+                        area = (max(area[0], min(near[0], ax) - m),
+                                max(area[1], min(near[1], ay) - m),
+                                min(area[2], max(near[2], ax) + m),
+                                min(area[3], max(near[3], ay) + m))
                     nodes = [b for b in map(_grow_node, scene.node_boxes_in(area))
                              if b not in own]
                     labels = [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
                     segs = Segments(scene.curve_segments_in(area, skip=sibs))
-                    leaders = scene.leaders_in(area, label)
                     got = (nodes, labels, segs, leaders)
-                cache[rank] = got
+                if near is None:
+                    cache[rank] = got
             return got
 
         def leader_hits(r: tuple, rank: int, labels: list) -> bool:
@@ -602,14 +650,14 @@ class EdgeItem(QGraphicsItem):
             x, y = ax + dx - w / 2, ay + dy - h / 2
             return (x, y, x + w, y + h)
 
-        def cost_of(r: tuple, rank: int, tier: int) -> float | None:
+        def cost_of(r: tuple, rank: int, tier: int, near: bool = False) -> float | None:
             """0 when r is clear; None when it covers what this tier may not cover; else
             a penalty counting what it covers. Tier 0 covers nothing; tier 1 may cross
             other curves; tier 2 (a graph too dense for a clear spot) anything but the
-            edge's own nodes and twins."""
+            edge's own nodes and twins. ``near``: fetch only what lies near r."""
             if any(_hit(r, o) for o in hard):
                 return None
-            nodes, labels, segs, leaders = obstacles(rank)
+            nodes, labels, segs, leaders = obstacles(rank, r if near else None)
             penalty = 0.0
             for o in nodes:
                 if _hit(r, o):
@@ -643,7 +691,7 @@ class EdgeItem(QGraphicsItem):
             # slider tick) would cost most of the tick and make labels jump
             rank, dx, dy = label.spot
             r = box_at(rank, dx, dy)
-            now = cost_of(r, rank, 0 if label.spot_penalty == 0.0 else 2)
+            now = cost_of(r, rank, 0 if label.spot_penalty == 0.0 else 2, near=True)
             if now is not None and now <= label.spot_penalty:
                 label.place_at(r[0], r[1], anchors[rank])
                 return
@@ -674,34 +722,38 @@ class EdgeItem(QGraphicsItem):
     # -------------------------------------------------------------------- painting
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if self.scene() is None:
+        scene = self.scene()
+        if scene is None:
             return
-        colour = self.colour()
+        t = scene.theme
+        colour = getattr(t, self.colour_role())
         if option.levelOfDetailFromTransform(painter.worldTransform()) < LINE_MIN_LOD:
             # far out: a one-pixel straight line, the curve and arrow would not show
             painter.setRenderHint(QPainter.Antialiasing, False)
-            painter.setPen(QPen(self.scene().theme.highlight if self.highlighted else colour, 0))
+            painter.setPen(QPen(t.highlight if self.highlighted else colour, 0))
             painter.drawLine(self._line)
             return
         painter.setRenderHint(QPainter.Antialiasing)
+        width = self.pen_width()
         if self.highlighted:
-            halo = QColor(self.scene().theme.highlight)
+            halo = QColor(t.highlight)
             halo.setAlpha(150)
-            painter.setPen(QPen(halo, self.pen_width() + 8.0, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+            painter.setPen(QPen(halo, width + 8.0, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
             painter.setBrush(Qt.NoBrush)
             painter.drawPath(self._path)
-        pen = QPen(colour, self.pen_width(), Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
-        if not self.on_path or not self.finite:
-            pen.setStyle(Qt.DashLine)
-        painter.setPen(pen)
+        dashed = not self.on_path or not self.finite
+        painter.setPen(_curve_pen(colour, width, dashed))
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self._path)
-        # a small arrow head at the input end: the direction values flow
-        p1 = self._path.pointAtPercent(1.0)
-        a = 7.0 + self.pen_width() * 0.6
-        head = QPolygonF([QPointF(p1.x() - 6.0, p1.y()),
-                          QPointF(p1.x() - 6.0 - a, p1.y() - a * 0.55),
-                          QPointF(p1.x() - 6.0 - a, p1.y() + a * 0.55)])
+        # a small arrow head at the input end: the direction values flow (the curve's
+        # end is its input port, where pointAtPercent(1.0) lands exactly)
+        head = self._head
+        if head is None or head[0] != width:
+            p1 = self._ends[1]
+            a = 7.0 + width * 0.6
+            head = self._head = (width, QPolygonF([
+                QPointF(p1.x() - 6.0, p1.y()), QPointF(p1.x() - 6.0 - a, p1.y() - a * 0.55),
+                QPointF(p1.x() - 6.0 - a, p1.y() + a * 0.55)]))
         painter.setPen(Qt.NoPen)
-        painter.setBrush(QBrush(colour))
-        painter.drawPolygon(head)
+        painter.setBrush(_brush(colour))
+        painter.drawPolygon(head[1])

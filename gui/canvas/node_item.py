@@ -62,6 +62,18 @@ _CARD_FONTS: dict[float, tuple] = {}
 _TAGS = {"input": "input", "param": "θ trainable", "const": "const", "data": "data"}
 
 
+#: id(font) → (font, its metrics): the cards' fonts are shared, and a paint asked for
+#: new metrics objects six times
+_METRICS: dict[int, tuple] = {}
+
+
+def _metrics(f) -> QFontMetricsF:
+    got = _METRICS.get(id(f))
+    if got is None or got[0] is not f:
+        got = _METRICS[id(f)] = (f, QFontMetricsF(f))
+    return got[1]
+
+
 def port_y(height: float, index: int, count: int) -> float:
     """Vertical position of input port ``index`` of ``count``: spread over the body."""
     return HEADER + (height - HEADER) * (index + 0.5) / count
@@ -85,12 +97,14 @@ class NodeItem(QGraphicsItem):
         self.name = ""
         self.column: str | None = None
         self.symbol = ""
-        self.value_text = "—"
+        #: the two numbers as text, or as the float not yet worded (see value_text)
+        self._value_text: str | float = "—"
+        self._grad_text: str | float = "—"
+        self._opacity = 1.0
         self.value_caption = "value"
         #: with a dataset, the output's "mean over N samples" step (a child card)
         self.mean_card: MeanCard | None = None
         self.grad_caption = "∂L/∂"
-        self.grad_text = "—"
         self.grad_sign = 0
         self.is_output = False
         self.greyed = False
@@ -120,6 +134,8 @@ class NodeItem(QGraphicsItem):
         self._caption_key: tuple | None = None
         self._caption = ""
         self._box: tuple | None = None
+        self._band: tuple | None = None
+        self._brect: tuple | None = None
         self._qbox: QRectF | None = None
         self._qbox_of: tuple | None = None
         self._text_scale = 0.0
@@ -130,6 +146,30 @@ class NodeItem(QGraphicsItem):
 
     def type(self) -> int:
         return self.Type
+
+    # a slider tick changes every node's numbers, but only the cards in view are read:
+    # the text is made when first asked for (the paint, a test, the tooltip)
+    @property
+    def value_text(self) -> str:
+        v = self._value_text
+        if not isinstance(v, str):
+            v = self._value_text = fmt(v)
+        return v
+
+    @value_text.setter
+    def value_text(self, text: str) -> None:
+        self._value_text = text
+
+    @property
+    def grad_text(self) -> str:
+        v = self._grad_text
+        if not isinstance(v, str):
+            v = self._grad_text = fmt(v)
+        return v
+
+    @grad_text.setter
+    def grad_text(self, text: str) -> None:
+        self._grad_text = text
 
     def _scale_fonts(self, ts: float) -> None:
         """The card's fonts at ``ts`` times the editor's size (presentation mode)."""
@@ -236,22 +276,22 @@ class NodeItem(QGraphicsItem):
         far = (self.is_output, self.greyed)
         self.is_output = result.output == self.node_id
         if nr is None:
-            self.value_text, self.grad_text, self.grad_sign = "—", "—", 0
+            self._value_text, self._grad_text, self.grad_sign = "—", "—", 0
             self.fault, self.grad_fault, self.greyed = None, None, False
         else:
-            self.value_text = fmt(nr.value)
+            self._value_text = float(nr.value)  # worded by value_text when read
             self.fault = nr.reason if not math.isfinite(nr.value) else None
             self.grad_fault = (nr.grad_reason if nr.grad is not None and nr.on_path
                                and has_output and not math.isfinite(nr.grad) else None)
             if nr.grad is None:  # a constant: nothing is differentiated with respect to it
-                self.grad_text, self.grad_sign = "", 0
+                self._grad_text, self.grad_sign = "", 0
                 caption = "constant: no gradient"
             elif has_output and nr.on_path:
-                self.grad_text = fmt(nr.grad)
+                self._grad_text = float(nr.grad)
                 self.grad_sign = (2 if not math.isfinite(nr.grad) else
                                   0 if nr.grad == 0 else (1 if nr.grad > 0 else -1))
             else:
-                self.grad_text, self.grad_sign = "—", 0
+                self._grad_text, self.grad_sign = "—", 0
             self.greyed = has_output and not nr.on_path
             if self.pass_state is not None:
                 self._hide_unreached(nr.on_path and has_output and nr.grad is not None)
@@ -260,9 +300,12 @@ class NodeItem(QGraphicsItem):
             self._batch_numbers(b, graph)
             caption = self._batch_caption(b, caption)
         self.grad_caption = caption
-        self._sync_mean_card(result, graph)
-        if self.opacity() != (0.5 if self.greyed else 1.0):
-            self.setOpacity(0.5 if self.greyed else 1.0)
+        if b is not None or self.mean_card is not None:
+            self._sync_mean_card(result, graph)
+        opacity = 0.5 if self.greyed else 1.0
+        if self._opacity != opacity:  # (asking Qt costs a call through the binding)
+            self._opacity = opacity
+            self.setOpacity(opacity)
         self._tip_from = (graph, result)  # worded on hover: a slider tick changes many
         self.update()
         if far != (self.is_output, self.greyed) and self.scene() is not None:
@@ -406,8 +449,13 @@ class NodeItem(QGraphicsItem):
         return QRectF(0.0, 0.0, self.w, self.h)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
-                      self.h + MARGIN_TOP + MARGIN_BOTTOM + self._port_bottom)
+        # cached: Qt asks on every paint and for every item a value change updates
+        key = (self.w, self.h, self._port_bottom)
+        got = self._brect
+        if got is None or got[0] != key:
+            got = self._brect = (key, QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
+                                             self.h + MARGIN_TOP + MARGIN_BOTTOM + key[2]))
+        return got[1]
 
     def card_path(self) -> QPainterPath:
         """The card's outline (rounded), in item coordinates; cached."""
@@ -503,12 +551,12 @@ class NodeItem(QGraphicsItem):
         if self.op == "param" and tag:
             # the name comes first: a name the full tag would cut (w1_2_1) keeps "θ" only
             room = self.w - 40.0 - self._tag_px(tag) - 16.0
-            if QFontMetricsF(self._f_name).horizontalAdvance(self.name) > room:
+            if _metrics(self._f_name).horizontalAdvance(self.name) > room:
                 return "θ"
         return tag
 
     def _tag_px(self, tag: str) -> float:
-        return QFontMetricsF(self._f_tag).horizontalAdvance(tag) + 12.0
+        return _metrics(self._f_tag).horizontalAdvance(tag) + 12.0
 
     def _tag_width(self) -> float:
         t = self._tag_text()
@@ -594,15 +642,11 @@ class NodeItem(QGraphicsItem):
 
         # header band (ops): a tinted strip in the group colour
         if not leaf:
-            band = QPainterPath()
-            band.addRoundedRect(card.adjusted(0.8, 0.8, -0.8, 0), r - 0.8, r - 0.8)
-            clip = QPainterPath()
-            clip.addRect(QRectF(0, 0, self.w, HEADER))
             tint = QColor(accent)
             tint.setAlpha(40 if not t.dark else 70)
             painter.setPen(Qt.NoPen)
             painter.setBrush(tint)
-            painter.drawPath(band.intersected(clip))
+            painter.drawPath(self._header_band(r))
             painter.setPen(QPen(QColor(accent.red(), accent.green(), accent.blue(), 90), 1))
             painter.drawLine(QPointF(1, HEADER), QPointF(self.w - 1, HEADER))
 
@@ -612,7 +656,7 @@ class NodeItem(QGraphicsItem):
             return
 
         # symbol chip
-        fm = QFontMetricsF(self._f_symbol)
+        fm = _metrics(self._f_symbol)
         sym_w = max(20.0, fm.horizontalAdvance(self.symbol) + 10.0)
         chip = QRectF(8.0 if not leaf else 12.0, 4.0, sym_w, 17.0)
         painter.setPen(Qt.NoPen)
@@ -641,7 +685,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(t.text)
         left = chip.right() + 7.0
         right = self.w - (tag_w + 16.0 if tag else 10.0)
-        name = QFontMetricsF(self._f_name).elidedText(self.name, Qt.ElideRight, right - left)
+        name = _metrics(self._f_name).elidedText(self.name, Qt.ElideRight, right - left)
         painter.drawText(QRectF(left, 2.0, right - left, HEADER), Qt.AlignVCenter | Qt.AlignLeft, name)
 
         # port labels
@@ -660,7 +704,7 @@ class NodeItem(QGraphicsItem):
         for i, (num, caption, sign) in enumerate(rows):
             y = port_y(self.h, i, 2)
             painter.setFont(self._f_num)
-            nfm = QFontMetricsF(self._f_num)
+            nfm = _metrics(self._f_num)
             nw = nfm.horizontalAdvance(num)
             colour = (t.text if sign == 0 else t.fault if sign == 2 else
                       t.positive if sign > 0 else t.negative)
@@ -671,7 +715,7 @@ class NodeItem(QGraphicsItem):
             painter.drawText(nrect, Qt.AlignVCenter | Qt.AlignRight, num)
             painter.setFont(self._f_small)
             painter.setPen(t.text_muted)
-            cfm = QFontMetricsF(self._f_small)
+            cfm = _metrics(self._f_small)
             # keep clear of the port names drawn on this row (short ones leave room)
             min_left = inset
             shown = self.port_labels if self._text_scale == 1.0 else []
@@ -686,6 +730,19 @@ class NodeItem(QGraphicsItem):
         self._paint_badges(painter, t)
         self._paint_ports(painter, t)
 
+    def _header_band(self, r: float) -> QPainterPath:
+        """The card's top strip, under its rounded corners (cached: a path intersection
+        on every paint cost more than the rest of the card)."""
+        key = (self.w, self.h, r)
+        got = self._band
+        if got is None or got[0] != key:
+            band = QPainterPath()
+            band.addRoundedRect(self.rect().adjusted(0.8, 0.8, -0.8, 0), r - 0.8, r - 0.8)
+            clip = QPainterPath()
+            clip.addRect(QRectF(0, 0, self.w, HEADER))
+            got = self._band = (key, band.intersected(clip))
+        return got[1]
+
     def _paint_ports(self, painter: QPainter, t) -> None:
         """The ports, over the card (as child items were drawn)."""
         paint_port(painter, t, self.out_port)
@@ -696,7 +753,7 @@ class NodeItem(QGraphicsItem):
         if self.is_output:
             painter.setFont(self._f_tag)
             text = "output"
-            tw = QFontMetricsF(self._f_tag).horizontalAdvance(text) + 14.0
+            tw = _metrics(self._f_tag).horizontalAdvance(text) + 14.0
             tr = QRectF(self.w - tw - 6.0, -17.0, tw, 15.0)
             painter.setPen(Qt.NoPen)
             painter.setBrush(t.output)

@@ -634,15 +634,17 @@ class CanvasScene(QGraphicsScene):
         else:  # only what the engine reports as changed, and what an edit made stale
             nodes, edges = self.nodes, self.edges
             node_items = [nodes[n] for n in changes.nodes if n in nodes]
-            edge_items = [(k, edges[k]) for k in sorted(changes.edges | self._dirty_edges)
-                          if k in edges]
+            edge_items = [(k, edges[k]) for k in changes.edges | self._dirty_edges
+                          if k in edges]  # (in any order: each edge is set on its own)
         for item in node_items:
             item.sync_numbers(g, r)
-        stale = self._stale
+        stale, dirty, results = self._stale, self._dirty_edges, r.edges
+        masked = self._pass_mask is not None
         for key, e in edge_items:
-            er = r.edges.get(key)
-            er = self._shown_edge(key, er)
-            if key in self._dirty_edges:
+            er = results.get(key)
+            if masked:
+                er = self._shown_edge(key, er)
+            if key in dirty:
                 e.set_result(er, force=True)
                 stale.add(key)
             elif e.set_result(er):
