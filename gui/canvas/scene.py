@@ -447,14 +447,21 @@ class CanvasScene(QGraphicsScene):
         # indexed, in the outermost cells; a rect far larger than the graph would leave
         # each cell holding more items)
         ext = self.extent()
+        rect = self.sceneRect()
         if not ext.isEmpty():
             m = max(2000.0, 0.5 * max(ext.width(), ext.height()))
-            self.setSceneRect(ext.adjusted(-m, -m, m, m))
+            rect = ext.adjusted(-m, -m, m, m)
         self.setItemIndexMethod(self._index_method)  # a new index: its depth is set after
         # Qt's automatic BSP depth makes the first query on a large graph take seconds
         # (long edges are filed in every leaf they cross); a shallower tree does not
         n = len(self.nodes) + 1
         self.setBspTreeDepth(max(4, min(10, round(math.log2(n * 4 + 1) / 1.5))))
+        # a new index learns the scene rect only from sceneRectChanged, which an unchanged
+        # rect does not emit: without it the tree splits an empty rect, every item lands
+        # in one cell, and each query, paint and hover asks every item for its box
+        if rect == self.sceneRect():
+            self.setSceneRect(rect.adjusted(0, 0, 1, 1))
+        self.setSceneRect(rect)
         for v in self.views():
             v.viewport().update()
 
