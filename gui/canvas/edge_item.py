@@ -368,6 +368,9 @@ class EdgeItem(QGraphicsItem):
         self._head: tuple | None = None
         #: the label's anchor points on the curve (see anchors)
         self._anchors: list | None = None
+        #: what paint draws with (see paint), None after the numbers changed
+        self._look: tuple | None = None
+        self._mid: QPointF | None = None
         self._line = _NO_LINE
         self._brect = _NO_RECT
         self._numbers: tuple | None = None
@@ -438,6 +441,7 @@ class EdgeItem(QGraphicsItem):
             tip += f"\n⚠ {er.reason}"
         self.label.setToolTip(tip)
         self.setToolTip(tip)
+        self._look = None
         self.update()
         self.label.update()
         self._overview_changed()
@@ -460,6 +464,7 @@ class EdgeItem(QGraphicsItem):
             self.constant = er.local is None
             self.finite = self.constant or (math.isfinite(er.product)
                                             and math.isfinite(er.local))
+        self._look = None
         self.update()
         if self.colour_role() != role:  # the far-zoom hairline takes the curve's colour
             self._overview_changed()
@@ -506,7 +511,7 @@ class EdgeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._path = curve(p0, p1)
         self._ends = (p0, p1)
-        self._head = self._anchors = None
+        self._head = self._anchors = self._mid = None
         self._line = QLineF(p0, p1)
         m = MAX_WIDTH + 8.0
         self._brect = self._path.boundingRect().adjusted(-m, -m, m, m)
@@ -522,6 +527,12 @@ class EdgeItem(QGraphicsItem):
             scene.labels_pending.add(self)
         else:
             self.place_label()
+
+    def midpoint(self) -> QPointF:
+        """The curve's point half way along, made once per route."""
+        if self._mid is None:
+            self._mid = self._path.pointAtPercent(0.5)
+        return self._mid
 
     def anchors(self) -> list[tuple[float, float]]:
         """The points of the curve a label may belong to (ANCHORS), made once per route."""
@@ -726,7 +737,13 @@ class EdgeItem(QGraphicsItem):
         if scene is None:
             return
         t = scene.theme
-        colour = getattr(t, self.colour_role())
+        look = self._look  # (theme, colour, width, pen, brush): numbers change it, not paints
+        if look is None or look[0] is not t:
+            colour, width = getattr(t, self.colour_role()), self.pen_width()
+            look = self._look = (t, colour, width,
+                                 _curve_pen(colour, width, not self.on_path or not self.finite),
+                                 _brush(colour))
+        _, colour, width, pen, brush = look
         if option.levelOfDetailFromTransform(painter.worldTransform()) < LINE_MIN_LOD:
             # far out: a one-pixel straight line, the curve and arrow would not show
             painter.setRenderHint(QPainter.Antialiasing, False)
@@ -734,15 +751,13 @@ class EdgeItem(QGraphicsItem):
             painter.drawLine(self._line)
             return
         painter.setRenderHint(QPainter.Antialiasing)
-        width = self.pen_width()
         if self.highlighted:
             halo = QColor(t.highlight)
             halo.setAlpha(150)
             painter.setPen(QPen(halo, width + 8.0, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
             painter.setBrush(Qt.NoBrush)
             painter.drawPath(self._path)
-        dashed = not self.on_path or not self.finite
-        painter.setPen(_curve_pen(colour, width, dashed))
+        painter.setPen(pen)
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self._path)
         # a small arrow head at the input end: the direction values flow (the curve's
@@ -755,5 +770,5 @@ class EdgeItem(QGraphicsItem):
                 QPointF(p1.x() - 6.0, p1.y()), QPointF(p1.x() - 6.0 - a, p1.y() - a * 0.55),
                 QPointF(p1.x() - 6.0 - a, p1.y() + a * 0.55)]))
         painter.setPen(Qt.NoPen)
-        painter.setBrush(_brush(colour))
+        painter.setBrush(brush)
         painter.drawPolygon(head[1])

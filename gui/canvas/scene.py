@@ -714,7 +714,7 @@ class CanvasScene(QGraphicsScene):
                     seen = b[0] < near.right() and near.left() < b[2] and \
                         b[1] < near.bottom() and near.top() < b[3]
                 else:
-                    seen = near.contains(it.path().pointAtPercent(0.5))
+                    seen = near.contains(it.midpoint())
                 if seen:
                     keys.append(it.key)
         self.word_labels(keys)
