@@ -169,7 +169,7 @@ class DataPanel(QWidget):
         doc.graphReset.connect(self.refresh)
         doc.nodeAdded.connect(lambda _n: self._bindings_later())
         doc.nodeRemoved.connect(lambda _n: self._bindings_later())
-        doc.nodeChanged.connect(lambda _n: self._bindings_later())
+        doc.nodeChanged.connect(self._node_changed)
         doc.resultsChanged.connect(self._results)
         self._bindings_dirty = False
         self.refresh()
@@ -221,6 +221,13 @@ class DataPanel(QWidget):
                 self.columns.resizeColumnToContents(i)
         self._fill_bindings()
         self._results()
+
+    def _node_changed(self, nid: str) -> None:
+        """A rename or a change of kind may touch the bindings; a value change (every
+        tick of a slider) cannot, and rebuilding them scanned every node."""
+        g = self.doc.graph
+        if nid in self._combos or (nid in g and g.op_of(nid) == "data"):
+            self._bindings_later()
 
     def _bindings_later(self) -> None:
         if not self._bindings_dirty:

@@ -202,3 +202,31 @@ def test_picking_another_sample_ends_a_pass(qtbot, window) -> None:
     assert "Another sample" in st.message
     st.act_backward.trigger()
     assert "sample 7 of 200" in st.title()
+
+
+def test_the_bindings_follow_renames_but_a_value_change_leaves_them_be(qtbot, window) -> None:
+    """The Data dock lists each data leaf with its column. A slider tick elsewhere does
+    not rebuild that list (it scanned every node on every tick); a rename shows."""
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDropEvent
+    from gui.mime import COLUMN_MIME
+    generate_moons(qtbot, window)
+    qtbot.waitUntil(lambda: window.doc.graph.dataset is not None)
+    md = QMimeData()
+    md.setData(COLUMN_MIME, b"x1")
+    view = window.canvas
+    view.dropEvent(QDropEvent(QPointF(view.viewport().rect().center()), Qt.CopyAction, md,
+                              Qt.LeftButton, Qt.NoModifier))
+    doc, panel = window.doc, window.data_panel
+    (leaf,) = doc.graph.data_leaves()
+    w = doc.add_node("input", (300.0, 0.0), "w", 0.5)
+    qtbot.waitUntil(lambda: panel.bindings.topLevelItemCount() == 1)
+    box = panel._combos[leaf]
+    assert panel.bindings.topLevelItem(0).text(0) == "x₁" and box.currentData() == "x1"
+    for k in range(3):  # a slider drag on w
+        doc.set_value(w, 0.6 + 0.1 * k, merge_id=7)
+        QApplication.processEvents()
+    assert panel._combos[leaf] is box
+    assert doc.rename(leaf, "feature") is None
+    qtbot.waitUntil(lambda: panel.bindings.topLevelItem(0).text(0) == "feature")
+    assert panel._combos[leaf].currentData() == "x1"
