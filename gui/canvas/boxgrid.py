@@ -7,6 +7,7 @@ quadratic. Boxes are (left, top, right, bottom) in scene coordinates.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Hashable, Iterator
 
@@ -17,6 +18,7 @@ Box = tuple[float, float, float, float]
 #: curve stretched across the scene (mid-way through an auto-layout) would otherwise be
 #: filed in thousands of cells, and then taken out of them, on each move
 MAX_CELLS = 64
+_SERIALS = itertools.count()
 
 
 class BoxGrid:
@@ -27,6 +29,10 @@ class BoxGrid:
         self._cells: dict[tuple[int, int], set] = {}
         self._boxes: dict[Hashable, Box] = {}
         self._wide: set = set()
+        #: (this grid, its contents) change together with these: a cache of answers
+        #: keyed on them is valid while they are equal
+        self.serial = next(_SERIALS)
+        self.version = 0
 
     def _n_cells(self, b: Box) -> int:
         c = self.cell
@@ -50,6 +56,7 @@ class BoxGrid:
             return
         if old is not None:
             self.pop(key)
+        self.version += 1
         self._boxes[key] = box
         if self._n_cells(box) > MAX_CELLS:
             self._wide.add(key)
@@ -66,6 +73,7 @@ class BoxGrid:
         box = self._boxes.pop(key, None)
         if box is None:
             return
+        self.version += 1
         if key in self._wide:
             self._wide.discard(key)
             return
@@ -77,6 +85,7 @@ class BoxGrid:
                     del self._cells[cell]
 
     def clear(self) -> None:
+        self.version += 1
         self._cells.clear()
         self._boxes.clear()
         self._wide.clear()

@@ -184,6 +184,8 @@ class EdgeLabelItem(QGraphicsItem):
         self.spot: tuple[int, float, float] | None = None
         #: what the spot covered when it was chosen (0: nothing), for ``keep``
         self.spot_penalty = 0.0
+        #: ((shapes version, area), (cards, curve segments)) of the last spot check
+        self.near_shapes: tuple | None = None
         self._brect = QRectF()
         self.setZValue(3)
         self.setAcceptedMouseButtons(Qt.NoButton)
@@ -376,8 +378,7 @@ class EdgeItem(QGraphicsItem):
         self._numbers: tuple | None = None
         #: the label item, made when first asked for (see ``label``)
         self._label: EdgeLabelItem | None = None
-        #: True while a re-route drag has lifted this edge off its port
-        self.hidden_by_gesture = False
+        self._hidden = False
         #: drawn with a wide halo and a bold label (set by CanvasScene.set_highlight)
         self.highlighted = False
         #: the curve's points (see ``samples``), computed when first asked for
@@ -385,6 +386,18 @@ class EdgeItem(QGraphicsItem):
         self._segments: np.ndarray | None = None
         self.setAcceptedMouseButtons(Qt.NoButton)
         self.setAcceptHoverEvents(True)
+
+    @property
+    def hidden_by_gesture(self) -> bool:
+        """True while a re-route drag has lifted this edge off its port."""
+        return self._hidden
+
+    @hidden_by_gesture.setter
+    def hidden_by_gesture(self, on: bool) -> None:
+        self._hidden = on
+        scene = self.scene()
+        if scene is not None:
+            scene._shape_epoch += 1  # labels near it may now use the room it leaves
 
     @property
     def label(self) -> EdgeLabelItem:
@@ -631,6 +644,7 @@ class EdgeItem(QGraphicsItem):
                     got = ([], [], None, [])
                 else:
                     leaders = scene.leaders_in(area, label)  # boxes far off, leaders long
+                    shapes = None
                     if near is not None:
                         # what touches the box or the leader overlaps this margin around
                         # them, hence the part of ``area`` inside it
@@ -639,11 +653,18 @@ class EdgeItem(QGraphicsItem):
                                 max(area[1], min(near[1], ay) - m),
                                 min(area[2], max(near[2], ax) + m),
                                 min(area[3], max(near[3], ay) + m))
-                    nodes = [b for b in map(_grow_node, scene.node_boxes_in(area))
-                             if b not in own]
+                        # cards and curves there, as found last time unless one changed
+                        key = (scene.shapes_version(), area)
+                        if label.near_shapes is not None and label.near_shapes[0] == key:
+                            shapes = label.near_shapes[1]
+                    if shapes is None:
+                        shapes = ([b for b in map(_grow_node, scene.node_boxes_in(area))
+                                   if b not in own],
+                                  Segments(scene.curve_segments_in(area, skip=sibs)))
+                        if near is not None:
+                            label.near_shapes = (key, shapes)
                     labels = [_grow(b, 2) for b in scene.label_boxes_in(area, label)]
-                    segs = Segments(scene.curve_segments_in(area, skip=sibs))
-                    got = (nodes, labels, segs, leaders)
+                    got = (shapes[0], labels, shapes[1], leaders)
                 if near is None:
                     cache[rank] = got
             return got

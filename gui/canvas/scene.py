@@ -80,6 +80,8 @@ class CanvasScene(QGraphicsScene):
         #: every curve's box; its points are on the edge item (labels keep off curves);
         #: None after a build or during a bulk move, until a label looks (see _curves)
         self._curve_boxes: BoxGrid | None = None
+        #: counts changes of curves and of which curves are shown (see shapes_version)
+        self._shape_epoch = 0
         #: batched far-zoom picture (see overview_lines/boxes); None when an item changed
         self._ov_lines: LineGroups | None = None
         self._ov_boxes: BoxGroups | None = None
@@ -235,6 +237,7 @@ class CanvasScene(QGraphicsScene):
     def curve_changed(self, edge: EdgeItem) -> None:
         """An edge's curve moved: file its box again (its points are ``edge.samples``,
         computed only when a label nearby looks for them; the box holds them all)."""
+        self._shape_epoch += 1
         if self._curve_boxes is None:
             return  # filed with all the others when next asked for
         box = edge.curve_box() if edge.scene() is self else None
@@ -242,6 +245,16 @@ class CanvasScene(QGraphicsScene):
             self._curve_boxes.pop(edge)
         else:
             self._curve_boxes.set(edge, box)
+
+    def shapes_version(self) -> tuple:
+        """Equal as long as no node card, no curve and no curve's being shown changed:
+        a label's spot check reuses the cards and curves it found near its spot until
+        then (a slider tick re-checks every label in view, and they stay put)."""
+        if self._node_boxes is None:
+            self.node_boxes_in((0.0, 0.0, 0.0, 0.0))  # files the cards
+        nodes, curves = self._node_boxes, self._curves()
+        return (nodes.serial, nodes.version, curves.serial, curves.version,
+                self._shape_epoch)
 
     def _curves(self) -> BoxGrid:
         """The curves' boxes, filed at once when a build or a bulk move left them out."""
@@ -503,6 +516,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes[src].edges.add(e)
         self.nodes[dst].edges.add(e)
         self.edges[(src, dst, port)] = e
+        self._shape_epoch += 1  # a new twin changes which curves a label skips
         self.addItem(e)  # its label item is made when first needed (EdgeItem.label)
         self._ov_lines = None
         return e
@@ -575,6 +589,7 @@ class CanvasScene(QGraphicsScene):
             return
         e.src_item.edges.discard(e)
         e.dst_item.edges.discard(e)
+        self._shape_epoch += 1
         if self._curve_boxes is not None:
             self._curve_boxes.pop(e)
         lab = e.label_item()
