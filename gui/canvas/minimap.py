@@ -36,23 +36,8 @@ class Minimap(QWidget):
         self._later.timeout.connect(self.update)
         view.horizontalScrollBar().valueChanged.connect(self.schedule)
         view.verticalScrollBar().valueChanged.connect(self.schedule)
-        self._watching = False
+        view.scene().changed.connect(self.schedule)
         self.hide()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        # the scene's ``changed`` is followed only while the minimap shows: while anything
-        # listens to it, Qt collects every changed item's rectangle and hands the list
-        # over (a slider tick on 1,000 nodes changes ~2,400 items)
-        if not self._watching:
-            self.view.scene().changed.connect(self.schedule)
-            self._watching = True
-        super().showEvent(event)
-
-    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self._watching:
-            self.view.scene().changed.disconnect(self.schedule)
-            self._watching = False
-        super().hideEvent(event)
 
     def schedule(self, *_args) -> None:
         """Repaint soon (scrolling and scene changes come in bursts)."""
