@@ -90,6 +90,8 @@ class CanvasView(QGraphicsView):
         self._line_index: tuple | None = None
         #: is _base drawn at its own transform (False: a zoom step's scaled frame)?
         self._base_exact = True
+        #: (area, minor lines, major lines) of the last grid drawn (see drawBackground)
+        self._grid_lines: tuple | None = None
         #: (image, key) of the last base drawn at its own transform: what zoom steps scale
         self._exact_base: tuple | None = None
         #: a wheel or key zoom step was made and the view has not settled since
@@ -535,6 +537,20 @@ class CanvasView(QGraphicsView):
         painter.fillRect(rect, t.background)
         z = self.zoom()
         step = GRID if z >= 0.5 else GRID * 5
+        top, bottom, left, right = rect.top(), rect.bottom(), rect.left(), rect.right()
+        key = (left, top, right, bottom, step)
+        got = self._grid_lines
+        if got is None or got[0] != key:  # the same area as the last frame (a slider tick)
+            got = self._grid_lines = (key, *self._grid(rect, step))
+        for lines, colour in ((got[1], t.grid_minor), (got[2], t.grid_major)):
+            pen = QPen(colour, 0)  # cosmetic: one pixel at every zoom
+            painter.setPen(pen)
+            # one call for all (far out there are thousands, drawn in the same order)
+            painter.drawLines(lines)
+
+    @staticmethod
+    def _grid(rect: QRectF, step: float) -> tuple[list[QLineF], list[QLineF]]:
+        """The minor and the major grid lines across ``rect``."""
         left = math.floor(rect.left() / step) * step
         top = math.floor(rect.top() / step) * step
         minor, major = [], []
@@ -547,12 +563,8 @@ class CanvasView(QGraphicsView):
             (major if round(y / step) % 5 == 0 else minor).append((y, False))
             y += step
         top, bottom, left, right = rect.top(), rect.bottom(), rect.left(), rect.right()
-        for lines, colour in ((minor, t.grid_minor), (major, t.grid_major)):
-            pen = QPen(colour, 0)  # cosmetic: one pixel at every zoom
-            painter.setPen(pen)
-            # one call for all (far out there are thousands, drawn in the same order)
-            painter.drawLines([QLineF(v, top, v, bottom) if vertical else
-                               QLineF(left, v, right, v) for v, vertical in lines])
+        return tuple([QLineF(v, top, v, bottom) if vertical else QLineF(left, v, right, v)
+                      for v, vertical in lines] for lines in (minor, major))
 
     # ------------------------------------------------------------------- mouse
     def _scene_point(self, event) -> tuple[QPointF, QPoint]:
