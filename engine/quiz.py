@@ -21,6 +21,7 @@ from typing import Iterable
 
 from engine.graph import Graph
 from engine.labels import display_name, grad_symbol, local_formula, node_formula
+from engine.numfmt import fmt
 from engine.ops import OPS
 from engine.result import EdgeKey, Result
 
@@ -263,3 +264,240 @@ def questions(graph: Graph, result: Result, kinds: str | Iterable[str] = KINDS) 
 
 def _dedupe(keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
+
+
+# ------------------------------------------------------------------ quiz state
+OPEN, WRONG, RIGHT, HINTED, REVEALED = "open", "wrong", "right", "hinted", "revealed"
+#: how each mark is said in a score line and a tooltip
+MARK_TITLES = {OPEN: "not answered yet", WRONG: "wrong so far", RIGHT: "right at the first try",
+               HINTED: "right after a wrong try", REVEALED: "revealed"}
+#: the wrong tries after which the hint is shown with every answer
+HINT_AFTER = 2
+
+
+@dataclass
+class Mark:
+    """Where the learner is with one question."""
+
+    status: str = OPEN
+    #: checked answers (a typo that is not a number is not a try)
+    attempts: int = 0
+    #: the last text typed, shown again in the field
+    text: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status in (RIGHT, HINTED, REVEALED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What checking one answer gave: the mark, and the sentence to show."""
+
+    key: str
+    status: str
+    right: bool
+    message: str
+    #: the hint, from the second wrong try on ("" otherwise)
+    hint: str = ""
+    #: set when the text was not a number (no try counted)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Score:
+    right: int
+    hinted: int
+    revealed: int
+    total: int
+
+    @property
+    def open(self) -> int:
+        return self.total - self.right - self.hinted - self.revealed
+
+    @property
+    def all_right(self) -> bool:
+        return self.right + self.hinted == self.total
+
+    def text(self) -> str:
+        """``5 of 12 right at the first try, 1 after a wrong try, 2 revealed, 4 to go``."""
+        parts = [f"{self.right} of {self.total} right at the first try"]
+        if self.hinted:
+            parts.append(f"{self.hinted} after a wrong try")
+        if self.revealed:
+            parts.append(f"{self.revealed} revealed")
+        if self.open:
+            parts.append(f"{self.open} to go")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Given:
+    """One number a question is computed from: shown, or itself a quizzed question."""
+
+    key: str
+    label: str
+    number: float
+
+
+class Quiz:
+    """The learner's answers to the questions of one evaluation. Not part of the
+    document: a view over a Graph and its Result, restartable at any time."""
+
+    def __init__(self, graph: Graph, result: Result, kinds: str | Iterable[str] = KINDS,
+                 rel: float = 1e-3) -> None:
+        self.kinds = parse_kinds(kinds)
+        self.rel = rel
+        self.graph, self.result = graph, result
+        self.questions = questions(graph, result, self.kinds)
+        self._by_key = {q.key: q for q in self.questions}
+        self.marks: dict[str, Mark] = {q.key: Mark() for q in self.questions}
+
+    # ------------------------------------------------------------------ lookup
+    def __contains__(self, key: str) -> bool:
+        return key in self._by_key
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def question(self, key: str) -> Question:
+        return self._by_key[key]
+
+    def mark(self, key: str) -> Mark:
+        return self.marks[key]
+
+    def hidden(self, key: str) -> bool:
+        """Whether the number of ``key`` is still to be worked out (not drawn)."""
+        m = self.marks.get(key)
+        return m is not None and not m.done
+
+    def known(self, key: str) -> bool:
+        """A number the learner can see: not quizzed, or answered or revealed."""
+        return not self.hidden(key)
+
+    def next_open(self, after: str | None = None) -> Question | None:
+        """The next question not yet done, in pass order after ``after`` (wrapping)."""
+        qs = self.questions
+        start = 0
+        if after is not None and after in self._by_key:
+            start = qs.index(self._by_key[after]) + 1
+        for q in qs[start:] + qs[:start]:
+            if not self.marks[q.key].done:
+                return q
+        return None
+
+    @property
+    def done(self) -> bool:
+        return all(m.done for m in self.marks.values())
+
+    def score(self) -> Score:
+        count = {s: 0 for s in (RIGHT, HINTED, REVEALED)}
+        for m in self.marks.values():
+            if m.status in count:
+                count[m.status] += 1
+        return Score(count[RIGHT], count[HINTED], count[REVEALED], len(self.questions))
+
+    # ----------------------------------------------------------------- answers
+    def answer(self, key: str, text: str) -> Outcome:
+        """Check ``text`` against the engine's number for ``key`` and mark it."""
+        q, m = self._by_key[key], self.marks[key]
+        if m.done:
+            return Outcome(key, m.status, m.status != REVEALED,
+                           f"{q.prompt} is already {MARK_TITLES[m.status]}")
+        m.text = text
+        try:
+            number = parse_answer(text)
+        except ValueError as e:
+            return Outcome(key, m.status, False, str(e), error=str(e))
+        m.attempts += 1
+        if is_right(number, q.truth, self.rel):
+            m.status = RIGHT if m.attempts == 1 else HINTED
+            return Outcome(key, m.status, True, f"{q.prompt} = {fmt(q.truth)}: right")
+        m.status = WRONG
+        hint = self.hint(key) if m.attempts >= HINT_AFTER else ""
+        first = self.missing(key)
+        if hint:
+            message = f"{q.prompt} is not {fmt(number)}. Hint: {hint}"
+        elif first:
+            message = (f"{q.prompt} is not {fmt(number)}: work out "
+                       f"{' and '.join(x.prompt for x in first)} first")
+        else:
+            message = f"{q.prompt} is not {fmt(number)}: try again"
+        return Outcome(key, WRONG, False, message, hint=hint)
+
+    def reveal(self, key: str) -> Question:
+        q, m = self._by_key[key], self.marks[key]
+        if not m.done:
+            m.status = REVEALED
+            m.text = fmt(q.truth)
+        return q
+
+    def reveal_one(self) -> Question | None:
+        """Reveal the next open question in pass order (the one to learn from next)."""
+        q = self.next_open()
+        return None if q is None else self.reveal(q.key)
+
+    def reveal_all(self) -> list[Question]:
+        return [self.reveal(q.key) for q in self.questions if not self.marks[q.key].done]
+
+    # ------------------------------------------------------------------- hints
+    def givens(self, key: str) -> list[Given]:
+        """The numbers ``key`` is computed from, known or not."""
+        return _givens(self.graph, self.result, self._by_key[key])
+
+    def missing(self, key: str) -> list[Question]:
+        """The quizzed numbers ``key`` needs that the learner has not got yet."""
+        return [self._by_key[n] for n in self._by_key[key].needs if self.hidden(n)]
+
+    def hint(self, key: str) -> str:
+        """The formula the number comes from, with the numbers it uses that the learner
+        can see: ``∂L/∂h × ∂h/∂w₁ with ∂L/∂h = −0.42``; and what to work out first."""
+        q = self._by_key[key]
+        known = [g for g in self.givens(key) if self.known(g.key)]
+        text = q.formula
+        if known:
+            text += ", with " + ", ".join(f"{g.label} = {fmt(g.number)}" for g in known)
+        first = self.missing(key)
+        if first:
+            text += f"; work out {' and '.join(x.prompt for x in first)} first"
+        return text
+
+    # ----------------------------------------------------------------- refresh
+    def refresh(self, graph: Graph, result: Result) -> "Quiz":
+        """The same quiz on a changed graph or another sample: marks are kept for
+        questions whose number did not change, the rest start again."""
+        new = Quiz(graph, result, self.kinds, self.rel)
+        for q in new.questions:
+            old = self._by_key.get(q.key)
+            if old is not None and old.prompt == q.prompt and is_right(old.truth, q.truth,
+                                                                        1e-12):
+                new.marks[q.key] = Mark(**vars(self.marks[q.key]))
+        return new
+
+
+def _givens(graph: Graph, result: Result, q: Question) -> list[Given]:
+    G = graph.nx
+
+    def value(nid: str) -> Given:
+        return Given(question_key(VALUE, nid), display_name(graph, nid),
+                     float(result.nodes[nid].value))
+
+    if q.kind == VALUE:
+        return [value(s) for s, _, _ in G.in_edges(q.node, keys=True)]
+    src, dst, port = q.edge if q.edge is not None else (None, q.node, None)
+    if q.kind == LOCAL:
+        spec = OPS[graph.op_of(dst)]
+        used = _placeholders(spec.deriv_text(port, graph.attrs_of(dst)))
+        out = [value(s) for p, s in graph.inputs(dst) if spec.variadic or p in used]
+        if "out" in used:
+            out.append(value(dst))
+        return list({g.key: g for g in out}.values())
+    if q.kind == PRODUCT:
+        return [Given(question_key(GRAD, dst), grad_symbol(graph, result, dst),
+                      float(result.nodes[dst].grad)),
+                Given(question_key(LOCAL, q.edge), _local_lhs(graph, q.edge),
+                      float(result.edges[q.edge].local))]
+    return [Given(question_key(PRODUCT, e), _product_text(graph, result, e),
+                  float(result.edges[e].product))
+            for e in ((dst, d, k) for _, d, k in G.out_edges(dst, keys=True))
+            if e in result.edges and result.edges[e].on_path]

@@ -192,3 +192,78 @@ def test_a_node_used_twice_sums_its_products() -> None:
     assert gx.truth == 6.0                      # d(x²)/dx = 2x
     assert len(gx.needs) == 2
     assert sum(q.truth for q in qs if q.key in gx.needs) == 6.0
+
+
+# -------------------------------------------------------------------- quiz state
+from engine.quiz import HINTED, OPEN, REVEALED, RIGHT, WRONG, Quiz  # noqa: E402
+
+
+def test_a_learner_answers_wrong_twice_gets_the_formula_then_is_right(two_layer) -> None:
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, "locals,products")
+    key = question_key(LOCAL, (ids["w1"], ids["h"], "a"))
+    assert quiz.hidden(key) and quiz.mark(key).status == OPEN
+    first = quiz.answer(key, "0.5")
+    assert not first.right and first.status == WRONG and first.hint == ""
+    second = quiz.answer(key, "1")
+    assert not second.right and nfc(second.hint).startswith("∂h/∂w₁ = x")
+    assert "x = 2" in second.hint                      # the number the formula uses
+    assert second.hint in second.message
+    third = quiz.answer(key, "2")
+    assert third.right and third.status == HINTED and not quiz.hidden(key)
+    assert quiz.mark(key).attempts == 3
+
+
+def test_text_that_is_no_number_is_not_a_try(two_layer) -> None:
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, "locals")
+    key = question_key(LOCAL, (ids["w1"], ids["h"], "a"))
+    out = quiz.answer(key, "__import__('os')")
+    assert out.error and not out.right and quiz.mark(key).attempts == 0
+    assert quiz.answer(key, "2").status == RIGHT
+
+
+def test_a_product_says_which_number_is_needed_first(two_layer) -> None:
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, "locals,products")
+    e = (ids["w1"], ids["h"], "a")
+    prod = question_key(PRODUCT, e)
+    out = quiz.answer(prod, "-1")
+    assert not out.right and "∂h/∂w₁" in nfc(out.message) and "first" in out.message
+    assert [q.key for q in quiz.missing(prod)] == [question_key(LOCAL, e)]
+    assert quiz.answer(question_key(LOCAL, e), "2").right
+    assert quiz.missing(prod) == []
+    # ∂L/∂h is shown (gradients are not quizzed): the hint gives both factors' numbers
+    hint = nfc(quiz.hint(prod))
+    assert "∂L/∂h = −0.42" in hint and "∂h/∂w₁ = 2" in hint
+    assert quiz.answer(prod, "-0.42*2").right            # an expression of shown numbers
+
+
+def test_score_reveal_one_and_reveal_all(two_layer) -> None:
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, "grads")
+    # ∂L/∂L, ∂L/∂ŷ, ∂L/∂h, ∂L/∂w₂, ∂L/∂w₁, ∂L/∂y, ∂L/∂x: every node on the path
+    assert len(quiz) == 7
+    assert quiz.answer(question_key(GRAD, ids["L"]), "1").status == RIGHT
+    nxt = quiz.next_open()
+    assert nxt.key == question_key(GRAD, ids["yhat"])
+    assert quiz.reveal_one() == nxt and quiz.mark(nxt.key).status == REVEALED
+    assert quiz.answer(question_key(GRAD, ids["w1"]), "0.84").status == WRONG
+    assert quiz.answer(question_key(GRAD, ids["w1"]), "-0.84").status == HINTED
+    s = quiz.score()
+    assert (s.right, s.hinted, s.revealed, s.open, s.total) == (1, 1, 1, 4, 7)
+    assert not s.all_right and "1 of 7 right" in s.text()
+    assert len(quiz.reveal_all()) == 4 and quiz.done
+    assert quiz.score().revealed == 5 and quiz.next_open() is None
+
+
+def test_refresh_keeps_marks_whose_numbers_did_not_change(two_layer) -> None:
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, "locals")
+    w1h = question_key(LOCAL, (ids["w1"], ids["h"], "a"))
+    w2y = question_key(LOCAL, (ids["w2"], ids["yhat"], "a"))
+    assert quiz.answer(w1h, "2").right and quiz.answer(w2y, "1").right
+    g.set_value(ids["w1"], 1.0)     # h = 2: ∂ŷ/∂w₂ = h changes, ∂h/∂w₁ = x does not
+    new = quiz.refresh(g, evaluate(g))
+    assert new.mark(w1h).status == RIGHT
+    assert new.mark(w2y).status == OPEN and new.question(w2y).truth == 2.0
