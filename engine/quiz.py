@@ -417,12 +417,12 @@ class Quiz:
         hint = self.hint(key) if m.attempts >= HINT_AFTER else ""
         first = self.missing(key)
         if hint:
-            message = f"{q.prompt} is not {fmt(number)}. Hint: {hint}"
+            message = f"{q.prompt} is not {fmt(number, 6)}. Hint: {hint}"
         elif first:
-            message = (f"{q.prompt} is not {fmt(number)}: work out "
+            message = (f"{q.prompt} is not {fmt(number, 6)}: work out "
                        f"{' and '.join(x.prompt for x in first)} first")
         else:
-            message = f"{q.prompt} is not {fmt(number)}: try again"
+            message = f"{q.prompt} is not {fmt(number, 6)}: try again"
         return Outcome(key, WRONG, False, message, hint=hint)
 
     def reveal(self, key: str) -> Question:
