@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTextCursor
+from PySide6.QtCore import QEvent, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QTextCursor
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsTextItem, QStyle,
                                QStyleOptionGraphicsItem)
 
@@ -78,6 +78,11 @@ class QuizField(QGraphicsTextItem):
         r = super().boundingRect()
         return QRectF(r.left(), r.top(), max(r.width(), self.min_width), r.height())
 
+    def shape(self) -> QPainterPath:
+        p = QPainterPath()  # the whole box takes clicks, however little is typed
+        p.addRect(self.boundingRect())
+        return p
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
         border, fill, _ = COLOURS[self.status]
         r = self.boundingRect().adjusted(0.5, 0.5, -0.5, -0.5)
@@ -91,16 +96,20 @@ class QuizField(QGraphicsTextItem):
         super().paint(painter, opt, widget)
 
     # ------------------------------------------------------------------ keys
+    def sceneEvent(self, event) -> bool:  # noqa: N802 - Qt's name
+        # the text item types Tab into its text before keyPressEvent sees it
+        if event.type() == QEvent.KeyPress and event.key() in (Qt.Key_Tab, Qt.Key_Backtab):
+            back = event.key() == Qt.Key_Backtab or bool(event.modifiers() & Qt.ShiftModifier)
+            self._on_move(self.key, -1 if back else 1)
+            event.accept()
+            return True
+        return super().sceneEvent(event)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         key = event.key()
         if key in (Qt.Key_Return, Qt.Key_Enter):
             if self.editable:
                 self._on_enter(self.key, self.toPlainText())
-            event.accept()
-            return
-        if key in (Qt.Key_Tab, Qt.Key_Backtab):
-            back = key == Qt.Key_Backtab or bool(event.modifiers() & Qt.ShiftModifier)
-            self._on_move(self.key, -1 if back else 1)
             event.accept()
             return
         if key == Qt.Key_Escape:
