@@ -186,7 +186,9 @@ class QuizMode(QObject):
             return
         first = self.quiz.missing(key)
         text = f"{q.prompt} = ?"
-        if first:
+        if self.quiz.mark(key).attempts >= 2:
+            text += f"  Hint: {self.quiz.hint(key)}"
+        elif first:
             text += f"  (it needs {' and '.join(x.prompt for x in first)} first)"
         self.message.emit(text)
 
