@@ -1,4 +1,4 @@
-"""The headless command line: eval, check, train, convert and render.
+"""The headless command line: eval, check, train, convert, render and quiz.
 
 A graph may carry a dataset (``--data PATH.csv``, ``--dataset SPEC`` or one stored in its
 file): then its ``data`` leaves read one column each and every number is per row; eval,
@@ -33,7 +33,7 @@ from typing import Any, Iterator, NoReturn, Sequence
 
 import numpy as np
 
-from chain_rule_studio import jsonout
+from chain_rule_studio import jsonout, quiz_cli
 from chain_rule_studio.examples import default_example
 from engine import datasets, fileformat
 from engine.check import TOLERANCE, batch_gradient_check, check_tolerance, gradient_check
@@ -52,7 +52,7 @@ from engine.result import CONSTANT, EdgeResult, NodeResult
 from engine.train import OPTIMIZERS, Metrics, TrainConfig, Trainer, TrainingError
 from engine import train as training
 
-COMMAND_NAMES = ("eval", "check", "train", "convert", "render")
+COMMAND_NAMES = ("eval", "check", "train", "convert", "render", "quiz")
 
 
 class BadInput(Exception):
@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", metavar="OUT", required=True)
     r.add_argument("--width", type=int, default=None)
     _add_force(r)
+    _add_graph_options(quiz_cli.add_parser(sub))
     return p
 
 
@@ -1089,8 +1090,16 @@ def _save(g: Graph, path: str) -> None:
         raise BadInput(f"{path}: cannot write: {e.strerror or e}") from None
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    g = load_graph(args)
+    try:
+        return quiz_cli.cmd_quiz(args, g)
+    except (ValueError, EngineError) as e:
+        raise BadInput(str(e)) from None
+
+
 COMMANDS = {"eval": cmd_eval, "check": cmd_check, "train": cmd_train,
-            "convert": cmd_convert, "render": cmd_render}
+            "convert": cmd_convert, "render": cmd_render, "quiz": cmd_quiz}
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

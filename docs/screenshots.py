@@ -1,7 +1,8 @@
 """Regenerate the README's teaching screenshots from the examples, offscreen.
 
     python docs/screenshots.py            # writes docs/editor.png, step_through.png,
-                                          # derivation.png, training.png, expression_bar.png
+                                          # derivation.png, training.png, expression_bar.png,
+                                          # quiz.png
     python docs/screenshots.py projector  # on a 1280×720 screen: docs/presentation.png,
                                           # docs/big_graph.png
 
@@ -111,6 +112,10 @@ def main() -> None:
     shoot(app, w, "train_on_data.png")
     keep.append(w)
 
+    w = quiz(app)
+    shoot(app, w, "quiz.png")
+    keep.append(w)
+
     w = window(app)  # x = 2 is kept: the new graph reuses the leaf's name
     bar = w.expression_bar.findChild(QLineEdit)
     bar.setFocus()
@@ -120,6 +125,26 @@ def main() -> None:
     select(w, "x")
     shoot(app, w, "expression_bar.png")
     keep.append(w)
+
+
+def quiz(app: QApplication) -> MainWindow:
+    """Passes › Quiz on local derivatives and products: ∂h/∂w₁ wrong twice (the hint
+    shows), a product right as −1.4 × 0.3, the cursor in ∂h/∂x."""
+    w = window(app)
+    m = w.quiz_mode
+    m.act_quiz.trigger()
+    ids = {w.doc.graph.name_of(n): n for n in w.doc.graph.ids()}
+
+    def key(kind: str, src: str, dst: str, port: str) -> str:
+        return m.key_of(kind, (ids[src], ids[dst], port))
+    m.submit(key("local", "h", "yhat", "b"), "0.3")
+    m.submit(key("product", "h", "yhat", "b"), "-1.4*0.3")
+    m.submit(key("local", "yhat", "L", "prediction"), "-2*(1-0.3)")
+    m.submit(key("local", "w1", "h", "a"), "0.5")
+    m.submit(key("local", "w1", "h", "a"), "1")
+    m.focus(key("local", "w1", "h", "a"))
+    settle(app)
+    return w
 
 
 def train_on_data(app: QApplication) -> MainWindow:

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_note_dock()
         self._build_derivation_dock()
         self._build_stepper()
+        self._build_quiz()
         self._build_data()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
@@ -651,7 +652,7 @@ class MainWindow(QMainWindow):
         self.stepper = Stepper(self.doc, self.canvas.scene(), self)
         self.narration = NarrationView(self.stepper)
         self.narration_dock = self._dock("Narration", self.narration, Qt.BottomDockWidgetArea)
-        menu = self.menuBar().addMenu("&Passes")
+        menu = self.passes_menu = self.menuBar().addMenu("&Passes")
         menu.addActions(self.stepper.actions())
         # the narration comes into view when a pass starts (it is tabbed away by default)
         self.stepper.changed.connect(self._show_narration)
@@ -664,6 +665,27 @@ class MainWindow(QMainWindow):
             self.removeAction(a)
             a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             self.canvas.addAction(a)
+
+    def _build_quiz(self) -> None:
+        """Quiz mode: Passes › Quiz, a toolbar toggle, and the Quiz dock (see gui.quiz)."""
+        from gui.quiz import QuizMode, QuizPanel
+        self.quiz_mode = QuizMode(self.doc, self.canvas, self.stepper, self)
+        self.quiz_panel = QuizPanel(self.quiz_mode)
+        self.quiz_dock = self._dock("Quiz", self.quiz_panel, Qt.RightDockWidgetArea)
+        self.quiz_dock.hide()
+        self.passes_menu.addSeparator()
+        self.passes_menu.addAction(self.quiz_mode.act_quiz)
+        self.toolbar.addAction(self.quiz_mode.act_quiz)
+        self.addAction(self.quiz_mode.act_quiz)
+        self.quiz_mode.message.connect(self.show_message)
+        self.quiz_mode.act_quiz.toggled.connect(self._show_quiz_dock)
+
+    def _show_quiz_dock(self, on: bool) -> None:
+        if on and not self.quiz_dock.isVisible():
+            if self.inspector_dock.isVisible() and not self.quiz_dock.isFloating():
+                self.tabifyDockWidget(self.inspector_dock, self.quiz_dock)
+            self.quiz_dock.show()
+            self.quiz_dock.raise_()
 
     def _build_status(self) -> None:
         self.output_label = QLabel()

@@ -218,6 +218,20 @@ class EdgeLabelItem(QGraphicsItem):
     def size(self) -> QRectF:
         return self._size
 
+    def font(self):
+        return self._font
+
+    def span_rect(self, line: int, start: int, length: int) -> QRectF:
+        """Where characters ``start`` to ``start + length`` of line ``line`` are drawn
+        (item coordinates; lines are centred): a quiz field covers its blank there."""
+        fm = QFontMetricsF(self._font)
+        text = self.lines[line]
+        x0 = LABEL_PAD_X + (self._size.width() - 2 * LABEL_PAD_X
+                            - fm.horizontalAdvance(text)) / 2
+        x = x0 + fm.horizontalAdvance(text[:start])
+        w = fm.horizontalAdvance(text[start:start + length])
+        return QRectF(x, LABEL_PAD_Y + line * fm.height(), w, fm.height())
+
     def place_at(self, x: float, y: float, anchor: tuple[float, float] | None = None) -> None:
         """Put the box's top-left at (x, y), belonging to ``anchor`` on the curve."""
         self.placed = True

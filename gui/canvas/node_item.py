@@ -20,6 +20,7 @@ from engine.layout import NORMAL, node_size
 from engine.numfmt import fmt, full
 from engine.ops import OPS
 from gui.canvas.port_item import HIT_RADIUS, Port, paint_port
+from gui.canvas.quiz_field import QUIZ_BLANK
 from gui.canvas.theme import font
 
 HEADER = 24.0
@@ -98,6 +99,8 @@ class NodeItem(QGraphicsItem):
         self.highlighted = False
         #: during a step-through pass: (value shown?, gradient so far or None, partial?)
         self.pass_state: tuple[bool, float | None, bool] | None = None
+        #: during a quiz: (value quizzed?, gradient quizzed?): blanks a field covers
+        self.quiz_state: tuple[bool, bool] | None = None
         self.fault: str | None = None
         #: why the gradient shown is NaN or ∞ (the badge says "hover me" for either)
         self.grad_fault: str | None = None
@@ -229,7 +232,7 @@ class NodeItem(QGraphicsItem):
         b = result.batch
         bkey = None if b is None else (b.sample, b.n, b.mean_loss, b.param_grads.get(self.node_id))
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
-               result.output, self.name, caption, self.pass_state, bkey)
+               result.output, self.name, caption, self.pass_state, bkey, self.quiz_state)
         if key == self._numbers:
             return False
         self._numbers = key
@@ -259,6 +262,13 @@ class NodeItem(QGraphicsItem):
         if b is not None and nr is not None:
             self._batch_numbers(b, graph)
             caption = self._batch_caption(b, caption)
+        if self.quiz_state is not None and nr is not None:
+            # the quiz asks for the shown sample's own numbers: blanks, plain captions
+            if self.quiz_state[0]:
+                self.value_text, self.fault, self.value_caption = QUIZ_BLANK, None, "value"
+            if self.quiz_state[1]:
+                self.grad_text, self.grad_sign, self.grad_fault = QUIZ_BLANK, 0, None
+                caption = self._caption
         self.grad_caption = caption
         self._sync_mean_card(result, graph)
         if self.opacity() != (0.5 if self.greyed else 1.0):
@@ -356,6 +366,24 @@ class NodeItem(QGraphicsItem):
             self.pass_state = state
             self._numbers = None
 
+    def set_quiz_state(self, state: tuple[bool, bool] | None) -> None:
+        """Set by CanvasScene.set_quiz; the scene then refreshes the numbers."""
+        if state != self.quiz_state:
+            self.quiz_state = state
+            self._numbers = None
+            self._tip_from = None
+            self.setToolTip("")
+
+    def number_rect(self, row: int, width: float) -> QRectF:
+        """Where the card writes its value (row 0) or gradient (row 1), ``width`` wide
+        and right-aligned as the number is: a quiz field goes there."""
+        inset = 16.0 if OPS[self.op].is_leaf else 12.0
+        y = port_y(self.h, row, 2)
+        return QRectF(self.w - inset - width, y - 10.0, width, 20.0)
+
+    def number_font(self):
+        return self._f_num
+
     def _hide_unreached(self, on_path: bool) -> None:
         """A pass has not computed these yet: "?" instead of the number; a gradient
         still being summed shows its running total followed by "+ …"."""
@@ -377,7 +405,12 @@ class NodeItem(QGraphicsItem):
         spec = OPS[self.op]
         lines = [f"{node_formula(graph, self.node_id)}    ({spec.title.lower()})"]
         nr = result.nodes.get(self.node_id)
-        if nr is not None:
+        if nr is not None and self.quiz_state is not None:  # no number a field asks for
+            lines.append("value = ?" if self.quiz_state[0] else f"value = {full(nr.value)}")
+            if nr.grad is not None and nr.on_path and result.output is not None:
+                g = "?" if self.quiz_state[1] else full(nr.grad)
+                lines.append(f"{grad_symbol(graph, result, self.node_id)} = {g}")
+        elif nr is not None:
             lines.append(f"value = {full(nr.value)}")
             if nr.reason:
                 lines.append(f"⚠ {nr.reason}")

@@ -19,12 +19,15 @@ from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from engine.graph import id_key
-from engine.labels import LABEL_MODES, edge_label
+from engine.labels import LABEL_MODES, edge_label, grad_symbol, local_formula
+from engine.numfmt import fmt
+from engine.quiz import GRAD, LOCAL, PRODUCT, VALUE, question_key
 from engine.layout import COMPACT, NORMAL, Geometry, layout
 from gui import progress
 from gui.canvas.boxgrid import BoxGrid
 from gui.canvas.edge_item import LABEL_FONT_PX, LABEL_MIN_LOD, EdgeItem, EdgeLabelItem
 from gui.canvas.node_item import NodeItem
+from gui.canvas.quiz_field import QUIZ_BLANK
 from gui.canvas.theme import DARK, LIGHT, Theme, font
 
 EdgeKey = tuple[str, str, str]
@@ -64,6 +67,8 @@ class CanvasScene(QGraphicsScene):
         self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
         #: a step-through pass's engine.passes.PassMask, or None (every number shown)
         self._pass_mask = None
+        #: a quiz (engine.quiz.Quiz): its numbers are blanks that quiz fields cover
+        self._quiz = None
         #: while items are being built, views show a blank canvas instead of the scene
         self.building = False
         #: edges whose labels wait for the end of a bulk edit to be placed
@@ -180,6 +185,46 @@ class CanvasScene(QGraphicsScene):
 
     def pass_mask(self):
         return self._pass_mask
+
+    def set_quiz(self, quiz) -> None:
+        """Draw the quizzed numbers of ``quiz`` (an engine.quiz.Quiz) as blanks, edge
+        labels in the quiz's fixed wording, and a product not yet worked out as 0 (its
+        colour would tell the sign); ``None`` shows every number again. Called again
+        after each answer: the colours of what is now known come back."""
+        self._quiz = quiz
+        for nid, item in self.nodes.items():
+            item.set_quiz_state(self._quiz_node_state(nid))
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers(every_node=True)
+        self.word_labels()
+
+    def quiz(self):
+        return self._quiz
+
+    def _quiz_node_state(self, nid: str) -> tuple[bool, bool] | None:
+        q = self._quiz
+        if q is None:
+            return None
+        return (question_key(VALUE, nid) in q, question_key(GRAD, nid) in q)
+
+    def _quiz_lines(self, key: EdgeKey, er) -> list[str]:
+        """An edge's label during a quiz: ``∂h/∂w₁ = ▢`` and ``∂L/∂h × ∂h/∂w₁ = ▢``,
+        a blank for each quizzed number, whatever the label mode, and the same text
+        before and after an answer (the fields stay where they are)."""
+        if er is None or er.local is None:
+            return []
+        q, g, r = self._quiz, self.document.graph, self.document.result
+        local_q = question_key(LOCAL, key) in q
+        lhs = local_formula(g, *key).partition(" = ")[0]
+        lines = [f"{lhs} = {QUIZ_BLANK if local_q else fmt(er.local)}"]
+        if not er.on_path:
+            lines.append("off the path to the output")
+            return lines
+        num = fmt(er.local)
+        factor = lhs if local_q else (f"({num})" if num.startswith("−") else num)
+        product = QUIZ_BLANK if question_key(PRODUCT, key) in q else fmt(er.product)
+        lines.append(f"{grad_symbol(g, r, key[1])} × {factor} = {product}")
+        return lines
 
     def clear_highlight(self, channel: str) -> None:
         self.set_highlight(channel)
@@ -481,6 +526,8 @@ class CanvasScene(QGraphicsScene):
         item = NodeItem(nid)
         if self._pass_mask is not None:
             item.set_pass_state(self._pass_mask.node_state(nid))
+        if self._quiz is not None:
+            item.set_quiz_state(self._quiz_node_state(nid))
         item.highlighted = any(nid in n for n, _ in self._highlights.values())
         if self.read_only:
             item.setFlag(QGraphicsItem.ItemIsMovable, False)
@@ -658,6 +705,9 @@ class CanvasScene(QGraphicsScene):
         state = self._pass_edges.get(key) if self._pass_mask is not None else None
         if state is not None and er is not None and not state[1]:
             er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
+        q = self._quiz
+        if q is not None and er is not None and q.hidden(question_key(PRODUCT, key)):
+            er = dataclasses.replace(er, product=0.0, reason=None)  # not worked out yet
         return er
 
     # ------------------------------------------------------------- label text
@@ -679,6 +729,10 @@ class CanvasScene(QGraphicsScene):
             if e is None:
                 continue
             er = r.edges.get(key)
+            if self._quiz is not None:
+                full = lines = self._quiz_lines(key, er)
+                e.set_numbers(self._shown_edge(key, er), lines, full)
+                continue
             full = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
             lines = self._fit_lines(key, full)
             state = self._pass_edges.get(key) if self._pass_mask is not None else None

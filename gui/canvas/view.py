@@ -23,6 +23,7 @@ from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGe
                                      RerouteGesture, node_at, port_at)
 from gui.canvas.node_item import BOX_MIN_LOD, HEADER
 from gui.canvas.port_item import Port
+from gui.canvas.quiz_field import QuizField
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
 
@@ -431,6 +432,9 @@ class CanvasView(QGraphicsView):
             self._gesture = None
         if self._editor is not None and self._editor not in self.items(vp):
             self._editor.finish(True)  # clicking elsewhere ends a rename, like focus loss
+        if event.button() == Qt.LeftButton and isinstance(self.itemAt(vp), QuizField):
+            super().mousePressEvent(event)  # a quiz field takes the click: no drag, no wire
+            return
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and (
                 self._space or self.scene().read_only)):  # presenting: a drag pans
             self._gesture = PanGesture(self, vp)
@@ -486,7 +490,7 @@ class CanvasView(QGraphicsView):
 
     def _double_click(self, event) -> None:
         sp, vp = self._scene_point(event)
-        if event.button() != Qt.LeftButton:
+        if event.button() != Qt.LeftButton or isinstance(self.itemAt(vp), QuizField):
             super().mouseDoubleClickEvent(event)
             return
         node = node_at(self, vp)
