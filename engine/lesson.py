@@ -170,9 +170,8 @@ def _check_schema(data: Any, fail) -> None:
     e = _deepest(errors)
     where = list(e.absolute_path)
     v = e.validator
-    if v == "additionalProperties" or v == "propertyNames":
-        allowed = list(e.schema.get("properties", {})) if v == "additionalProperties" else \
-            list(e.validator_value.get("enum", []))
+    if v == "additionalProperties":
+        allowed = list(e.schema.get("properties", {}))
         extra = [k for k in e.instance if k not in allowed] if isinstance(e.instance, dict) else []
         key = extra[0] if extra else "?"
         raise fail(_json_path(where + [key]) if extra else _json_path(where),
@@ -185,6 +184,11 @@ def _check_schema(data: Any, fail) -> None:
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in (want if isinstance(want, list)
                                                              else [want]))
         raise fail(_json_path(where), f"{_show(e.instance)} is not {words}")
+    if v == "enum" and isinstance(e.instance, str) and list(e.relative_schema_path)[-2:-1] \
+            == ["propertyNames"]:
+        raise fail(_json_path(where + [e.instance]),
+                   f"unknown key {quote(e.instance)} (allowed: "
+                   f"{', '.join(e.validator_value)})")
     if v == "enum":
         if where and where[-1] == "kind" and "quiz" in e.validator_value:
             raise fail(_json_path(where), f"unknown task kind {_show(e.instance)} (choose "
