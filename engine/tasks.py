@@ -17,6 +17,8 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
+import networkx as nx
+
 from engine import quiz
 from engine.errors import EngineError, ExpressionError, OutputError, clip, quote
 from engine.evaluate import evaluate
@@ -25,6 +27,7 @@ from engine.graph import Graph
 from engine.labels import display_name
 from engine.numfmt import fmt
 from engine.ops import OPS
+from engine.passes import PassMask
 from engine.result import EdgeKey, Result
 
 QUIZ, TRAIN, BUILD = "quiz", "train", "build"
@@ -207,6 +210,57 @@ def check_quiz(task: QuizTask, graph: Graph, answers: Sequence[str],
     else:
         message = f"{n_right} of {len(qs)} right"
     return Verdict(done, message, tuple(marks), tuple(notes))
+
+
+def quiz_mask(task: QuizTask, graph: Graph, result: Result) -> PassMask:
+    """What the canvas may show while ``task`` is open: everything but the asked numbers
+    and those that would give them away — what the passes compute from them. An asked
+    value hides the values downstream of it, the local derivatives that read them and
+    the whole backward pass; an asked local derivative, product or gradient hides the
+    gradients the backward pass computes after it (of the nodes upstream) and the
+    products into those nodes (a product divided by its local derivative is the
+    gradient); an asked gradient hides the numbers on the edges it is summed from.
+    Asks that do not fit the graph hide nothing."""
+    G = graph.nx
+    values: set[str] = set()
+    grads: set[str] = set()
+    locals_: set[EdgeKey] = set()
+    products: set[EdgeKey] = set()
+    all_backward = False
+
+    def upstream_of(nid: str) -> None:
+        for n in {nid} | nx.ancestors(G, nid):
+            grads.add(n)
+            products.update((s, n, k) for s, _, k in G.in_edges(n, keys=True))
+
+    for ask in task.asks:
+        try:
+            at = where(ask, graph)
+        except TaskError:
+            continue
+        if ask.kind == quiz.VALUE:
+            down = {at} | nx.descendants(G, at)  # type: ignore[operator]
+            values.update(down)
+            locals_.update((s, t, k) for t in down for s, _, k in G.in_edges(t, keys=True))
+            all_backward = True
+        elif ask.kind == quiz.GRAD:
+            upstream_of(at)  # type: ignore[arg-type]
+            out = [(at, t, k) for _, t, k in G.out_edges(at, keys=True)]
+            products.update(out)
+            locals_.update(out)  # by the output, ∂L/∂ŷ is the local derivative itself
+        else:
+            src = at[0]  # type: ignore[index]
+            if ask.kind == quiz.LOCAL:
+                locals_.add(at)  # type: ignore[arg-type]
+            products.add(at)  # type: ignore[arg-type]
+            upstream_of(src)
+    edges = set(result.edges)
+    if all_backward:
+        grads, products = set(result.nodes), edges
+    return PassMask(values=set(result.nodes) - values,
+                    grads={n: r.grad for n, r in result.nodes.items()
+                           if n not in grads and r.grad is not None},
+                    locals=edges - locals_, products=edges - products)
 
 
 # ---------------------------------------------------------------------- train
