@@ -401,3 +401,36 @@ def test_any_value_replaced_by_junk_gives_a_lesson_error_or_a_lesson() -> None:
                 assert e.path.startswith("$") and e.problem
             tried += 1
     assert tried > 200
+
+
+# --------------------------------------------------------------- hidden numbers
+@pytest.mark.parametrize("lid,i,numbers", list(_quiz_steps()))
+def test_an_open_quiz_hides_its_numbers_and_their_give_aways(lid, i, numbers) -> None:
+    from engine.fast import evaluate_graph
+    les = load(LESSONS / f"{lid}.json")
+    task, g = les.steps[i].task, les.graph(i)
+    r = evaluate_graph(g)
+    mask = tasks.quiz_mask(task, g, r)
+    for ask in task.asks:
+        at = tasks.where(ask, g)
+        if ask.kind == "value":
+            assert not mask.node_state(at)[0]
+            assert r.output not in mask.grads  # the backward pass reads the values
+        elif ask.kind == "grad":
+            assert at not in mask.grads
+            for _, t, k in g.nx.out_edges(at, keys=True):  # the terms it is the sum of
+                assert mask.edge_state((at, t, k)) == (False, False)
+        else:
+            local, product = mask.edge_state(at)
+            assert not product and (ask.kind == "product" or not local)
+            assert at[0] not in mask.grads  # the source's gradient is computed from it
+
+
+def test_the_mask_leaves_what_the_learner_works_from() -> None:
+    """∂L/∂w₁ = ∂L/∂h · ∂h/∂w₁: with ∂L/∂w₁ asked, ∂L/∂h = −0.42 and x = 2 stay shown."""
+    from engine.fast import evaluate_graph
+    les = load(LESSONS / "03_two_layer.json")
+    g = les.graph(2)
+    mask = tasks.quiz_mask(les.steps[2].task, g, evaluate_graph(g))
+    assert mask.grads[g.id_of("h")] == pytest.approx(-1.4 * 0.3)
+    assert mask.node_state(g.id_of("x"))[0] and mask.values is not None
