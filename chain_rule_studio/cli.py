@@ -47,7 +47,7 @@ from engine.result import Result
 from engine.expr import parse
 from engine.graph import Graph
 from engine.layout import apply_layout
-from engine.numfmt import fmt
+from engine.numfmt import fmt, fmt_many
 from engine.result import CONSTANT, EdgeResult, NodeResult
 from engine.train import OPTIMIZERS, Metrics, TrainConfig, Trainer, TrainingError
 from engine import train as training
@@ -458,11 +458,12 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     while header and not header[-1] and all(not r[-1] for r in rows):
         header = header[:-1]
         rows = [r[:-1] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+    cols = list(zip(*rows)) if rows else []
+    widths = [max(len(h), max(map(len, cols[i]))) if rows else len(h)
               for i, h in enumerate(header)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-           "  ".join("─" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format  # each cell ljust-ed
+    out = [line(*header).rstrip(), "  ".join("─" * w for w in widths)]
+    out += [line(*r).rstrip() for r in rows]
     return "\n".join(out)
 
 
@@ -501,28 +502,29 @@ def compiled_table(g: Graph, cres: CompiledResult) -> str:
     at = [plan.index[n] for n in order]
     out = node[plan.output]["name"]
     lines = [f"output {out} = {fmt(cres.value(plan.output), 6)}", ""]
-    rows = []
-    for nid, v, gr, o, is_var in zip(order, cres.values[at].tolist(),
-                                      cres.grads[at].tolist(), plan.on_path[at].tolist(),
-                                      plan.variable[at].tolist()):
-        d = node[nid]
-        note = "" if o else "off the path to the output"
-        if not is_var:
-            note = "constant: no gradient"
-        rows.append([d["name"], d["op"], fmt(v, 6), fmt(gr, 6) if is_var else "—", note])
+    values, grads = cres.values[at].tolist(), cres.grads[at].tolist()
+    on_path, variable = plan.on_path[at].tolist(), plan.variable[at].tolist()
+    datas = [node[nid] for nid in order]
+    grad_text = fmt_many(grads, 6)
+    rows = list(zip(
+        [d["name"] for d in datas], [d["op"] for d in datas], fmt_many(values, 6),
+        [t if v else "—" for t, v in zip(grad_text, variable)],
+        ["constant: no gradient" if not v else "" if o else "off the path to the output"
+         for v, o in zip(variable, on_path)]))
     lines.append(_table(rows, ["node", "op", "value", f"∂{out}/∂node", ""]))
     lines.append("")
     ref = plan.reference_edge_order()
-    keys = plan.edge_keys
-    erows = []
-    for e, lv, pv, o, is_var in zip(ref, cres.locals[ref].tolist(),
-                                    cres.products[ref].tolist(),
-                                    plan.edge_on_path[ref].tolist(),
-                                    plan.edge_variable[ref].tolist()):
-        s_, t_, p_ = keys[e]
-        erows.append([f"{node[s_]['name']} → {node[t_]['name']}", p_,
-                      fmt(lv, 6) if is_var else "—", fmt(pv, 6) if is_var else "—",
-                      (CONSTANT if not is_var else "" if o else "off path")])
+    keys = [plan.edge_keys[e] for e in ref]
+    variable = plan.edge_variable[ref].tolist()
+    local_text = fmt_many(cres.locals[ref].tolist(), 6)
+    product_text = fmt_many(cres.products[ref].tolist(), 6)
+    erows = list(zip(
+        [f"{node[s_]['name']} → {node[t_]['name']}" for s_, t_, _ in keys],
+        [p_ for _, _, p_ in keys],
+        [t if v else "—" for t, v in zip(local_text, variable)],
+        [t if v else "—" for t, v in zip(product_text, variable)],
+        [CONSTANT if not v else "" if o else "off path"
+         for v, o in zip(variable, plan.edge_on_path[ref].tolist())]))
     lines.append(_table(erows, ["edge", "port", "local", "product", ""]))
     return "\n".join(lines)
 
