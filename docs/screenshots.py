@@ -2,9 +2,9 @@
 
     python docs/screenshots.py            # writes docs/editor.png, step_through.png,
                                           # derivation.png, training.png, expression_bar.png,
-                                          # quiz.png
+                                          # quiz.png, lessons.png
     python docs/screenshots.py projector  # on a 1280×720 screen: docs/presentation.png,
-                                          # docs/big_graph.png
+                                          # docs/big_graph.png, lessons_720.png
 
 Each shot is the real window driven through its public actions (the same ones the
 toolbar, keys and buttons trigger), so the pictures show what a user sees.
@@ -126,6 +126,32 @@ def main() -> None:
     shoot(app, w, "expression_bar.png")
     keep.append(w)
 
+    w = lesson_window(app, SIZE)
+    shoot(app, w, "lessons.png")
+    keep.append(w)
+
+
+def lesson_window(app: QApplication, size: tuple[int, int] | None = None) -> MainWindow:
+    """File › Lessons… › lesson 3 at its step 2 (the backward pass by hand): ∂L/∂ŷ
+    answered right, ∂ŷ/∂h wrong, the last one still open — its hint shown."""
+    from chain_rule_studio.examples import lesson_files
+    from engine import lesson
+    w = MainWindow()
+    if size is not None:
+        w.resize(*size)
+    w.show()
+    settle(app)
+    les = lesson.load(lesson_files()[2], EXAMPLES_DIR)
+    w.lesson_panel.progress.set_step(les.id, 1)
+    w.open_lesson(les)
+    settle(app)
+    for field, text in zip(w.lesson_panel.fields, ("-2*(1 - 0.3)", "0.5", "")):
+        field.setText(text)
+    w.lesson_panel.check()
+    w.canvas.fit_all()
+    settle(app)
+    return w
+
 
 def quiz(app: QApplication) -> MainWindow:
     """Passes › Quiz on local derivatives and products: ∂h/∂w₁ wrong twice (the hint
@@ -220,6 +246,14 @@ def projector() -> None:
     w.grab().save(str(OUT / "big_graph.png"))
     print(OUT / "big_graph.png")
     w.doc.undo_stack.setClean()
+    keep.append(w)
+    w.hide()
+
+    w = lesson_window(app)  # the window as it opens on this screen: it fills it
+    w.showMaximized()
+    settle(app)
+    w.canvas.fit_all()
+    shoot(app, w, "lessons_720.png")
     keep.append(w)
 
 

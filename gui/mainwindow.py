@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_stepper()
         self._build_quiz()
         self._build_data()
+        self._build_lesson_dock()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.inspector.statusMessage.connect(self.show_message)
@@ -169,7 +170,7 @@ class MainWindow(QMainWindow):
         """Every dock, in the order the View menu lists them."""
         return [self.palette_dock, self.inspector_dock, self.data_dock, self.derivation_dock,
                 self.history_dock, self.narration_dock, self.training_dock,
-                self.data_view_dock, self.gradcheck_dock, self.note_dock]
+                self.data_view_dock, self.gradcheck_dock, self.note_dock, self.lesson_dock]
 
     def _build_view_menu(self) -> None:
         """The View menu's second half: every dock, the minimap, presentation, UI zoom,
@@ -221,7 +222,8 @@ class MainWindow(QMainWindow):
         for dock in self.docks():
             dock.setFloating(False)
             if dock is not self.note_dock and dock not in bottom \
-                    and dock is not getattr(self, "data_view_dock", None):
+                    and dock is not getattr(self, "data_view_dock", None) \
+                    and dock is not getattr(self, "lesson_dock", None):
                 dock.show()  # Qt tabifies only docks that are shown
         self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.derivation_dock)
@@ -234,6 +236,9 @@ class MainWindow(QMainWindow):
         for dock in bottom:  # tabbed together as they are shown (see _dock_shown)
             dock.hide()
             self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        if hasattr(self, "lesson_dock"):  # shown when a lesson is opened
+            self.lesson_dock.hide()
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lesson_dock)
         self.inspector_dock.raise_()
         self.derivation_dock.raise_()
         self._size_docks()
@@ -497,6 +502,55 @@ class MainWindow(QMainWindow):
         self.derivation_dock = self._dock("Derivation", self.derivation, Qt.RightDockWidgetArea)
         self.canvas.selectionChangedIds.connect(self.derivation.set_selection)
 
+    def _build_lesson_dock(self) -> None:
+        """The Lesson dock (left of the canvas), opened from File › Lessons…."""
+        from gui.lesson_panel import LessonPanel
+        self.lesson_panel = LessonPanel(self.doc, self.canvas.scene(), self.open_lesson_graph,
+                                        self._set_up_training)
+        self.lesson_dock = self._dock("Lesson", self.lesson_panel, Qt.LeftDockWidgetArea)
+        self.lesson_dock.hide()
+        self.lesson_dock.visibilityChanged.connect(
+            lambda _v: self.lesson_panel.set_active(not self.lesson_dock.isHidden()))
+        self.stepper.changed.connect(
+            lambda: self.stepper.pass_ is None and self.lesson_panel.pass_ended())
+        self.lesson_panel.maskChanged.connect(self._update_status)
+        self.stepper.changed.connect(self._update_status)
+
+    def open_lessons_dialog(self):
+        """File › Lessons…: the shipped lessons with the learner's progress."""
+        from chain_rule_studio.examples import lesson_files
+        from gui.lessons_dialog import LessonsDialog
+        dialog = LessonsDialog(lesson_files(), EXAMPLES_DIR, self.lesson_panel.progress, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.chosen.connect(self.open_lesson)
+        dialog.open()
+        return dialog
+
+    def open_lesson(self, lesson) -> bool:
+        """Show ``lesson`` in the Lesson dock at the learner's step."""
+        if not self.lesson_panel.open_lesson(lesson):
+            return False
+        if self.lesson_dock.isHidden():
+            self.lesson_dock.show()
+            self.resizeDocks([self.lesson_dock], [max(280, min(360, self.width() // 4))],
+                             Qt.Horizontal)
+        self.lesson_dock.raise_()
+        return True
+
+    def open_lesson_graph(self, graph: engine.Graph, name: str) -> bool:
+        """A lesson step's graph replaces the document as opening a file does."""
+        if not self.maybe_save():
+            return False
+        self.doc.load_graph(graph, None)
+        self.set_untitled_name(name)
+        return True
+
+    def _set_up_training(self, lr: float, steps: int) -> None:
+        self.training.lr_edit.setText(fmt(lr))
+        self.training.steps_spin.setValue(steps)
+        self.training_dock.show()
+        self.training_dock.raise_()
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title.lower() + "_dock")
@@ -578,6 +632,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.examples_menu = f.addMenu("&Examples")
         self.examples_menu.aboutToShow.connect(self._fill_examples)
+        self.act_lessons = self._action("&Lessons…", self.open_lessons_dialog, None,
+                                        "Short lessons with tasks the app checks")
+        f.addAction(self.act_lessons)
         self._fill_recent()
         self._fill_examples()
         f.addSeparator()
@@ -760,7 +817,9 @@ class MainWindow(QMainWindow):
         elif r.output is not None:
             self.output_label.setObjectName("")
             nr = r.nodes[r.output]
-            text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6)}"
+            mask = self.canvas.scene().pass_mask()  # a pass or a quiz hiding the value
+            shown = mask is None or mask.node_state(r.output)[0]
+            text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6) if shown else '?'}"
             if r.batch is not None:
                 b, L = r.batch, display_name(g, r.output)
                 which = ("" if b.sample is None else
