@@ -362,6 +362,8 @@ class LessonPanel(QWidget):
             self._mask = None  # a step-through pass owns the canvas now
             return
         self._mask = mask
+        self.doc.withhold("lesson", None if mask is None else
+                          "this step asks for them: work them out in the Lesson dock")
         if mask is not None or current is not None:
             self.scene.set_pass_mask(mask)
             self.maskChanged.emit()

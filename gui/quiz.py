@@ -29,6 +29,10 @@ INTRO = ("Work out the hidden numbers: click a field (or press Tab for the next 
          "The second wrong try shows a hint.")
 
 
+#: what the inspector and the derivation say instead of the numbers during a quiz
+QUIZ_WITHHELD = "the quiz is on: work the numbers out on the canvas"
+
+
 class QuizMode(QObject):
     """The quiz over the document's current Result, and its fields on the canvas."""
 
@@ -82,6 +86,7 @@ class QuizMode(QObject):
             self._set_checked(False)
             return False
         self.quiz = Quiz(self.doc.graph, r, self.kinds)
+        self.doc.withhold("quiz", QUIZ_WITHHELD)
         self.last = INTRO if len(self.quiz) else "Nothing of these kinds to work out here."
         self._show()
         self._set_checked(True)
@@ -92,6 +97,7 @@ class QuizMode(QObject):
         """End the quiz: every number is drawn again."""
         self._clear_fields()
         self.quiz = None
+        self.doc.withhold("quiz", None)
         self.scene.set_quiz(None)
         self._set_checked(False)
         self.last = INTRO

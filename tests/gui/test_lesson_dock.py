@@ -110,8 +110,10 @@ def test_dy_dx_is_hidden_until_answered_then_shown(qtbot, window) -> None:
     panel = window.lesson_panel
     assert panel.step_label.text() == "Step 3 of 5"
     assert shown(window, "x")[1] == "?" and shown(window, "u")[1] == "12"
+    assert window.doc.withheld  # the inspector and the derivation hide it too
     answer(qtbot, window, ["12*2"])
     assert panel.marks[0].text() == "✓" and shown(window, "x")[1] == "24"
+    assert not window.doc.withheld
 
 
 def test_a_new_step_graph_asks_before_dropping_changes(qtbot, window, dialogs) -> None:

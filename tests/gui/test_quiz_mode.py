@@ -168,3 +168,26 @@ def test_an_edit_refreshes_the_quiz_and_a_pass_ends_it(qtbot, two_layer_window) 
     assert mode.field(question_key(LOCAL, w2y)).status == "open"
     w.stepper.act_forward.trigger()
     assert not mode.active and not mode.act_quiz.isChecked()
+
+
+def test_the_side_panels_do_not_give_the_answers_away(qtbot, two_layer_window) -> None:
+    """During a quiz the inspector and the derivation of a clicked node hide their
+    numbers (∂L/∂h = −0.42 by hand: −2·(1 − 0.3)·0.3; ∂h/∂w₁ = x = 2); Stop shows them."""
+    from test_derivation_panel import click_node
+    w = two_layer_window
+    w.derivation_dock.show()
+    w.inspector_dock.show()
+    w.inspector_dock.raise_()
+    qtbot.mouseClick(w.toolbar.widgetForAction(w.quiz_mode.act_quiz), Qt.LeftButton)
+    assert w.quiz_mode.active
+    click_node(w, qtbot, "h")
+    numbers = w.inspector.numbers.text() + w.inspector.derivs.text()
+    assert "0.42" not in numbers and "hidden" in numbers
+    assert not w.inspector.derivs_box.isVisible()
+    text = w.derivation.text()
+    assert "0.42" not in text and "hidden" in text
+    assert not w.derivation.act_copy_latex.isEnabled()
+    qtbot.mouseClick(w.toolbar.widgetForAction(w.quiz_mode.act_quiz), Qt.LeftButton)
+    assert not w.quiz_mode.active
+    assert "0.42" in w.inspector.numbers.text().replace("−", "-")
+    assert "0.42" in w.derivation.text().replace("−", "-")
