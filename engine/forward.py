@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.graph import Graph
+from engine.labels import display_name, tangent_symbol
+from engine.numfmt import fmt, full
 from engine.ops import VARIABLE_KINDS
 from engine.result import Result
 
@@ -206,3 +208,33 @@ def output_tangents(graph: Graph, result: Result, leaves: list[str]) -> dict[str
         for c, leaf in enumerate(block):
             found[leaf] = float(T[o, c])
     return found
+
+
+# ------------------------------------------------------------------ display text
+
+def node_text(graph: Graph, t: Tangents, nid: str) -> str | None:
+    """What a node shows in forward mode: ``ḣ = 2``; None for a constant."""
+    v = t.nodes.get(nid)
+    return None if v is None else f"{tangent_symbol(graph, nid)} = {fmt(v)}"
+
+
+def node_tip(graph: Graph, t: Tangents, nid: str) -> str:
+    """``ḣ = ∂h/∂w₁ = 2 (forward mode from w₁)``, full precision, for a tooltip."""
+    v = t.nodes.get(nid)
+    if v is None:
+        return ""
+    d = display_name(graph, t.direction)
+    return (f"{tangent_symbol(graph, nid)} = ∂{display_name(graph, nid)}/∂{d} = {full(v)}"
+            f"    (forward mode from {d})")
+
+
+def edge_text(graph: Graph, result: Result, t: Tangents, key: EdgeKey) -> str | None:
+    """An edge's share of its target's tangent: local × the source's tangent,
+    ``0.3 × ḣ = 0.6``; None where the source is a constant."""
+    share = t.edges.get(key)
+    er = result.edges.get(key)
+    if share is None or er is None or er.local is None:
+        return None
+    local = fmt(er.local)
+    local = f"({local})" if local.startswith("−") else local
+    return f"{local} × {tangent_symbol(graph, key[0])} = {fmt(share)}"

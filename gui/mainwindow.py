@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_note_dock()
         self._build_derivation_dock()
         self._build_stepper()
+        self._build_forward_mode()
         self._build_data()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
@@ -168,7 +169,7 @@ class MainWindow(QMainWindow):
         """Every dock, in the order the View menu lists them."""
         return [self.palette_dock, self.inspector_dock, self.data_dock, self.derivation_dock,
                 self.history_dock, self.narration_dock, self.training_dock,
-                self.data_view_dock, self.gradcheck_dock, self.note_dock]
+                self.data_view_dock, self.gradcheck_dock, self.forward_dock, self.note_dock]
 
     def _build_view_menu(self) -> None:
         """The View menu's second half: every dock, the minimap, presentation, UI zoom,
@@ -216,7 +217,8 @@ class MainWindow(QMainWindow):
         Derivation with the History, each pair tabbed), Narration, Training and Gradient
         Check tabbed below and hidden until wanted, so the canvas has most of the
         window."""
-        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock,
+                  self.forward_dock)
         for dock in self.docks():
             dock.setFloating(False)
             if dock is not self.note_dock and dock not in bottom \
@@ -276,7 +278,8 @@ class MainWindow(QMainWindow):
         if not visible:
             return
         dock = self.sender()
-        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock,
+                  self.forward_dock)
         if dock in bottom and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
             # the panels below the canvas share one place, as tabs
             other = next((d for d in bottom if d is not dock and d.isVisible()
@@ -664,6 +667,54 @@ class MainWindow(QMainWindow):
             self.removeAction(a)
             a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             self.canvas.addAction(a)
+
+    def _build_forward_mode(self) -> None:
+        """Forward mode beside reverse mode: the direction leaf (toolbar list, Passes ›
+        Forward Mode…, a leaf's context menu), its tangents on the canvas, the
+        forward-mode pass, and the "Forward vs reverse" dock."""
+        from engine.ops import VARIABLE_KINDS
+        from engine.tangent_pass import TANGENT
+        from gui.forward_mode import ForwardMode
+        from gui.forward_panel import ForwardPanel
+        fm = self.forward = ForwardMode(self.doc, self.canvas.scene(), self)
+        st = self.stepper
+
+        def seed() -> str | None:
+            if fm.direction is None:
+                fm.set_direction(fm.default_leaf())
+            return fm.direction
+        st.tangent_seed = seed
+
+        def direction_moved() -> None:
+            p = st.pass_
+            if p is not None and p.direction == TANGENT and p.seed != fm.direction:
+                st.reset()
+            presenting = getattr(getattr(self, "presenter", None), "active", False)
+            if fm.direction is not None and not self.forward_dock.isVisible() \
+                    and not presenting:
+                self.forward_dock.show()
+                self.forward_dock.raise_()
+        fm.changed.connect(direction_moved)
+        self.forward_panel = ForwardPanel(self.doc, fm)
+        self.forward_panel.leafActivated.connect(fm.set_direction)
+        self.forward_dock = self._dock("Forward vs reverse", self.forward_panel,
+                                       Qt.BottomDockWidgetArea)
+        self.forward_dock.setObjectName("forward_dock")
+        menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&Passes")
+        menu.addSeparator()
+        menu.addActions([st.act_tangent, fm.act_choose, fm.act_off])
+        self.addAction(st.act_tangent)
+        self.toolbar.addSeparator()
+        self.toolbar.addWidget(fm.box)
+        self.toolbar.addAction(st.act_tangent)
+
+        def leaf_entry(menu, nid: str) -> None:
+            if self.doc.graph.op_of(nid) in VARIABLE_KINDS:
+                a = menu.addAction("Differentiate forward from this leaf",
+                                   lambda: fm.set_direction(nid))
+                a.setCheckable(True)
+                a.setChecked(fm.direction == nid)
+        self.canvas.node_menu_extras.append(leaf_entry)
 
     def _build_status(self) -> None:
         self.output_label = QLabel()
