@@ -1,7 +1,8 @@
 """Regenerate the README's teaching screenshots from the examples, offscreen.
 
     python docs/screenshots.py            # writes docs/editor.png, step_through.png,
-                                          # derivation.png, training.png, expression_bar.png
+                                          # derivation.png, training.png, expression_bar.png,
+                                          # forward_mode.png
     python docs/screenshots.py projector  # on a 1280×720 screen: docs/presentation.png,
                                           # docs/big_graph.png
 
@@ -111,6 +112,8 @@ def main() -> None:
     shoot(app, w, "train_on_data.png")
     keep.append(w)
 
+    keep.append(forward_mode(app))
+
     w = window(app)  # x = 2 is kept: the new graph reuses the leaf's name
     bar = w.expression_bar.findChild(QLineEdit)
     bar.setFocus()
@@ -120,6 +123,18 @@ def main() -> None:
     select(w, "x")
     shoot(app, w, "expression_bar.png")
     keep.append(w)
+
+
+def forward_mode(app: QApplication) -> MainWindow:
+    """Forward mode from w₁ (the toolbar's list): every node's tangent above its card,
+    each edge's share under its label, the Forward vs reverse dock below."""
+    w = window(app)
+    box = w.forward.box
+    i = box.findData(w.doc.graph.id_of("w1"))
+    box.setCurrentIndex(i)
+    box.activated.emit(i)
+    shoot(app, w, "forward_mode.png")
+    return w
 
 
 def train_on_data(app: QApplication) -> MainWindow:

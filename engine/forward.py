@@ -61,7 +61,8 @@ def variable_leaves(graph: Graph, result: Result) -> list[str]:
     """The leaves a gradient is taken with respect to (inputs, params, data), in the
     Result's topological order."""
     node = graph.nx._node
-    return [n for n in result.order if node[n]["op"] in VARIABLE_KINDS]
+    return [n for n in result.order
+            if (d := node.get(n)) is not None and d["op"] in VARIABLE_KINDS]
 
 
 def tangents(graph: Graph, result: Result, direction: str) -> Tangents:
@@ -187,9 +188,19 @@ def output_tangents(graph: Graph, result: Result, leaves: list[str]) -> dict[str
         lev_l.extend([lv] * (len(src_l) - len(lev_l)))
     src, tgt = np.array(src_l, dtype=np.intp), np.array(tgt_l, dtype=np.intp)
     loc, lev = np.array(loc_l, dtype=np.float64), np.array(lev_l, dtype=np.intp)
-    by_level = np.argsort(lev, kind="stable")
+    # per level: its edges sorted by target, so each target's shares are summed by one
+    # reduceat (np.add.at over 2-d rows is many times slower)
+    by_level = np.lexsort((tgt, lev))
     bounds = np.searchsorted(lev[by_level], np.arange(1, (max(level) if level else 0) + 2))
-    groups = [by_level[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
+    groups = []
+    for k in range(len(bounds) - 1):
+        e = by_level[bounds[k]:bounds[k + 1]]
+        if len(e):
+            t = tgt[e]
+            starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+            # with finite locals a zero tangent gives a zero share by itself
+            groups.append((src[e], loc[e, None], t[starts], starts,
+                           bool(np.isfinite(loc[e]).all())))
     o = index[out]
     found: dict[str, float] = {}
     for start in range(0, len(leaves), BLOCK):
@@ -199,12 +210,10 @@ def output_tangents(graph: Graph, result: Result, leaves: list[str]) -> dict[str
             if leaf in index:
                 T[index[leaf], c] = 1.0
         with np.errstate(all="ignore"):
-            for g in groups:
-                if not len(g):
-                    continue
-                ts = T[src[g]]
-                share = np.where(ts == 0.0, 0.0, loc[g, None] * ts)
-                np.add.at(T, tgt[g], share)
+            for s_idx, local, targets, starts, finite in groups:
+                ts = T[s_idx]
+                share = local * ts if finite else np.where(ts == 0.0, 0.0, local * ts)
+                T[targets] += np.add.reduceat(share, starts, axis=0)
         for c, leaf in enumerate(block):
             found[leaf] = float(T[o, c])
     return found

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from engine.forward import Comparison, compare
+from engine.forward import Comparison, compare, variable_leaves
 from engine.labels import display_name, tangent_symbol
 from engine.numfmt import fmt, full
 
 COLUMNS = ["Leaf", "Forward mode: output's tangent", "Reverse mode: gradient", "Agree"]
 #: rows listed; a larger graph's remaining leaves are counted in the summary
 MAX_ROWS = 500
+#: leaves × edges above which the comparison (one forward sweep per leaf) waits for
+#: the Compare button instead of following every edit (a 2-64-64-1 network: 56 million)
+AUTO_COST = 4_000_000
 WHY = ("Why reverse mode wins for many parameters: one backward pass gives ∂L/∂θ for "
        "every θ at once, while forward mode needs a pass per parameter — a network with "
        "a million weights would take a million forward passes, against one backward. "
@@ -57,9 +60,15 @@ class ForwardPanel(QWidget):
         self.why = QLabel(WHY)
         self.why.setObjectName("forward_why")
         self.why.setWordWrap(True)
+        self.compare_button = QPushButton("Compare now")
+        self.compare_button.setToolTip("Run forward mode once per leaf and compare with "
+                                       "the backward pass (a large graph waits for this)")
+        self.compare_button.clicked.connect(lambda: self.refresh(force=True))
+        self.compare_button.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addWidget(self.passes)
+        lay.addWidget(self.compare_button)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.why)
         self._timer = QTimer(self)
@@ -82,11 +91,22 @@ class ForwardPanel(QWidget):
         if self.isVisible():
             self._timer.start(0)
 
-    def refresh(self) -> None:
+    def refresh(self, force: bool = False) -> None:
         self._timer.stop()
         self._stale = False
         g, r = self.doc.graph, self.doc.result
         b = r.batch
+        cost = len(variable_leaves(g, r)) * max(1, len(r.edges))
+        big = cost > AUTO_COST and not force
+        self.compare_button.setVisible(big)
+        if big:
+            self.comparison = None
+            self.table.setRowCount(0)
+            n = len(variable_leaves(g, r))
+            self.passes.setText(
+                f"The full gradient needs {n:,} forward-mode passes (one per leaf) against "
+                "one backward pass: on a graph this size the comparison runs when asked.")
+            return
         c = self.comparison = compare(g, r) if not (b is not None and b.sample is None) \
             else None
         direction = self.mode.direction if self.mode is not None else None
@@ -136,6 +156,16 @@ class ForwardPanel(QWidget):
                     item.setForeground(QBrush(QColor(34, 150, 80) if row.agree
                                               else QColor(214, 69, 69)))
                 self.table.setItem(i, j, item)
+
+    def wanted_height(self) -> int:
+        """Room for the summary, up to eight rows and the closing sentence: the canvas
+        keeps the rest."""
+        t = self.table
+        rows = min(max(t.rowCount(), 2), 8)
+        row_h = t.verticalHeader().defaultSectionSize()
+        width = max(300, self.width() - 12)
+        text = self.passes.heightForWidth(width) + self.why.heightForWidth(width)
+        return text + t.horizontalHeader().height() + rows * row_h + 4 * t.frameWidth() + 40
 
     def row_texts(self) -> list[list[str]]:
         """What the table shows, row by row (what tests and users read)."""

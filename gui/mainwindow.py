@@ -685,15 +685,21 @@ class MainWindow(QMainWindow):
             return fm.direction
         st.tangent_seed = seed
 
+        shown_for = [None]  # the direction the dock was last brought up for
+
         def direction_moved() -> None:
             p = st.pass_
             if p is not None and p.direction == TANGENT and p.seed != fm.direction:
                 st.reset()
+            moved, shown_for[0] = fm.direction != shown_for[0], fm.direction
             presenting = getattr(getattr(self, "presenter", None), "active", False)
-            if fm.direction is not None and not self.forward_dock.isVisible() \
+            if moved and fm.direction is not None and not self.forward_dock.isVisible() \
                     and not presenting:
                 self.forward_dock.show()
                 self.forward_dock.raise_()
+                self.forward_panel.refresh()
+                QTimer.singleShot(0, self, lambda: self.resizeDocks(
+                    [self.forward_dock], [self.forward_panel.wanted_height()], Qt.Vertical))
         fm.changed.connect(direction_moved)
         self.forward_panel = ForwardPanel(self.doc, fm)
         self.forward_panel.leafActivated.connect(fm.set_direction)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from pathlib import Path
 
 from hypothesis import given, settings
 
@@ -17,7 +18,8 @@ from engine.forward import agree, compare, output_tangents, tangents, variable_l
 from engine.labels import tangent_symbol
 from engine.tangent_pass import TangentPass
 from test_evaluate_properties import _SETTINGS, RefDag, _fd_grad, dags
-from conftest import EXAMPLES
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 
 
 def _two_layer():

@@ -10,8 +10,6 @@ import unicodedata
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
-from test_derivation_panel import node_point
-
 
 def nfc(s: str) -> str:
     return unicodedata.normalize("NFC", s)
