@@ -2,7 +2,8 @@
 
     python docs/screenshots.py            # writes docs/editor.png, step_through.png,
                                           # derivation.png, training.png, expression_bar.png,
-                                          # quiz.png, lessons.png
+                                          # quiz.png, lessons.png,
+                                          # forward_mode.png
     python docs/screenshots.py projector  # on a 1280×720 screen: docs/presentation.png,
                                           # docs/big_graph.png, lessons_720.png
 
@@ -115,6 +116,7 @@ def main() -> None:
     w = quiz(app)
     shoot(app, w, "quiz.png")
     keep.append(w)
+    keep.append(forward_mode(app))
 
     w = window(app)  # x = 2 is kept: the new graph reuses the leaf's name
     bar = w.expression_bar.findChild(QLineEdit)
@@ -170,6 +172,18 @@ def quiz(app: QApplication) -> MainWindow:
     m.submit(key("local", "w1", "h", "a"), "1")
     m.focus(key("local", "w1", "h", "a"))
     settle(app)
+    return w
+
+
+def forward_mode(app: QApplication) -> MainWindow:
+    """Forward mode from w₁ (the toolbar's list): every node's tangent above its card,
+    each edge's share under its label, the Forward vs reverse dock below."""
+    w = window(app)
+    box = w.forward.box
+    i = box.findData(w.doc.graph.id_of("w1"))
+    box.setCurrentIndex(i)
+    box.activated.emit(i)
+    shoot(app, w, "forward_mode.png")
     return w
 
 

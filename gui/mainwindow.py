@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self._build_derivation_dock()
         self._build_stepper()
         self._build_quiz()
+        self._build_forward_mode()
+        self._quiz_or_tangents()
         self._build_data()
         self._build_lesson_dock()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
@@ -170,7 +172,8 @@ class MainWindow(QMainWindow):
         """Every dock, in the order the View menu lists them."""
         return [self.palette_dock, self.inspector_dock, self.data_dock, self.derivation_dock,
                 self.history_dock, self.narration_dock, self.training_dock,
-                self.data_view_dock, self.gradcheck_dock, self.note_dock, self.lesson_dock]
+                self.data_view_dock, self.gradcheck_dock, self.note_dock, self.forward_dock,
+                self.quiz_dock, self.lesson_dock]
 
     def _build_view_menu(self) -> None:
         """The View menu's second half: every dock, the minimap, presentation, UI zoom,
@@ -218,7 +221,8 @@ class MainWindow(QMainWindow):
         Derivation with the History, each pair tabbed), Narration, Training and Gradient
         Check tabbed below and hidden until wanted, so the canvas has most of the
         window."""
-        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock,
+                  self.forward_dock)
         for dock in self.docks():
             dock.setFloating(False)
             if dock is not self.note_dock and dock not in bottom \
@@ -282,7 +286,8 @@ class MainWindow(QMainWindow):
         if not visible:
             return
         dock = self.sender()
-        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock,
+                  self.forward_dock)
         if dock in bottom and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
             # the panels below the canvas share one place, as tabs
             other = next((d for d in bottom if d is not dock and d.isVisible()
@@ -743,6 +748,74 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(self.inspector_dock, self.quiz_dock)
             self.quiz_dock.show()
             self.quiz_dock.raise_()
+
+    def _quiz_or_tangents(self) -> None:
+        """A quiz and forward mode exclude each other: from w₁, L̇ is ∂L/∂w₁, an answer."""
+        def quiz_moved() -> None:
+            if self.quiz_mode.active and self.forward.direction is not None:
+                self.forward.set_direction(None)
+
+        def direction_moved() -> None:
+            if self.forward.direction is not None and self.quiz_mode.active:
+                self.quiz_mode.stop()
+                self.show_message("The quiz ended: forward mode's tangents would give its "
+                                  "answers away.")
+        self.quiz_mode.changed.connect(quiz_moved)
+        self.forward.changed.connect(direction_moved)
+
+    def _build_forward_mode(self) -> None:
+        """Forward mode beside reverse mode: the direction leaf (toolbar list, Passes ›
+        Forward Mode…, a leaf's context menu), its tangents on the canvas, the
+        forward-mode pass, and the "Forward vs reverse" dock."""
+        from engine.ops import VARIABLE_KINDS
+        from engine.tangent_pass import TANGENT
+        from gui.forward_mode import ForwardMode
+        from gui.forward_panel import ForwardPanel
+        fm = self.forward = ForwardMode(self.doc, self.canvas.scene(), self)
+        st = self.stepper
+
+        def seed() -> str | None:
+            if fm.direction is None:
+                fm.set_direction(fm.default_leaf())
+            return fm.direction
+        st.tangent_seed = seed
+
+        shown_for = [None]  # the direction the dock was last brought up for
+
+        def direction_moved() -> None:
+            p = st.pass_
+            if p is not None and p.direction == TANGENT and p.seed != fm.direction:
+                st.reset()
+            moved, shown_for[0] = fm.direction != shown_for[0], fm.direction
+            presenting = getattr(getattr(self, "presenter", None), "active", False)
+            if moved and fm.direction is not None and not self.forward_dock.isVisible() \
+                    and not presenting:
+                self.forward_dock.show()
+                self.forward_dock.raise_()
+                self.forward_panel.refresh()
+                QTimer.singleShot(0, self, lambda: self.resizeDocks(
+                    [self.forward_dock], [self.forward_panel.wanted_height()], Qt.Vertical))
+        fm.changed.connect(direction_moved)
+        self.forward_panel = ForwardPanel(self.doc, fm)
+        self.forward_panel.leafActivated.connect(fm.set_direction)
+        self.forward_dock = self._dock("Forward vs reverse", self.forward_panel,
+                                       Qt.BottomDockWidgetArea)
+        self.forward_dock.setObjectName("forward_dock")
+        menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&Passes")
+        menu.addSeparator()
+        menu.addActions([st.act_tangent, fm.act_choose, fm.act_off])
+        self.addAction(st.act_tangent)
+        self.toolbar.addSeparator()
+        self.toolbar.addWidget(fm.box)
+        self.toolbar.addAction(st.act_tangent)
+
+        def leaf_entry(menu, nid: str) -> None:
+            if self.doc.graph.op_of(nid) in VARIABLE_KINDS:
+                a = menu.addAction("Differentiate forward from this leaf",
+                                   lambda: fm.set_direction(nid))
+                a.setCheckable(True)
+                a.setChecked(fm.direction == nid)
+        self.canvas.node_menu_extras.append(leaf_entry)
 
     def _build_status(self) -> None:
         self.output_label = QLabel()

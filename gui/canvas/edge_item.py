@@ -173,6 +173,8 @@ class EdgeLabelItem(QGraphicsItem):
         super().__init__()
         self.edge = edge
         self.lines: list[str] = []
+        #: forward mode: the last line is the edge's share of a tangent (its own colour)
+        self.tangent_line = False
         self._size = QRectF()
         self._font = font(LABEL_FONT_PX)
         self.placed = False
@@ -322,11 +324,13 @@ class EdgeLabelItem(QGraphicsItem):
         painter.drawRoundedRect(self._size, 5, 5)
         painter.setFont(self._font)
         fm = QFontMetricsF(self._font)
+        n = len(self.lines) - (1 if self.tangent_line else 0)  # the chain-rule lines
         for i, line in enumerate(self.lines):
             r = QRectF(LABEL_PAD_X, LABEL_PAD_Y + i * fm.height(),
                        self._size.width() - 2 * LABEL_PAD_X, fm.height())
-            last = i == len(self.lines) - 1 and len(self.lines) > 1
-            painter.setPen(colour if last and self.edge.on_path else t.text)
+            last = i == n - 1 and n > 1
+            painter.setPen(t.tangent if i >= n else
+                           colour if last and self.edge.on_path else t.text)
             painter.drawText(r, Qt.AlignCenter, line)
 
 

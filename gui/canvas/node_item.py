@@ -34,6 +34,8 @@ PORT_LABEL_MIN_LOD = 0.55
 TEXT_MIN_LOD = 0.3
 #: below this zoom a node is a flat box (no shadow, rounding, text or ports)
 BOX_MIN_LOD = 0.15
+#: height of forward mode's tangent tag above the card
+TANGENT_TAG_H = 17.0
 
 
 #: looked up once: Qt calls itemChange for every flag, z and position set
@@ -102,6 +104,9 @@ class NodeItem(QGraphicsItem):
         #: during a quiz: (value quizzed?, gradient quizzed?): blanks a field covers
         self.quiz_state: tuple[bool, bool] | None = None
         self.fault: str | None = None
+        #: forward mode: the tangent drawn in a tag above the card (``ḣ = 2``), or None
+        self.tangent_text: str | None = None
+        self._tangent_tip = ""
         #: why the gradient shown is NaN or ∞ (the badge says "hover me" for either)
         self.grad_fault: str | None = None
         self.port_labels: list[str] = []
@@ -320,7 +325,8 @@ class NodeItem(QGraphicsItem):
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name
         self._word_tooltip()
-        return super().toolTip()
+        tip = super().toolTip()
+        return f"{tip}\n{self._tangent_tip}" if self.tangent_text and self._tangent_tip else tip
 
     def _word_tooltip(self) -> None:
         if self._tip_from is not None:
@@ -359,6 +365,27 @@ class NodeItem(QGraphicsItem):
             self.setCursor(Qt.CrossCursor)
         else:
             self.unsetCursor()
+
+    def set_tangent(self, text: str | None, tip: str = "") -> None:
+        """Forward mode's tangent of this node (set by CanvasScene.set_tangents); None
+        takes the tag away. The tag counts as part of the card, so labels keep off it."""
+        if text == self.tangent_text:
+            return
+        self.tangent_text = text
+        self._tangent_tip = tip
+        self._box = None
+        if self.scene() is not None:
+            self.scene().node_geometry_changed(self)
+        self.update()
+
+    def tangent_rect(self) -> QRectF | None:
+        """The tangent tag, in item coordinates, left above the card (the output tag
+        is on the right); None when no tangent is shown."""
+        if not self.tangent_text:
+            return None
+        w = QFontMetricsF(self._f_num).horizontalAdvance(self.tangent_text) + 14.0
+        h = TANGENT_TAG_H * self._text_scale
+        return QRectF(4.0, -h - 3.0, w, h)
 
     def set_pass_state(self, state: tuple[bool, float | None, bool] | None) -> None:
         """Set by CanvasScene.set_pass_mask; the scene then refreshes the numbers."""
@@ -439,8 +466,10 @@ class NodeItem(QGraphicsItem):
         return QRectF(0.0, 0.0, self.w, self.h)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
-                      self.h + MARGIN_TOP + MARGIN_BOTTOM + self._port_bottom)
+        r = QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
+                   self.h + MARGIN_TOP + MARGIN_BOTTOM + self._port_bottom)
+        tag = self.tangent_rect()
+        return r if tag is None else r.united(tag.adjusted(-2, -2, 2, 2))
 
     def card_path(self) -> QPainterPath:
         """The card's outline (rounded), in item coordinates; cached."""
@@ -482,7 +511,10 @@ class NodeItem(QGraphicsItem):
         top-level), cached as plain numbers: label placement reads it very often."""
         if self._box is None:
             p = self.pos()
-            self._box = (p.x(), p.y(), p.x() + self.w, p.y() + self.h)
+            top = p.y()
+            if self.tangent_text:  # forward mode's tag above the card belongs to it
+                top -= TANGENT_TAG_H * self._text_scale + 3.0
+            self._box = (p.x(), top, p.x() + self.w, p.y() + self.h)
         return self._box
 
     def card_qrect(self) -> QRectF:
@@ -725,7 +757,24 @@ class NodeItem(QGraphicsItem):
         for port in self.in_ports:
             paint_port(painter, t, port)
 
+    def _paint_tangent(self, painter: QPainter, t) -> None:
+        """Forward mode's tangent, in its own colour, in a tag above the card."""
+        r = self.tangent_rect()
+        if r is None:
+            return
+        bg = QColor(t.tangent)
+        bg.setAlpha(34 if not t.dark else 60)
+        painter.setPen(QPen(t.tangent, 1.2))
+        painter.setBrush(t.card)
+        painter.drawRoundedRect(r, 6, 6)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(r, 6, 6)
+        painter.setFont(self._f_num)
+        painter.setPen(t.tangent)
+        painter.drawText(r, Qt.AlignCenter, self.tangent_text)
+
     def _paint_badges(self, painter: QPainter, t) -> None:
+        self._paint_tangent(painter, t)
         if self.is_output:
             painter.setFont(self._f_tag)
             text = "output"

@@ -18,6 +18,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
+from engine import forward
 from engine.graph import id_key
 from engine.labels import LABEL_MODES, edge_label, grad_symbol, local_formula
 from engine.numfmt import fmt
@@ -69,6 +70,8 @@ class CanvasScene(QGraphicsScene):
         self._pass_mask = None
         #: a quiz (engine.quiz.Quiz): its numbers are blanks that quiz fields cover
         self._quiz = None
+        #: forward mode's engine.forward.Tangents, or None (off)
+        self._tangents = None
         #: while items are being built, views show a blank canvas instead of the scene
         self.building = False
         #: edges whose labels wait for the end of a bulk edit to be placed
@@ -181,6 +184,9 @@ class CanvasScene(QGraphicsScene):
             self._pass_edges = {k: mask.edge_state(k) for k in self.edges}
         self._dirty_edges.update(k for k in self.edges
                                  if old.get(k) != self._pass_edges.get(k))
+        if self._tangents is not None:  # a forward-mode pass shows its shares one by one
+            self._sync_tangent_nodes()
+            self._dirty_edges.update(self.edges)
         self._refresh_numbers(every_node=True)
 
     def pass_mask(self):
@@ -225,6 +231,33 @@ class CanvasScene(QGraphicsScene):
         product = QUIZ_BLANK if question_key(PRODUCT, key) in q else fmt(er.product)
         lines.append(f"{grad_symbol(g, r, key[1])} × {factor} = {product}")
         return lines
+
+    def set_tangents(self, tangents) -> None:
+        """Forward mode: every node shows its tangent and every edge its share of one
+        (``engine.forward.Tangents``, worded by the engine); ``None`` restores the
+        normal view."""
+        if tangents is None and self._tangents is None:
+            return
+        self._tangents = tangents
+        self._sync_tangent_nodes()
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers()
+        self.relabel_crowded()  # the tags above the cards are new obstacles
+
+    def tangents(self):
+        return self._tangents
+
+    def _sync_tangent_nodes(self) -> None:
+        t, g, mask = self._tangents, self.document.graph, self._pass_mask
+        for nid, item in self.nodes.items():
+            text = tip = None
+            if t is not None and nid in g:
+                text = forward.node_text(g, t, nid)
+                if text is not None and mask is not None and not mask.tangent_known(nid):
+                    text = text.rpartition(" = ")[0] + " = ?"
+                else:
+                    tip = forward.node_tip(g, t, nid)
+            item.set_tangent(text, tip or "")
 
     def clear_highlight(self, channel: str) -> None:
         self.set_highlight(channel)
@@ -739,7 +772,25 @@ class CanvasScene(QGraphicsScene):
             if state is not None and er is not None:
                 full = self._hide_numbers(full, er.on_path, *state)
                 lines = self._hide_numbers(lines, er.on_path, *state)
+            tangent = self._tangent_line(key)
+            if tangent is not None or e.label_item() is not None:
+                e.label.tangent_line = tangent is not None
+            if tangent is not None:
+                lines, full = lines + [tangent], full + [tangent]
             e.set_numbers(self._shown_edge(key, er), lines, full)
+
+    def _tangent_line(self, key: EdgeKey) -> str | None:
+        """Forward mode's line on an edge label (``0.3 × ḣ = 0.6``), "?" for a share a
+        forward-mode pass has not reached; None when forward mode is off."""
+        t = self._tangents
+        if t is None:
+            return None
+        g, r = self.document.graph, self.document.result
+        text = forward.edge_text(g, r, t, key) if key in r.edges else None
+        mask = self._pass_mask
+        if text is not None and mask is not None and not mask.share_known(key):
+            text = text.rpartition(" = ")[0] + " = ?"
+        return text
 
     def word_visible_labels(self, view) -> None:
         """Word the stale labels of edges inside ``view``'s viewport, when labels are

@@ -50,6 +50,8 @@ class CanvasView(QGraphicsView):
     def __init__(self, document, scene: CanvasScene | None = None, parent=None) -> None:
         super().__init__(parent)
         self.document = document
+        #: callables (menu, node id) adding entries to a node's context menu
+        self.node_menu_extras: list = []
         self.setScene(scene if scene is not None else CanvasScene(document, self))
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing
                             | QPainter.SmoothPixmapTransform)
@@ -660,6 +662,8 @@ class CanvasView(QGraphicsView):
         out.setCheckable(True)
         out.setChecked(self.document.graph.output == nid)
         menu.addAction("Rename…", lambda: self.start_rename(nid))
+        for extra in self.node_menu_extras:  # entries the window adds (forward mode)
+            extra(menu, nid)
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.document.delete(self.selected_ids() or [nid]))
         return menu
