@@ -138,3 +138,17 @@ def test_forward_mode_pass_steps_tangents_with_narration(two_layer_window, qtbot
     assert w.stepper.title().startswith("Forward-mode pass · step 5 of 7")
     qtbot.keyClick(w.canvas, Qt.Key_R, Qt.ControlModifier)  # Reset: every tangent again
     assert tangents_drawn(w)["L"] == "L̇ = −0.84"
+
+
+def test_a_quiz_and_forward_mode_exclude_each_other(qtbot, two_layer_window) -> None:
+    """From w₁, L̇ = ∂L/∂w₁ = −0.84: tangents on screen would answer the quiz."""
+    w = two_layer_window
+    quiz_button = w.toolbar.widgetForAction(w.quiz_mode.act_quiz)
+    qtbot.mouseClick(quiz_button, Qt.LeftButton)
+    assert w.quiz_mode.active
+    pick_in_toolbar(qtbot, w, "Forward from w₁")
+    assert w.forward.direction == w.doc.graph.id_of("w1")
+    assert not w.quiz_mode.active and not w.quiz_mode.act_quiz.isChecked()
+    qtbot.mouseClick(quiz_button, Qt.LeftButton)
+    assert w.quiz_mode.active and w.forward.direction is None
+    assert not any(tangents_drawn(w).values())
