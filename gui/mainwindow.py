@@ -227,7 +227,8 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             if dock is not self.note_dock and dock not in bottom \
                     and dock is not getattr(self, "data_view_dock", None) \
-                    and dock is not getattr(self, "lesson_dock", None):
+                    and dock is not getattr(self, "lesson_dock", None) \
+                    and dock is not getattr(self, "quiz_dock", None):
                 dock.show()  # Qt tabifies only docks that are shown
         self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.derivation_dock)
@@ -240,6 +241,9 @@ class MainWindow(QMainWindow):
         for dock in bottom:  # tabbed together as they are shown (see _dock_shown)
             dock.hide()
             self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        if hasattr(self, "quiz_dock"):  # shown (tabbed with the Inspector) by a quiz
+            self.quiz_dock.hide()
+            self.addDockWidget(Qt.RightDockWidgetArea, self.quiz_dock)
         if hasattr(self, "lesson_dock"):  # shown when a lesson is opened
             self.lesson_dock.hide()
             self.addDockWidget(Qt.LeftDockWidgetArea, self.lesson_dock)
@@ -297,6 +301,12 @@ class MainWindow(QMainWindow):
                 dock.raise_()
             elif other is None:  # the first one up: a third of the height, not half
                 self.resizeDocks([dock], [max(160, self.height() // 3)], Qt.Vertical)
+        quiz = getattr(self, "quiz_dock", None)
+        if dock is quiz and self.dockWidgetArea(dock) == Qt.RightDockWidgetArea \
+                and self.inspector_dock.isVisible() and not dock.isFloating() \
+                and dock not in self.tabifiedDockWidgets(self.inspector_dock):
+            self.tabifyDockWidget(self.inspector_dock, dock)  # a tab, not another row
+            dock.raise_()
         QTimer.singleShot(0, self, self._keep_on_screen)  # (not if the window is gone)
 
     def _keep_on_screen(self) -> None:
@@ -733,7 +743,11 @@ class MainWindow(QMainWindow):
         from gui.quiz import QuizMode, QuizPanel
         self.quiz_mode = QuizMode(self.doc, self.canvas, self.stepper, self)
         self.quiz_panel = QuizPanel(self.quiz_mode)
-        self.quiz_dock = self._dock("Quiz", self.quiz_panel, Qt.RightDockWidgetArea)
+        scroll = QScrollArea()  # tabbed with the Inspector in a short right column
+        scroll.setWidget(self.quiz_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        self.quiz_dock = self._dock("Quiz", scroll, Qt.RightDockWidgetArea)
         self.quiz_dock.hide()
         self.passes_menu.addSeparator()
         self.passes_menu.addAction(self.quiz_mode.act_quiz)
