@@ -14,7 +14,7 @@ import difflib
 import os
 import sys
 
-SUBCOMMANDS = ("eval", "check", "train", "convert", "render")
+SUBCOMMANDS = ("eval", "check", "train", "convert", "render", "export")
 
 
 def _error(message: str) -> int:
