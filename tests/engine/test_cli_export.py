@@ -57,7 +57,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path) -> None:
 def test_a_graph_without_an_output_is_refused(tmp_path) -> None:
     import json
     two_sinks = {
-        "format": "chain-rule-studio", "version": 1,
+        "format": "chain-rule-studio", "version": 1, "output": None,
         "nodes": [
             {"id": "n1", "name": "x", "op": "input", "value": 2.0, "pos": [0, 0]},
             {"id": "n2", "name": "a", "op": "neg", "pos": [200, 0]},
