@@ -333,3 +333,11 @@ def test_numbers_round_trip_exactly() -> None:
     text = to_numpy(g)
     assert f"np.float64({0.1 + 0.2!r})" in text
     assert np.float64(float(repr(0.1 + 0.2))) == 0.1 + 0.2
+
+
+def test_the_readme_sample_is_what_the_export_writes() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("## Export", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    text = to_numpy(two_layer())
+    for line in sample.splitlines():
+        assert line in text.splitlines(), line
