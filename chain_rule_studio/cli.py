@@ -1,4 +1,4 @@
-"""The headless command line: eval, check, train, convert, render and quiz.
+"""The headless command line: eval, check, train, convert, render, quiz and export.
 
 A graph may carry a dataset (``--data PATH.csv``, ``--dataset SPEC`` or one stored in its
 file): then its ``data`` leaves read one column each and every number is per row; eval,
@@ -8,7 +8,8 @@ Bad input of any kind exits with status 2 and one line on stderr, and writes not
 Input files (FILE, ``--expr-file``, ``--data``) are read only when they are regular
 files of at most 512 MB (a FIFO or a device is refused at once). ``-o`` never writes over its own
 input, over a folder, FIFO or device, or over an existing file that is not of its
-kind (a graph file for train and convert, a PNG or SVG for render) unless ``--force``;
+kind (a graph file for train and convert, a PNG or SVG for render, an exported script,
+LaTeX file or PDF for export) unless ``--force``;
 it writes through a symlink to its target, atomically. SIGTERM and SIGINT end the
 command with one line and leave no temporary file.
 """
@@ -52,7 +53,7 @@ from engine.result import CONSTANT, EdgeResult, NodeResult
 from engine.train import OPTIMIZERS, Metrics, TrainConfig, Trainer, TrainingError
 from engine import train as training
 
-COMMAND_NAMES = ("eval", "check", "train", "convert", "render", "quiz")
+COMMAND_NAMES = ("eval", "check", "train", "convert", "render", "quiz", "export")
 
 
 class BadInput(Exception):
@@ -138,6 +139,15 @@ TRAIN_HELP = (
     "loss and accuracy. -o saves the trained graph, with its dataset.")
 
 
+EXPORT_HELP = (
+    "Writes the graph of FILE (with its dataset, if it holds one) as a PyTorch script "
+    "that builds the same function and prints each leaf's gradient after backward(), a "
+    "NumPy script whose backward pass is one line per edge (the chain rule as a program), "
+    "a LaTeX document of the function and each leaf's gradient, or a vector PDF of the "
+    "canvas. -o replaces only a file exported before, unless --force.")
+EXPORTS = ("torch", "numpy", "latex", "pdf")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="main.py", description="Chain Rule Studio: see backpropagation.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -181,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--width", type=int, default=None)
     _add_force(r)
     _add_graph_options(quiz_cli.add_parser(sub))
+    x = sub.add_parser("export", help="write a graph as PyTorch or NumPy code, LaTeX or a PDF",
+                       description=EXPORT_HELP)
+    x.add_argument("file")
+    x.add_argument("--to", required=True, choices=EXPORTS,
+                   help="torch: a PyTorch script; numpy: a NumPy script with the backward "
+                        "pass written out; latex: a LaTeX document; pdf: the canvas")
+    x.add_argument("-o", "--output", metavar="OUT", required=True)
+    _add_force(x)
     return p
 
 
@@ -1002,6 +1020,30 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.export import export_text
+    try:
+        g = fileformat.load(args.file)
+    except EngineError as e:
+        raise BadInput(str(e)) from None
+    kind = {"torch": "py", "numpy": "py", "latex": "tex", "pdf": "pdf"}[args.to]
+    _check_output(args.output, [args.file], args.force, kind)
+    if args.to == "pdf":
+        from gui.render import render  # Qt only when drawing
+        with _scratch_folder() as folder:
+            drawn = folder / "canvas.pdf"
+            render(args.file, str(drawn))
+            _write(args.output, drawn.read_bytes())
+    else:
+        try:
+            text = export_text(g, args.to, Path(args.file).stem)
+        except EngineError as e:
+            raise BadInput(str(e)) from None
+        _write(args.output, text.encode("utf-8"))
+    print(f"wrote {args.output}")
+    return 0
+
+
 @contextmanager
 def _scratch_folder() -> Iterator[Path]:
     folder = tempfile.mkdtemp(prefix="chain-rule-studio-")
@@ -1035,6 +1077,11 @@ def _is_of_kind(path: Path, kind: str) -> bool:
         return raw.startswith(b"\x89PNG\r\n\x1a\n")
     if kind == "svg":
         return b"<svg" in raw[:4096]
+    if kind == "pdf":
+        return raw.startswith(b"%PDF-")
+    if kind in ("py", "tex"):
+        from engine.export import MARK
+        return MARK.encode() in raw[:4096]
     if _GRAPH_HEAD.search(raw[:4096]):
         return True
     try:
@@ -1071,7 +1118,8 @@ def _check_output(path: str, inputs: Sequence[str], force: bool, kind: str) -> N
             raise BadInput(f"{path}: is the input {src}; refusing to overwrite it "
                            "(write to another file)")
     if not force and not _is_of_kind(target, kind):
-        what = "a Chain Rule Studio graph file" if kind == "graph" else f"a {kind.upper()} file"
+        what = ("a Chain Rule Studio graph file" if kind == "graph" else
+                "a file exported before" if kind in ("py", "tex") else f"a {kind.upper()} file")
         raise BadInput(f"{path}: exists and is not {what}; refusing to overwrite it "
                        "(--force replaces it)")
 
@@ -1099,7 +1147,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"eval": cmd_eval, "check": cmd_check, "train": cmd_train,
-            "convert": cmd_convert, "render": cmd_render, "quiz": cmd_quiz}
+            "convert": cmd_convert, "render": cmd_render, "quiz": cmd_quiz,
+            "export": cmd_export}
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -14,7 +14,7 @@ import difflib
 import os
 import sys
 
-SUBCOMMANDS = ("eval", "check", "train", "convert", "render", "quiz")
+SUBCOMMANDS = ("eval", "check", "train", "convert", "render", "quiz", "export")
 
 
 def _error(message: str) -> int:

@@ -38,6 +38,7 @@ from gui.autosave import Autosaver
 from gui.canvas import CanvasView
 from gui.commands import fragment_nodes
 from gui.document import Document
+from gui.export_menu import build_export_menu
 from gui.inspector import Inspector
 from gui.mime import GRAPH_MIME
 from gui.palette import OpPalette
@@ -656,6 +657,7 @@ class MainWindow(QMainWindow):
         f.addActions([self.act_save, self.act_save_as])
         f.addSeparator()
         f.addAction(self.act_quit)
+        build_export_menu(self, f, f.actions()[-2])  # File › Export As, after Save As
         e = mb.addMenu("&Edit")
         e.addActions([self.act_undo, self.act_redo])
         e.addSeparator()
