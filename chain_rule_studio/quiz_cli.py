@@ -72,12 +72,12 @@ def overview(quiz: Quiz) -> list[str]:
                 else node_formula(g, nid))
         vkey = question_key(VALUE, nid)
         if not spec.is_leaf:
-            text += f" = {'?' if quiz.hidden(vkey) else fmt(r.nodes[nid].value)}"
+            text += f" = {'?' if quiz.unknown(vkey) else fmt(r.nodes[nid].value)}"
         grad = r.nodes[nid].grad
         if r.output is not None and r.nodes[nid].on_path and grad is not None:
             gkey = question_key(GRAD, nid)
             text += (f"    {grad_symbol(g, r, nid)} = "
-                     f"{'?' if quiz.hidden(gkey) else fmt(grad)}")
+                     f"{'?' if quiz.unknown(gkey) else fmt(grad)}")
         lines.append("  " + text)
     if r.output is None:
         return lines
@@ -87,8 +87,8 @@ def overview(quiz: Quiz) -> list[str]:
             er = r.edges.get(e)
             if er is None or er.local is None:
                 continue
-            local = "?" if quiz.hidden(question_key(LOCAL, e)) else fmt(er.local)
-            prod = "?" if quiz.hidden(question_key(PRODUCT, e)) else fmt(er.product)
+            local = "?" if quiz.unknown(question_key(LOCAL, e)) else fmt(er.local)
+            prod = "?" if quiz.unknown(question_key(PRODUCT, e)) else fmt(er.product)
             lhs = local_formula(g, *e).partition(" = ")[0]
             lines.append(f"  {display_name(g, s)} → {display_name(g, nid)}:  {lhs} = {local}"
                          f",  {grad_symbol(g, r, nid)} × {lhs} = {prod}")

@@ -185,48 +185,77 @@ def _product_text(graph: Graph, result: Result, edge: EdgeKey) -> str:
     return f"{grad_symbol(graph, result, edge[1])} × {_local_lhs(graph, edge)}"
 
 
+def _used_values(graph: Graph, edge: EdgeKey) -> list[str]:
+    """The nodes whose values a local derivative's formula reads (``∂h/∂w₁ = x``: x)."""
+    src, dst, port = edge
+    spec = OPS[graph.op_of(dst)]
+    used = _placeholders(spec.deriv_text(port, graph.attrs_of(dst)))
+    out = [s for p, s in graph.inputs(dst) if spec.variadic or p in used]
+    if "out" in used:
+        out.append(dst)
+    return list(dict.fromkeys(out))
+
+
+def _on_path_outs(graph: Graph, result: Result, nid: str) -> list[EdgeKey]:
+    return [(nid, d, k) for _, d, k in graph.nx.out_edges(nid, keys=True)
+            if (nid, d, k) in result.edges and result.edges[(nid, d, k)].on_path]
+
+
 def questions(graph: Graph, result: Result, kinds: str | Iterable[str] = KINDS) -> list[Question]:
     """The questions of ``kinds`` for ``graph`` as evaluated in ``result``, in pass
     order. Numbers that are not finite (log of −1) are not asked; the backward pass
     covers only what it computes: nodes and edges on the path to the output, not
-    those from constants."""
+    those from constants.
+
+    A question's ``needs`` are the nearest asked numbers it is computed from, through
+    numbers that are not asked: with products asked and gradients not, ∂L/∂h × ∂h/∂w₁
+    needs the products on h's outgoing edges (∂L/∂h is their sum)."""
     chosen = set(parse_kinds(kinds))
     G = graph.nx
     qs: list[Question] = []
-    value_qs: set[str] = set()
+    asked: set[str] = set()
+    # the nearest asked numbers each number comes from (see the docstring)
+    near_v: dict[str, tuple[str, ...]] = {}
+    near_l: dict[EdgeKey, tuple[str, ...]] = {}
+    near_g: dict[str, tuple[str, ...]] = {}
 
     def in_edges(nid: str) -> list[EdgeKey]:
         return [(s, nid, k) for s, _, k in G.in_edges(nid, keys=True)]
 
+    def values_of(nids) -> tuple[str, ...]:
+        return _dedupe(tuple(k for n in nids for k in near_v.get(n, ())))
+
     # forward: every op node's value, fed by its operands' values
     for nid in result.order:
         spec = OPS[graph.op_of(nid)]
+        operands = [s for s, _, _ in in_edges(nid)]
         if spec.is_leaf or VALUE not in chosen or not _finite(result.nodes[nid].value):
+            near_v[nid] = values_of(operands) if not spec.is_leaf else ()
             continue
         key = question_key(VALUE, nid)
-        needs = tuple(question_key(VALUE, s) for s, _, _ in in_edges(nid)
-                      if question_key(VALUE, s) in value_qs)
         qs.append(Question(key, VALUE, nid, None, display_name(graph, nid),
-                           float(result.nodes[nid].value), _dedupe(needs),
+                           float(result.nodes[nid].value), values_of(operands),
                            node_formula(graph, nid)))
-        value_qs.add(key)
+        asked.add(key)
+        near_v[nid] = (key,)
 
     if result.output is None:
         return qs
-    asked: set[str] = set(value_qs)
 
-    def maybe(kind: str, where: str | EdgeKey) -> tuple[str, ...]:
-        k = question_key(kind, where)
-        return (k,) if k in asked else ()
+    def near_local(e: EdgeKey) -> tuple[str, ...]:
+        k = question_key(LOCAL, e)
+        return (k,) if k in asked else near_l.get(e, ())
+
+    def near_product(e: EdgeKey) -> tuple[str, ...]:
+        k = question_key(PRODUCT, e)
+        return (k,) if k in asked else _dedupe(near_g.get(e[1], ()) + near_local(e))
 
     for nid in result.backward_order:
         nr = result.nodes[nid]
+        outs = _on_path_outs(graph, result, nid)
+        from_outs = () if nid == result.output else _dedupe(
+            tuple(k for e in outs for k in near_product(e)))
         if GRAD in chosen and _finite(nr.grad):
-            outs = [(nid, d, k) for _, d, k in G.out_edges(nid, keys=True)
-                    if (nid, d, k) in result.edges and result.edges[(nid, d, k)].on_path]
-            needs: tuple[str, ...] = ()
-            for e in outs:
-                needs += maybe(PRODUCT, e)
             gsym = grad_symbol(graph, result, nid)
             if nid == result.output:
                 formula = f"{gsym}: the output's gradient with respect to itself"
@@ -234,30 +263,27 @@ def questions(graph: Graph, result: Result, kinds: str | Iterable[str] = KINDS) 
                 formula = f"{gsym} = " + " + ".join(
                     _product_text(graph, result, e) for e in outs)
             key = question_key(GRAD, nid)
-            qs.append(Question(key, GRAD, nid, None, gsym, float(nr.grad), needs, formula))
+            qs.append(Question(key, GRAD, nid, None, gsym, float(nr.grad), from_outs,
+                               formula))
             asked.add(key)
-        spec = OPS[graph.op_of(nid)]
+            near_g[nid] = (key,)
+        else:
+            near_g[nid] = from_outs
         for e in in_edges(nid):
             er = result.edges.get(e)
             if er is None or er.local is None:
                 continue
-            src, _, port = e
+            near_l[e] = values_of(_used_values(graph, e))
             if LOCAL in chosen and _finite(er.local):
-                template = spec.deriv_text(port, graph.attrs_of(nid))
-                used = _placeholders(template)
-                needs = maybe(VALUE, nid) if "out" in used else ()
-                for p, s in graph.inputs(nid):
-                    if spec.variadic or p in used:
-                        needs += maybe(VALUE, s)
                 key = question_key(LOCAL, e)
                 qs.append(Question(key, LOCAL, None, e, _local_lhs(graph, e), float(er.local),
-                                   _dedupe(needs), local_formula(graph, *e)))
+                                   near_l[e], local_formula(graph, *e)))
                 asked.add(key)
             if PRODUCT in chosen and _finite(er.product):
-                needs = maybe(GRAD, nid) + maybe(LOCAL, e)
                 text = _product_text(graph, result, e)
                 key = question_key(PRODUCT, e)
-                qs.append(Question(key, PRODUCT, None, e, text, float(er.product), needs, text))
+                qs.append(Question(key, PRODUCT, None, e, text, float(er.product),
+                                   _dedupe(near_g[nid] + near_local(e)), text))
                 asked.add(key)
     return qs
 
@@ -352,6 +378,8 @@ class Quiz:
         self.questions = questions(graph, result, self.kinds)
         self._by_key = {q.key: q for q in self.questions}
         self.marks: dict[str, Mark] = {q.key: Mark() for q in self.questions}
+        self._unknown: set[str] = set()
+        self._unknown_for: tuple[bool, ...] | None = None
 
     # ------------------------------------------------------------------ lookup
     def __contains__(self, key: str) -> bool:
@@ -372,8 +400,22 @@ class Quiz:
         return m is not None and not m.done
 
     def known(self, key: str) -> bool:
-        """A number the learner can see: not quizzed, or answered or revealed."""
-        return not self.hidden(key)
+        """A number the learner can see: answered or revealed, or not quizzed and not
+        computed from a number still to be worked out."""
+        return not self.unknown(key)
+
+    def withheld(self, key: str) -> bool:
+        """A number not asked but computed from one still to be worked out: drawn as
+        "?" (with products asked, ∂L/∂w₁ on w₁'s card would give ∂L/∂h × ∂h/∂w₁)."""
+        return key not in self._by_key and self.unknown(key)
+
+    def unknown(self, key: str) -> bool:
+        """Hidden (asked, not yet worked out) or withheld."""
+        state = tuple(m.done for m in self.marks.values())
+        if self._unknown_for != state:
+            self._unknown = _unknown_numbers(self)
+            self._unknown_for = state
+        return key in self._unknown
 
     def next_open(self, after: str | None = None) -> Question | None:
         """The next question not yet done, in pass order after ``after`` (wrapping)."""
@@ -473,6 +515,43 @@ class Quiz:
                                                                         1e-12):
                 new.marks[q.key] = Mark(**vars(self.marks[q.key]))
         return new
+
+
+def _unknown_numbers(quiz: "Quiz") -> set[str]:
+    """The keys of every number the learner cannot know yet: the open questions and
+    everything computed from them, in one forward and one backward sweep."""
+    graph, result = quiz.graph, quiz.result
+    G = graph.nx
+    unknown: set[str] = set()
+
+    def settle(key: str, derived: bool) -> bool:
+        gone = quiz.hidden(key) if key in quiz._by_key else derived
+        if gone:
+            unknown.add(key)
+        return gone
+
+    vu: dict[str, bool] = {}
+    for nid in result.order:
+        vu[nid] = settle(question_key(VALUE, nid),
+                         any(vu.get(s, False) for s in G.predecessors(nid)))
+    if result.output is None:
+        return unknown
+    lu: dict[EdgeKey, bool] = {}
+    for e, er in result.edges.items():
+        if er.local is not None:
+            lu[e] = settle(question_key(LOCAL, e),
+                           any(vu.get(n, False) for n in _used_values(graph, e)))
+    gu: dict[str, bool] = {}
+    pu: dict[EdgeKey, bool] = {}
+    for nid in result.backward_order:
+        outs = _on_path_outs(graph, result, nid)
+        gu[nid] = settle(question_key(GRAD, nid), nid != result.output
+                         and any(pu.get(e, False) for e in outs))
+        for s, _, k in G.in_edges(nid, keys=True):
+            e = (s, nid, k)
+            if e in lu:
+                pu[e] = settle(question_key(PRODUCT, e), gu[nid] or lu[e])
+    return unknown
 
 
 def _givens(graph: Graph, result: Result, q: Question) -> list[Given]:

@@ -39,6 +39,7 @@ from gui.canvas import CanvasView
 from gui.commands import fragment_nodes
 from gui.document import Document
 from gui.export_menu import build_export_menu
+from engine.quiz import VALUE, question_key
 from gui.inspector import Inspector
 from gui.mime import GRAPH_MIME
 from gui.palette import OpPalette
@@ -756,6 +757,7 @@ class MainWindow(QMainWindow):
         self.toolbar.addAction(self.quiz_mode.act_quiz)
         self.addAction(self.quiz_mode.act_quiz)
         self.quiz_mode.message.connect(self.show_message)
+        self.quiz_mode.changed.connect(self._update_status)  # the output's value may be asked
         self.quiz_mode.act_quiz.toggled.connect(self._show_quiz_dock)
 
     def _show_quiz_dock(self, on: bool) -> None:
@@ -908,6 +910,9 @@ class MainWindow(QMainWindow):
             nr = r.nodes[r.output]
             mask = self.canvas.scene().pass_mask()  # a pass or a quiz hiding the value
             shown = mask is None or mask.node_state(r.output)[0]
+            quiz = self.canvas.scene().quiz()
+            if quiz is not None and quiz.unknown(question_key(VALUE, r.output)):
+                shown = False  # Quiz mode asks for it
             text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6) if shown else '?'}"
             if r.batch is not None:
                 b, L = r.batch, display_name(g, r.output)

@@ -20,7 +20,7 @@ from engine.layout import NORMAL, node_size
 from engine.numfmt import fmt, full
 from engine.ops import OPS
 from gui.canvas.port_item import HIT_RADIUS, Port, paint_port
-from gui.canvas.quiz_field import QUIZ_BLANK
+from gui.canvas.quiz_field import QUIZ_BLANK, QUIZ_FIELD, QUIZ_WITHHELD
 from gui.canvas.theme import font
 
 HEADER = 24.0
@@ -269,10 +269,13 @@ class NodeItem(QGraphicsItem):
             caption = self._batch_caption(b, caption)
         if self.quiz_state is not None and nr is not None:
             # the quiz asks for the shown sample's own numbers: blanks, plain captions
+            blank = {QUIZ_FIELD: QUIZ_BLANK, QUIZ_WITHHELD: "?"}
             if self.quiz_state[0]:
-                self.value_text, self.fault, self.value_caption = QUIZ_BLANK, None, "value"
+                self.value_text, self.fault = blank[self.quiz_state[0]], None
+                self.value_caption = "value"
             if self.quiz_state[1]:
-                self.grad_text, self.grad_sign, self.grad_fault = QUIZ_BLANK, 0, None
+                self.grad_text, self.grad_sign = blank[self.quiz_state[1]], 0
+                self.grad_fault = None
                 caption = self._caption
         self.grad_caption = caption
         self._sync_mean_card(result, graph)

@@ -18,6 +18,9 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsTextItem, QStyle,
 
 #: what a label or card shows instead of a quizzed number: room for the field
 QUIZ_BLANK = "\u2007" * 9
+#: a card's number during a quiz (CanvasScene._quiz_node_state): a field covers it,
+#: or "?" because it is computed from an answer still to be worked out
+QUIZ_FIELD, QUIZ_WITHHELD = 1, 2
 
 #: (border, fill, text) per mark: open, wrong, right, right after a wrong try, revealed
 COLOURS = {

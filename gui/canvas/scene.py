@@ -28,7 +28,7 @@ from gui import progress
 from gui.canvas.boxgrid import BoxGrid
 from gui.canvas.edge_item import LABEL_FONT_PX, LABEL_MIN_LOD, EdgeItem, EdgeLabelItem
 from gui.canvas.node_item import NodeItem
-from gui.canvas.quiz_field import QUIZ_BLANK
+from gui.canvas.quiz_field import QUIZ_BLANK, QUIZ_FIELD, QUIZ_WITHHELD
 from gui.canvas.theme import DARK, LIGHT, Theme, font
 
 EdgeKey = tuple[str, str, str]
@@ -207,11 +207,16 @@ class CanvasScene(QGraphicsScene):
     def quiz(self):
         return self._quiz
 
-    def _quiz_node_state(self, nid: str) -> tuple[bool, bool] | None:
+    def _quiz_node_state(self, nid: str) -> tuple[int, int] | None:
+        """Per number (value, gradient): 0 shown, QUIZ_FIELD a field covers it,
+        QUIZ_WITHHELD "?" (computed from an answer still to be worked out)."""
         q = self._quiz
         if q is None:
             return None
-        return (question_key(VALUE, nid) in q, question_key(GRAD, nid) in q)
+
+        def state(key: str) -> int:
+            return QUIZ_FIELD if key in q else QUIZ_WITHHELD if q.withheld(key) else 0
+        return (state(question_key(VALUE, nid)), state(question_key(GRAD, nid)))
 
     def _quiz_lines(self, key: EdgeKey, er) -> list[str]:
         """An edge's label during a quiz: ``∂h/∂w₁ = ▢`` and ``∂L/∂h × ∂h/∂w₁ = ▢``,
@@ -220,15 +225,19 @@ class CanvasScene(QGraphicsScene):
         if er is None or er.local is None:
             return []
         q, g, r = self._quiz, self.document.graph, self.document.result
-        local_q = question_key(LOCAL, key) in q
+        local_k, product_k = question_key(LOCAL, key), question_key(PRODUCT, key)
+        local_q = local_k in q
         lhs = local_formula(g, *key).partition(" = ")[0]
-        lines = [f"{lhs} = {QUIZ_BLANK if local_q else fmt(er.local)}"]
+        local = QUIZ_BLANK if local_q else "?" if q.withheld(local_k) else fmt(er.local)
+        lines = [f"{lhs} = {local}"]
         if not er.on_path:
             lines.append("off the path to the output")
             return lines
         num = fmt(er.local)
-        factor = lhs if local_q else (f"({num})" if num.startswith("−") else num)
-        product = QUIZ_BLANK if question_key(PRODUCT, key) in q else fmt(er.product)
+        factor = lhs if local_q or local == "?" else (f"({num})" if num.startswith("−")
+                                                      else num)
+        product = QUIZ_BLANK if product_k in q else "?" if q.withheld(product_k) \
+            else fmt(er.product)
         lines.append(f"{grad_symbol(g, r, key[1])} × {factor} = {product}")
         return lines
 
@@ -739,7 +748,7 @@ class CanvasScene(QGraphicsScene):
         if state is not None and er is not None and not state[1]:
             er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
         q = self._quiz
-        if q is not None and er is not None and q.hidden(question_key(PRODUCT, key)):
+        if q is not None and er is not None and q.unknown(question_key(PRODUCT, key)):
             er = dataclasses.replace(er, product=0.0, reason=None)  # not worked out yet
         return er
 

@@ -162,8 +162,45 @@ def test_kinds_choose_the_questions_and_needs_name_only_quizzed_ones(two_layer) 
     assert len(qs) == 12
     e = (ids["w1"], ids["h"], "a")
     prod = next(q for q in qs if q.key == question_key(PRODUCT, e))
-    assert prod.needs == (question_key(LOCAL, e),)     # ∂L/∂h is shown, not asked
+    # ∂L/∂h is not asked, but it is the product on h → ŷ: that one first, then ∂h/∂w₁
+    assert prod.needs == (question_key(PRODUCT, (ids["h"], ids["yhat"], "b")),
+                          question_key(LOCAL, e))
     assert [q.kind for q in questions(g, r, "values")] == [VALUE] * 3
+
+
+def test_numbers_computed_from_open_answers_are_withheld(two_layer) -> None:
+    """Quizzing products, ∂L/∂w₁ = −0.84 on w₁'s card would be the product on w₁ → h
+    (∂L/∂h × ∂h/∂w₁ = −0.42 × 2): it is withheld until that product is worked out;
+    ∂L/∂ŷ = −1.4 waits for the product on ŷ → L; values stay known throughout."""
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, (LOCAL, PRODUCT))
+    grad = {n: question_key(GRAD, ids[n]) for n in ("w1", "h", "yhat", "L")}
+    assert quiz.withheld(grad["w1"]) and quiz.withheld(grad["h"]) and quiz.withheld(grad["yhat"])
+    assert not quiz.withheld(grad["L"])  # ∂L/∂L = 1 needs nothing
+    assert quiz.known(question_key(VALUE, ids["h"]))
+    e_w1 = (ids["w1"], ids["h"], "a")
+    assert not quiz.withheld(question_key(PRODUCT, e_w1))  # asked: a field, not withheld
+    quiz.answer(question_key(LOCAL, (ids["yhat"], ids["L"], "prediction")), "-2*(1-0.3)")
+    quiz.answer(question_key(PRODUCT, (ids["yhat"], ids["L"], "prediction")), "-1.4")
+    assert quiz.known(grad["yhat"]) and quiz.withheld(grad["h"])
+    quiz.answer(question_key(LOCAL, (ids["h"], ids["yhat"], "b")), "0.3")
+    quiz.answer(question_key(PRODUCT, (ids["h"], ids["yhat"], "b")), "-1.4*0.3")
+    assert quiz.known(grad["h"]) and quiz.withheld(grad["w1"])
+    # the hint of the last product names ∂L/∂h = −0.42 only now that it is known
+    assert "−0.42" in quiz.hint(question_key(PRODUCT, e_w1))
+    quiz.answer(question_key(PRODUCT, e_w1), "-0.84")
+    assert quiz.known(grad["w1"])
+
+
+def test_values_quizzed_withhold_the_backward_pass(two_layer) -> None:
+    """∂ŷ/∂w₂ = h = 1 would give h's value away: locals reading an open value wait."""
+    g, r, ids = two_layer
+    quiz = Quiz(g, r, (VALUE,))
+    local = question_key(LOCAL, (ids["w2"], ids["yhat"], "a"))
+    assert quiz.withheld(local) and quiz.withheld(question_key(GRAD, ids["w1"]))
+    assert not quiz.withheld(question_key(LOCAL, (ids["h"], ids["yhat"], "b")))  # = w₂
+    quiz.answer(question_key(VALUE, ids["h"]), "0.5*2")
+    assert not quiz.withheld(local)
 
 
 def test_constants_and_undefined_numbers_are_not_asked() -> None:
@@ -230,10 +267,18 @@ def test_a_product_says_which_number_is_needed_first(two_layer) -> None:
     prod = question_key(PRODUCT, e)
     out = quiz.answer(prod, "-1")
     assert not out.right and "∂h/∂w₁" in nfc(out.message) and "first" in out.message
-    assert [q.key for q in quiz.missing(prod)] == [question_key(LOCAL, e)]
+    # ∂L/∂h is not asked but is the product on h → ŷ, still open: that first
+    hy = (ids["h"], ids["yhat"], "b")
+    assert [q.key for q in quiz.missing(prod)] == [question_key(PRODUCT, hy),
+                                                   question_key(LOCAL, e)]
+    assert "∂L/∂h" not in nfc(quiz.hint(prod)).partition("with")[2]  # not given away
     assert quiz.answer(question_key(LOCAL, e), "2").right
+    for k, text in ((question_key(LOCAL, (ids["yhat"], ids["L"], "prediction")), "-1.4"),
+                    (question_key(PRODUCT, (ids["yhat"], ids["L"], "prediction")), "-1.4"),
+                    (question_key(LOCAL, hy), "0.3"), (question_key(PRODUCT, hy), "-0.42")):
+        assert quiz.answer(k, text).right
     assert quiz.missing(prod) == []
-    # ∂L/∂h is shown (gradients are not quizzed): the hint gives both factors' numbers
+    # ∂L/∂h is known now (the sum of the one product): the hint gives both factors
     hint = nfc(quiz.hint(prod))
     assert "∂L/∂h = −0.42" in hint and "∂h/∂w₁ = 2" in hint
     assert quiz.answer(prod, "-0.42*2").right            # an expression of shown numbers

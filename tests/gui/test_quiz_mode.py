@@ -87,8 +87,11 @@ def test_a_learner_works_out_local_derivatives_and_products(qtbot, two_layer_win
     assert first.startswith("∂h/∂w₁ = ") and not any(c.isdigit() for c in first[8:])
     assert "x" not in first[8:]
     assert "−0.84" not in label.text()
-    # gradients are not quizzed: ∂L/∂h = −0.42 still shows on h's card
-    assert w.canvas.scene().nodes[ids["h"]].grad_text == "−0.42"
+    # gradients are not quizzed, but each is the sum of products still to be worked
+    # out: "?" on the cards (∂L/∂w₁ = −0.84 would be the product on w₁ → h); values show
+    cards = w.canvas.scene().nodes
+    assert cards[ids["h"]].grad_text == "?" and cards[ids["w1"]].grad_text == "?"
+    assert cards[ids["h"]].value_text == "1"
 
     key = question_key(LOCAL, w1h)
     click_field(qtbot, w, key)
@@ -113,6 +116,8 @@ def test_a_learner_works_out_local_derivatives_and_products(qtbot, two_layer_win
     type_answer(qtbot, w, "-1.4*0.3")
     assert mode.quiz.mark(pkey).status == "right"
     assert "−0.42" in mode.field(pkey).toPlainText()
+    # ∂L/∂h is that one product: now on h's card; ∂L/∂w₁ still waits for w₁ → h
+    assert cards[ids["h"]].grad_text == "−0.42" and cards[ids["w1"]].grad_text == "?"
 
     # the rest in pass order: after a right answer the cursor is in the next field
     for _ in range(20):
