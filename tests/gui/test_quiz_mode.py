@@ -192,7 +192,11 @@ def test_the_side_panels_do_not_give_the_answers_away(qtbot, two_layer_window) -
     text = w.derivation.text()
     assert "0.42" not in text and "hidden" in text
     assert not w.derivation.act_copy_latex.isEnabled()
+    w.gradcheck_dock.show()
+    check = w.gradcheck_dock.widget()
+    assert not check.table.isVisible() and "hidden" in check.summary.text()
     qtbot.mouseClick(w.toolbar.widgetForAction(w.quiz_mode.act_quiz), Qt.LeftButton)
     assert not w.quiz_mode.active
     assert "0.42" in w.inspector.numbers.text().replace("−", "-")
     assert "0.42" in w.derivation.text().replace("−", "-")
+    assert check.table.isVisible()
