@@ -1,4 +1,4 @@
-"""The headless command line: eval, check, train, convert and render.
+"""The headless command line: eval, check, train, convert, render, quiz and export.
 
 A graph may carry a dataset (``--data PATH.csv``, ``--dataset SPEC`` or one stored in its
 file): then its ``data`` leaves read one column each and every number is per row; eval,
@@ -8,7 +8,8 @@ Bad input of any kind exits with status 2 and one line on stderr, and writes not
 Input files (FILE, ``--expr-file``, ``--data``) are read only when they are regular
 files of at most 512 MB (a FIFO or a device is refused at once). ``-o`` never writes over its own
 input, over a folder, FIFO or device, or over an existing file that is not of its
-kind (a graph file for train and convert, a PNG or SVG for render) unless ``--force``;
+kind (a graph file for train and convert, a PNG or SVG for render, an exported script,
+LaTeX file or PDF for export) unless ``--force``;
 it writes through a symlink to its target, atomically. SIGTERM and SIGINT end the
 command with one line and leave no temporary file.
 """
@@ -33,7 +34,7 @@ from typing import Any, Iterator, NoReturn, Sequence
 
 import numpy as np
 
-from chain_rule_studio import jsonout
+from chain_rule_studio import jsonout, quiz_cli
 from chain_rule_studio.examples import default_example
 from engine import datasets, fileformat
 from engine.check import TOLERANCE, batch_gradient_check, check_tolerance, gradient_check
@@ -47,12 +48,12 @@ from engine.result import Result
 from engine.expr import parse
 from engine.graph import Graph
 from engine.layout import apply_layout
-from engine.numfmt import fmt
+from engine.numfmt import fmt, fmt_many
 from engine.result import CONSTANT, EdgeResult, NodeResult
 from engine.train import OPTIMIZERS, Metrics, TrainConfig, Trainer, TrainingError
 from engine import train as training
 
-COMMAND_NAMES = ("eval", "check", "train", "convert", "render")
+COMMAND_NAMES = ("eval", "check", "train", "convert", "render", "quiz", "export")
 
 
 class BadInput(Exception):
@@ -138,6 +139,15 @@ TRAIN_HELP = (
     "loss and accuracy. -o saves the trained graph, with its dataset.")
 
 
+EXPORT_HELP = (
+    "Writes the graph of FILE (with its dataset, if it holds one) as a PyTorch script "
+    "that builds the same function and prints each leaf's gradient after backward(), a "
+    "NumPy script whose backward pass is one line per edge (the chain rule as a program), "
+    "a LaTeX document of the function and each leaf's gradient, or a vector PDF of the "
+    "canvas. -o replaces only a file exported before, unless --force.")
+EXPORTS = ("torch", "numpy", "latex", "pdf")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="main.py", description="Chain Rule Studio: see backpropagation.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -180,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", metavar="OUT", required=True)
     r.add_argument("--width", type=int, default=None)
     _add_force(r)
+    _add_graph_options(quiz_cli.add_parser(sub))
+    x = sub.add_parser("export", help="write a graph as PyTorch or NumPy code, LaTeX or a PDF",
+                       description=EXPORT_HELP)
+    x.add_argument("file")
+    x.add_argument("--to", required=True, choices=EXPORTS,
+                   help="torch: a PyTorch script; numpy: a NumPy script with the backward "
+                        "pass written out; latex: a LaTeX document; pdf: the canvas")
+    x.add_argument("-o", "--output", metavar="OUT", required=True)
+    _add_force(x)
     return p
 
 
@@ -458,11 +477,12 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     while header and not header[-1] and all(not r[-1] for r in rows):
         header = header[:-1]
         rows = [r[:-1] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+    cols = list(zip(*rows)) if rows else []
+    widths = [max(len(h), max(map(len, cols[i]))) if rows else len(h)
               for i, h in enumerate(header)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-           "  ".join("─" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format  # each cell ljust-ed
+    out = [line(*header).rstrip(), "  ".join("─" * w for w in widths)]
+    out += [line(*r).rstrip() for r in rows]
     return "\n".join(out)
 
 
@@ -501,28 +521,29 @@ def compiled_table(g: Graph, cres: CompiledResult) -> str:
     at = [plan.index[n] for n in order]
     out = node[plan.output]["name"]
     lines = [f"output {out} = {fmt(cres.value(plan.output), 6)}", ""]
-    rows = []
-    for nid, v, gr, o, is_var in zip(order, cres.values[at].tolist(),
-                                      cres.grads[at].tolist(), plan.on_path[at].tolist(),
-                                      plan.variable[at].tolist()):
-        d = node[nid]
-        note = "" if o else "off the path to the output"
-        if not is_var:
-            note = "constant: no gradient"
-        rows.append([d["name"], d["op"], fmt(v, 6), fmt(gr, 6) if is_var else "—", note])
+    values, grads = cres.values[at].tolist(), cres.grads[at].tolist()
+    on_path, variable = plan.on_path[at].tolist(), plan.variable[at].tolist()
+    datas = [node[nid] for nid in order]
+    grad_text = fmt_many(grads, 6)
+    rows = list(zip(
+        [d["name"] for d in datas], [d["op"] for d in datas], fmt_many(values, 6),
+        [t if v else "—" for t, v in zip(grad_text, variable)],
+        ["constant: no gradient" if not v else "" if o else "off the path to the output"
+         for v, o in zip(variable, on_path)]))
     lines.append(_table(rows, ["node", "op", "value", f"∂{out}/∂node", ""]))
     lines.append("")
     ref = plan.reference_edge_order()
-    keys = plan.edge_keys
-    erows = []
-    for e, lv, pv, o, is_var in zip(ref, cres.locals[ref].tolist(),
-                                    cres.products[ref].tolist(),
-                                    plan.edge_on_path[ref].tolist(),
-                                    plan.edge_variable[ref].tolist()):
-        s_, t_, p_ = keys[e]
-        erows.append([f"{node[s_]['name']} → {node[t_]['name']}", p_,
-                      fmt(lv, 6) if is_var else "—", fmt(pv, 6) if is_var else "—",
-                      (CONSTANT if not is_var else "" if o else "off path")])
+    keys = [plan.edge_keys[e] for e in ref]
+    variable = plan.edge_variable[ref].tolist()
+    local_text = fmt_many(cres.locals[ref].tolist(), 6)
+    product_text = fmt_many(cres.products[ref].tolist(), 6)
+    erows = list(zip(
+        [f"{node[s_]['name']} → {node[t_]['name']}" for s_, t_, _ in keys],
+        [p_ for _, _, p_ in keys],
+        [t if v else "—" for t, v in zip(local_text, variable)],
+        [t if v else "—" for t, v in zip(product_text, variable)],
+        [CONSTANT if not v else "" if o else "off path"
+         for v, o in zip(variable, plan.edge_on_path[ref].tolist())]))
     lines.append(_table(erows, ["edge", "port", "local", "product", ""]))
     return "\n".join(lines)
 
@@ -999,6 +1020,30 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.export import export_text
+    try:
+        g = fileformat.load(args.file)
+    except EngineError as e:
+        raise BadInput(str(e)) from None
+    kind = {"torch": "py", "numpy": "py", "latex": "tex", "pdf": "pdf"}[args.to]
+    _check_output(args.output, [args.file], args.force, kind)
+    if args.to == "pdf":
+        from gui.render import render  # Qt only when drawing
+        with _scratch_folder() as folder:
+            drawn = folder / "canvas.pdf"
+            render(args.file, str(drawn))
+            _write(args.output, drawn.read_bytes())
+    else:
+        try:
+            text = export_text(g, args.to, Path(args.file).stem)
+        except EngineError as e:
+            raise BadInput(str(e)) from None
+        _write(args.output, text.encode("utf-8"))
+    print(f"wrote {args.output}")
+    return 0
+
+
 @contextmanager
 def _scratch_folder() -> Iterator[Path]:
     folder = tempfile.mkdtemp(prefix="chain-rule-studio-")
@@ -1032,6 +1077,11 @@ def _is_of_kind(path: Path, kind: str) -> bool:
         return raw.startswith(b"\x89PNG\r\n\x1a\n")
     if kind == "svg":
         return b"<svg" in raw[:4096]
+    if kind == "pdf":
+        return raw.startswith(b"%PDF-")
+    if kind in ("py", "tex"):
+        from engine.export import MARK
+        return MARK.encode() in raw[:4096]
     if _GRAPH_HEAD.search(raw[:4096]):
         return True
     try:
@@ -1068,7 +1118,8 @@ def _check_output(path: str, inputs: Sequence[str], force: bool, kind: str) -> N
             raise BadInput(f"{path}: is the input {src}; refusing to overwrite it "
                            "(write to another file)")
     if not force and not _is_of_kind(target, kind):
-        what = "a Chain Rule Studio graph file" if kind == "graph" else f"a {kind.upper()} file"
+        what = ("a Chain Rule Studio graph file" if kind == "graph" else
+                "a file exported before" if kind in ("py", "tex") else f"a {kind.upper()} file")
         raise BadInput(f"{path}: exists and is not {what}; refusing to overwrite it "
                        "(--force replaces it)")
 
@@ -1087,8 +1138,17 @@ def _save(g: Graph, path: str) -> None:
         raise BadInput(f"{path}: cannot write: {e.strerror or e}") from None
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    g = load_graph(args)
+    try:
+        return quiz_cli.cmd_quiz(args, g)
+    except (ValueError, EngineError) as e:
+        raise BadInput(str(e)) from None
+
+
 COMMANDS = {"eval": cmd_eval, "check": cmd_check, "train": cmd_train,
-            "convert": cmd_convert, "render": cmd_render}
+            "convert": cmd_convert, "render": cmd_render, "quiz": cmd_quiz,
+            "export": cmd_export}
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -1,6 +1,7 @@
-"""The example graphs that ship with the program (``assets/examples`` in the source).
+"""The example graphs and lessons that ship with the program (``assets/examples`` and
+``assets/lessons`` in the source).
 
-The folder is installed as package data (see ``[tool.setuptools.package-dir]`` in
+Both folders are installed as package data (see ``[tool.setuptools.package-dir]`` in
 pyproject.toml), so the editor's File › Examples and the command line find the same
 files after ``pip install .`` as in a checkout.
 """
@@ -30,3 +31,17 @@ def example_files() -> list[Path]:
 
 def default_example() -> Path:
     return examples_dir() / DEFAULT_EXAMPLE
+
+
+def lessons_dir() -> Path:
+    """The folder holding the lessons (``*.json``), found as ``examples_dir`` is."""
+    spec = importlib.util.find_spec("chain_rule_studio.lessons")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parent.parent / "assets" / "lessons"
+
+
+def lesson_files() -> list[Path]:
+    """The lessons in the order they are taken (their file names start with a number)."""
+    folder = lessons_dir()
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []

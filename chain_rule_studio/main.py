@@ -1,7 +1,7 @@
 """Chain Rule Studio's entry point: the editor, or a headless sub-command.
 
     chain-rule-studio [FILE]         open the editor (the tutorial's network when no FILE)
-    chain-rule-studio eval|check|train|convert|render ...   headless; see --help
+    chain-rule-studio eval|check|train|convert|render|quiz ...   headless; see --help
     chain-rule-studio --check-display  say whether a window can open here, or what to install
 
 ``python main.py`` in a checkout and the installed ``chain-rule-studio`` command both
@@ -14,7 +14,7 @@ import difflib
 import os
 import sys
 
-SUBCOMMANDS = ("eval", "check", "train", "convert", "render")
+SUBCOMMANDS = ("eval", "check", "train", "convert", "render", "quiz", "export")
 
 
 def _error(message: str) -> int:

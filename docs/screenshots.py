@@ -1,9 +1,11 @@
 """Regenerate the README's teaching screenshots from the examples, offscreen.
 
     python docs/screenshots.py            # writes docs/editor.png, step_through.png,
-                                          # derivation.png, training.png, expression_bar.png
+                                          # derivation.png, training.png, expression_bar.png,
+                                          # quiz.png, lessons.png,
+                                          # forward_mode.png
     python docs/screenshots.py projector  # on a 1280×720 screen: docs/presentation.png,
-                                          # docs/big_graph.png
+                                          # docs/big_graph.png, lessons_720.png
 
 Each shot is the real window driven through its public actions (the same ones the
 toolbar, keys and buttons trigger), so the pictures show what a user sees.
@@ -111,6 +113,11 @@ def main() -> None:
     shoot(app, w, "train_on_data.png")
     keep.append(w)
 
+    w = quiz(app)
+    shoot(app, w, "quiz.png")
+    keep.append(w)
+    keep.append(forward_mode(app))
+
     w = window(app)  # x = 2 is kept: the new graph reuses the leaf's name
     bar = w.expression_bar.findChild(QLineEdit)
     bar.setFocus()
@@ -120,6 +127,64 @@ def main() -> None:
     select(w, "x")
     shoot(app, w, "expression_bar.png")
     keep.append(w)
+
+    w = lesson_window(app, SIZE)
+    shoot(app, w, "lessons.png")
+    keep.append(w)
+
+
+def lesson_window(app: QApplication, size: tuple[int, int] | None = None) -> MainWindow:
+    """File › Lessons… › lesson 3 at its step 2 (the backward pass by hand): ∂L/∂ŷ
+    answered right, ∂ŷ/∂h wrong, the last one still open — its hint shown."""
+    from chain_rule_studio.examples import lesson_files
+    from engine import lesson
+    w = MainWindow()
+    if size is not None:
+        w.resize(*size)
+    w.show()
+    settle(app)
+    les = lesson.load(lesson_files()[2], EXAMPLES_DIR)
+    w.lesson_panel.progress.set_step(les.id, 1)
+    w.open_lesson(les)
+    settle(app)
+    for field, text in zip(w.lesson_panel.fields, ("-2*(1 - 0.3)", "0.5", "")):
+        field.setText(text)
+    w.lesson_panel.check()
+    w.canvas.fit_all()
+    settle(app)
+    return w
+
+
+def quiz(app: QApplication) -> MainWindow:
+    """Passes › Quiz on local derivatives and products: ∂h/∂w₁ wrong twice (the hint
+    shows), a product right as −1.4 × 0.3, the cursor in ∂h/∂x."""
+    w = window(app)
+    m = w.quiz_mode
+    m.act_quiz.trigger()
+    ids = {w.doc.graph.name_of(n): n for n in w.doc.graph.ids()}
+
+    def key(kind: str, src: str, dst: str, port: str) -> str:
+        return m.key_of(kind, (ids[src], ids[dst], port))
+    m.submit(key("local", "h", "yhat", "b"), "0.3")
+    m.submit(key("product", "h", "yhat", "b"), "-1.4*0.3")
+    m.submit(key("local", "yhat", "L", "prediction"), "-2*(1-0.3)")
+    m.submit(key("local", "w1", "h", "a"), "0.5")
+    m.submit(key("local", "w1", "h", "a"), "1")
+    m.focus(key("local", "w1", "h", "a"))
+    settle(app)
+    return w
+
+
+def forward_mode(app: QApplication) -> MainWindow:
+    """Forward mode from w₁ (the toolbar's list): every node's tangent above its card,
+    each edge's share under its label, the Forward vs reverse dock below."""
+    w = window(app)
+    box = w.forward.box
+    i = box.findData(w.doc.graph.id_of("w1"))
+    box.setCurrentIndex(i)
+    box.activated.emit(i)
+    shoot(app, w, "forward_mode.png")
+    return w
 
 
 def train_on_data(app: QApplication) -> MainWindow:
@@ -195,6 +260,14 @@ def projector() -> None:
     w.grab().save(str(OUT / "big_graph.png"))
     print(OUT / "big_graph.png")
     w.doc.undo_stack.setClean()
+    keep.append(w)
+    w.hide()
+
+    w = lesson_window(app)  # the window as it opens on this screen: it fills it
+    w.showMaximized()
+    settle(app)
+    w.canvas.fit_all()
+    shoot(app, w, "lessons_720.png")
     keep.append(w)
 
 

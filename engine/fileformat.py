@@ -20,6 +20,7 @@ file (and the CSV file beside it) byte-identical. See docs/file-format.md.
 from __future__ import annotations
 
 import json
+import keyword
 import math
 import os
 import re
@@ -495,6 +496,16 @@ def _loads(text: str | bytes, filename: str, folder: str | os.PathLike | None) -
         raise GraphFileError(filename, "$", problem) from None
     except RecursionError:
         raise GraphFileError(filename, "$", "not valid JSON: nested too deeply") from None
+    # A plainly valid file whose nodes build in bulk holds no NaN, no number beyond a
+    # float and no repeated key (the bulk build checks every number it reads; the
+    # schema types leave no other place for one but the dataset, walked here): the
+    # walk over every parsed value is skipped. Anything else goes the careful way,
+    # which finds and words the first problem in file order, as it always has.
+    if type(data) is dict and not ("dataset" in data and _any_problem(data["dataset"])):
+        try:
+            return from_dict(data, filename, folder, plain=True)
+        except _NotPlain:
+            pass
     bad = _find_problem(data)
     if bad is not None:
         raise GraphFileError(filename, *bad)
@@ -803,71 +814,112 @@ def _has_cycle(g: Graph) -> bool:
     return False
 
 
+class _NotPlain(Exception):
+    """Raised by ``from_dict(..., plain=True)`` when the file is not plainly valid: the
+    caller then takes the careful path, which words the first problem."""
+
+
+_ORIGIN = (0.0, 0.0)
+_ASCII_NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\n[A-Za-z_][A-Za-z0-9_]*)*")
+_KEYWORDS = frozenset(keyword.kwlist)
+
+
+def _names_valid(names: list[str]) -> bool:
+    """``all(map(is_valid_name, names))`` (lengths checked already): one regex pass over
+    the joined names when they are all ASCII identifiers, the common case."""
+    if _ASCII_NAMES.fullmatch("\n".join(names)) is not None:
+        return _KEYWORDS.isdisjoint(names)
+    return all(map(is_valid_name, names))
+
+
+def _rounded(xy: np.ndarray) -> list:
+    """``round(float(v), 2)`` of every number in ``xy``: numpy's round agrees with
+    Python's exactly where it leaves a number unchanged (a number already at 0.01, as
+    every saved file's positions are); the rest go through Python's round."""
+    r = np.round(xy, 2)
+    out = xy.tolist()
+    for i in np.flatnonzero(r != xy).tolist():
+        out[i] = round(out[i], 2)
+    return out
+
+
+class _Built:
+    """What ``_build_plainly`` knows after building: ``forward`` when every edge goes
+    from an earlier node of the file to a later one (then there is no cycle)."""
+
+    def __init__(self, forward: bool) -> None:
+        self.forward = forward
+
+
 def _build_plainly(g: Graph, nodes: list, edges: list, idmap: dict[str, str],
-                   version: int) -> bool:
-    """Fill the empty graph ``g`` with every node and edge in one pass over plain
-    dicts, when each would pass ``Graph.add_node`` and ``Graph.connect_error``; False
-    (``g`` untouched) otherwise. The result is the graph the checked path builds: the
-    same node dicts, the same networkx insertion order (which fixes the order gradients
-    are summed in)."""
+                   version: int) -> "_Built | bool":
+    """Fill the empty graph ``g`` with every node and edge, a column at a time, when
+    each would pass ``Graph.add_node`` and ``Graph.connect_error``; False (``g``
+    untouched) otherwise. The result is the graph the checked path builds: the same
+    node dicts, the same networkx insertion order (which fixes the order gradients are
+    summed in). ``_plainly_valid`` has passed: every field has its schema type."""
     from engine.graph import _column_name
-    from engine.names import is_valid_name
     from engine.ops import ALIASES
-    reserved = set(OPS) | set(ALIASES)
-    node_dicts: dict[str, dict] = {}
-    names: dict[str, str] = {}
-    top = 0
-    finite = _finite_number
-    allowed: dict[str, tuple] = {}
-    for nd in nodes:
-        op = nd["op"]
-        rule = allowed.get(op)
-        if rule is None:
-            spec = OPS.get(op)
-            if spec is None or (op == "data" and version == 1):
+    n = len(nodes)
+    ops = [nd["op"] for nd in nodes]
+    specs = {}
+    for op in set(ops):
+        spec = OPS.get(op)
+        if spec is None or (op == "data" and version == 1):
+            return False
+        specs[op] = spec
+    # keys beyond the plain ones (the schema allows only op attributes, such as a
+    # power's exponent) only on ops that have them, and every attribute present
+    extra_keys = (_NODE_KEYS_V2 | frozenset(a for sp in specs.values()
+                                            for a in sp.attr_names)) - _PLAIN_NODE_KEYS
+    with_attrs = {i for k in extra_keys for i, nd in enumerate(nodes) if k in nd}
+    attr_ops = {op for op, sp in specs.items() if sp.attrs}
+    if attr_ops:
+        with_attrs.update(i for i, op in enumerate(ops) if op in attr_ops)
+    names = [nd["name"] for nd in nodes]
+    if len(set(names)) != n or not (set(OPS) | set(ALIASES)).isdisjoint(names) \
+            or not _names_valid(names):
+        return False
+    values = [nd.get("value", 0.0) for nd in nodes]
+    try:
+        if str in set(map(type, values)):  # "nan", "inf", "-inf" are leaf values
+            vals = list(map(_leaf_value, values))
+            ok = np.isfinite([float(v) for v in values if type(v) is not str]).all()
+        else:
+            vals = list(map(float, values))
+            ok = np.isfinite(vals).all()
+        if not ok:
+            return False
+        xy = np.array([nd.get("pos", _ORIGIN) for nd in nodes], dtype=np.float64)
+    except OverflowError:  # an integer beyond a float
+        return False
+    if n and not np.isfinite(xy).all():
+        return False
+    flat = _rounded(xy.reshape(-1)) if n else []
+    poss = list(zip(flat[0::2], flat[1::2]))
+    nids = [idmap[nd["id"]] for nd in nodes] if n else []
+    node_dicts = {nid: {"name": name, "op": op, "value": v, "pos": p}
+                  for nid, name, op, v, p in zip(nids, names, ops, vals, poss)}
+    for i in sorted(with_attrs):
+        nd, spec = nodes[i], specs[ops[i]]
+        allowed = _PLAIN_NODE_KEYS | frozenset(spec.attr_names)
+        if not allowed.issuperset(nd):
+            return False
+        full = spec.default_attrs()
+        for a in spec.attr_names:
+            if a not in nd or not _finite_number(nd[a]):
                 return False
-            rule = allowed[op] = (_PLAIN_NODE_KEYS | frozenset(spec.attr_names), spec,
-                                  spec.is_leaf)
-        keys, spec, is_leaf = rule
-        if not keys.issuperset(nd):
-            return False
-        name = nd["name"]
-        if name in names or name in reserved or not is_valid_name(name):
-            return False
-        value = nd.get("value", 0.0)
-        tv = type(value)  # _finite_number, inlined: this loop runs once per node
-        if tv is float:
-            if value - value != 0.0:  # NaN or ±inf
-                return False
-        elif tv is int:
-            if value.bit_length() > 1000:
-                return False
-        elif tv is not str:
-            return False
-        pos = nd.get("pos", (0.0, 0.0))
-        if len(pos) != 2 or not (finite(pos[0]) and finite(pos[1])):
-            return False
-        nid = idmap[nd["id"]]
-        d = {"name": name, "op": op, "value": _leaf_value(value) if is_leaf else 0.0,
-             "pos": (round(float(pos[0]), 2), round(float(pos[1]), 2))}
-        if spec.attrs:
-            full = spec.default_attrs()
-            for a in spec.attr_names:
-                if a not in nd or not finite(nd[a]):
+            full[a] = float(nd[a])
+        node_dicts[nids[i]]["attrs"] = full
+    if "data" in specs:
+        for i, op in enumerate(ops):
+            if op == "data":
+                try:
+                    node_dicts[nids[i]]["column"] = _column_name(repair_text(nodes[i]["column"]))
+                except EngineError:
                     return False
-                full[a] = float(nd[a])
-            d["attrs"] = full
-        if op == "data":
-            try:
-                d["column"] = _column_name(repair_text(nd["column"]))
-            except EngineError:
-                return False
-        node_dicts[nid] = d
-        names[name] = nid
-        k = int(nid[1:])
-        if k > top:
-            top = k
-    if not _edges_plainly_valid(node_dicts, edges, idmap):
+    at = _edges_plainly_valid(node_dicts, edges, idmap)
+    if at is None:
         return False
     G = g.nx
     node, succ, pred = G._node, G._succ, G._pred
@@ -875,53 +927,68 @@ def _build_plainly(g: Graph, nodes: list, edges: list, idmap: dict[str, str],
         node[nid] = d
         succ[nid] = {}
         pred[nid] = {}
+    # the node id objects themselves (idmap's values), not the edges' equal strings:
+    # the fast engine matches ids by identity (engine.fast.flat.FlatGraph)
     for ed in edges:
         u, v = idmap[ed["source"]], idmap[ed["target"]]
         keys = succ[u].get(v)
         if keys is None:
             keys = succ[u][v] = pred[v][u] = {}
         keys[ed["port"]] = {}
-    g._names.update(names)
-    g._next = max(g._next, top + 1)
-    return True
+    g._names.update(zip(names, nids))
+    g._next = max(g._next, max(map(int, (nid[1:] for nid in nids)), default=0) + 1)
+    src, tgt = at
+    return _Built(bool((src < tgt).all()))
 
 
-def _edges_plainly_valid(g: "Graph | dict", edges: list, idmap: dict[str, str]) -> bool:
-    """True when no edge would be refused by ``Graph.connect_error`` (cycles aside):
-    both ends exist, no self-loop, the target has the port, and no port is fed twice
-    within the file. One pass with sets; on False the caller checks edge by edge, which
-    words the first problem exactly as before."""
+def _edges_plainly_valid(g: "Graph | dict", edges: list,
+                         idmap: dict[str, str]) -> "tuple[np.ndarray, np.ndarray] | None":
+    """When no edge would be refused by ``Graph.connect_error`` (cycles aside): both
+    ends exist, no self-loop, the target has the port, and no port is fed twice within
+    the file, each edge's (source, target) positions in the node order; None otherwise
+    (the caller then checks edge by edge, which words the first problem as before).
+    A few passes over whole columns."""
     nodes = g if isinstance(g, dict) else g.nx._node
-    fed: set[tuple[str, str]] = set()
-    ports_of: dict[str, tuple[bool, frozenset[str] | None]] = {}
-    for ed in edges:
-        s, t = idmap.get(ed["source"]), idmap.get(ed["target"])
-        if s is None or t is None or s == t:
-            return False
-        port = ed["port"]
-        op = nodes[t]["op"]
-        rule = ports_of.get(op)
-        if rule is None:
-            spec = OPS[op]
-            rule = ports_of[op] = (spec.is_leaf, None if spec.variadic else frozenset(spec.ports))
-        if rule[0]:
-            return False
-        if rule[1] is None:
-            if not OPS[op].valid_port(port):
-                return False
-        elif port not in rule[1]:
-            return False
-        key = (t, port)
-        if key in fed:
-            return False
-        fed.add(key)
-    return True
+    m = len(edges)
+    srcs = [ed["source"] for ed in edges]
+    tgts = [ed["target"] for ed in edges]
+    ports = [ed["port"] for ed in edges]
+    index = {nid: i for i, nid in enumerate(nodes)}
+    if not all(map(str.__eq__, idmap, idmap.values())):  # ids renumbered: file → graph
+        get = idmap.get
+        srcs, tgts = list(map(get, srcs)), list(map(get, tgts))
+    try:
+        si = np.fromiter(map(index.__getitem__, srcs), dtype=np.int64, count=m)
+        ti = np.fromiter(map(index.__getitem__, tgts), dtype=np.int64, count=m)
+    except (KeyError, TypeError):  # an end that no node has
+        return None
+    if m and (si == ti).any():  # a self-loop
+        return None
+    kinds = sorted(set(ports))
+    port_code = {p: i for i, p in enumerate(kinds)}
+    pc = np.fromiter(map(port_code.__getitem__, ports), dtype=np.int64, count=m)
+    pair = ti * len(kinds) + pc
+    if len(np.unique(pair)) != m:  # a port fed twice
+        return None
+    ops = [d["op"] for d in nodes.values()]
+    op_names = sorted(set(ops))
+    op_code = {o: i for i, o in enumerate(op_names)}
+    oc = np.fromiter(map(op_code.__getitem__, ops), dtype=np.int64, count=len(ops))
+    for k in np.unique(oc[ti] * len(kinds) + pc).tolist():
+        spec, port = OPS[op_names[k // len(kinds)]], kinds[k % len(kinds)]
+        if spec.is_leaf or not (spec.valid_port(port) if spec.variadic
+                                else port in spec.ports):
+            return None
+    return si, ti
 
 
 def from_dict(data: Any, filename: str = "<data>",
-              folder: str | os.PathLike | None = None) -> Graph:
+              folder: str | os.PathLike | None = None, *, plain: bool = False) -> Graph:
     """Check everything, then build. The first problem found is reported; a dataset is
     checked last (reading its CSV file, in ``folder``, is the slow part).
+
+    ``plain``: only build a plainly valid file in bulk, raising ``_NotPlain`` for
+    anything else (``_loads`` then takes the careful path; see there).
 
     Ids that are not canonical (``n`` and at most 18 digits, see ``graph.CANONICAL_ID``)
     are renumbered ``n1``, ``n2``, … in file order, edges and output following, so the
@@ -931,6 +998,9 @@ def from_dict(data: Any, filename: str = "<data>",
 
     if not isinstance(data, dict):
         raise fail("$", "expected a JSON object at the top level")
+    is_plain = _plainly_valid(data)
+    if plain and not is_plain:
+        raise _NotPlain
     if data.get("format") != FORMAT:
         raise fail("$.format", f"not a Chain Rule Studio graph (format is "
                                f"{_show(data.get('format'))}, expected \"{FORMAT}\")")
@@ -941,7 +1011,7 @@ def from_dict(data: Any, filename: str = "<data>",
     if isinstance(version, bool) or not (version == 1 or version == 2):
         raise fail("$.version", f"unsupported version {_show(version)} (expected 1 or 2)")
     version = int(version)  # 1.0 is 1, as the schema's const says
-    errors = [] if _plainly_valid(data) else sorted(
+    errors = [] if is_plain else sorted(
         _validator(version).iter_errors(data),
         key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
@@ -953,6 +1023,8 @@ def from_dict(data: Any, filename: str = "<data>",
     for i, nd in enumerate(nodes):
         nid = nd["id"]
         if nid in seen_ids:
+            if plain:
+                raise _NotPlain
             raise fail(f"$.nodes[{i}].id", f"duplicate node id {quote(nid)} "
                                            f"(also $.nodes[{seen_ids[nid]}])")
         seen_ids[nid] = i
@@ -966,6 +1038,8 @@ def from_dict(data: Any, filename: str = "<data>",
     # a plain file is built in bulk; anything else goes the careful way below, which
     # finds and words the first problem exactly as it always has
     built = _build_plainly(g, nodes, data["edges"], idmap, version)
+    if plain and not built:
+        raise _NotPlain
     for i, nd in enumerate(() if built else nodes):
         path = f"$.nodes[{i}]"
         op = nd["op"]
@@ -1033,7 +1107,7 @@ def from_dict(data: Any, filename: str = "<data>",
                      "CycleError": "target"}.get(type(err).__name__, "port")
             raise fail(f"{path}.{where}", str(err))
         g.connect_trusted(src, dst, ed["port"])
-    if _has_cycle(g):
+    if not (isinstance(built, _Built) and built.forward) and _has_cycle(g):
         cycle = nx.find_cycle(g.nx)
         index = {(idmap[ed["source"]], idmap[ed["target"]], ed["port"]): i
                  for i, ed in enumerate(data["edges"])}

@@ -249,7 +249,7 @@ class Graph:
         self.nx.nodes[nid]["column"] = _column_name(column)
 
     def data_leaves(self) -> list[str]:
-        return [n for n in self.ids() if self.nx.nodes[n]["op"] == "data"]
+        return sorted((n for n, d in self.nx._node.items() if d["op"] == "data"), key=id_key)
 
     def set_pos(self, nid: str, pos: tuple[float, float]) -> None:
         self.nx.nodes[nid]["pos"] = (float(pos[0]), float(pos[1]))

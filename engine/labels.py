@@ -181,3 +181,21 @@ def sample_caption(result) -> str:
     if b.sample is None:
         return f"means over {b.n:,} training samples{name}"
     return f"sample {b.sample + 1} of {b.rows:,} ({'test' if b.test else 'train'}){name}"
+
+
+_DOT = "\u0307"
+_SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+
+
+def tangent_symbol(graph: Graph, nid: str) -> str:
+    """Forward mode's tangent of a node, written with Newton's dot: ``ẇ₁``, ``ḣ``,
+    ``L̇``. A name longer than one letter takes the dot after parentheses, ``(loss)˙``,
+    so the dot never sits on one letter of a word; so does a letter that wears a mark
+    already, ``(ŷ)˙``: a dot on a hat is drawn on top of it and cannot be seen."""
+    import unicodedata
+    name = display_name(graph, nid)
+    base = name.rstrip(_SUBSCRIPT_DIGITS)
+    sub = name[len(base):]
+    if len(base) == 1 and base.isalpha():
+        return unicodedata.normalize("NFC", base + _DOT) + sub
+    return f"({name})˙"

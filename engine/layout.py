@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from engine.graph import Graph, id_key
+from engine.ops import OPS
 
 NODE_WIDTH = 170.0
 NODE_BASE_HEIGHT = 78.0
@@ -93,32 +95,96 @@ def columns(graph: Graph) -> list[list[str]]:
 
 def _order(graph: Graph, cols: list[list[str]], sweeps: int = 4) -> list[list[str]]:
     """Barycenter ordering: alternate sweeps right (by inputs) and left (by consumers),
-    each O(E + n log n), so edges cross less without an O(n²) step."""
+    each O(E + n log n), so edges cross less without an O(n²) step.
+
+    A node's key is the mean rank of its inputs (distinct sources) going right, of its
+    consumers' ports going left (each rank plus the port's place on its node); a node
+    with none of those keeps its rank. Columns are sorted one after another, each with
+    a few array operations: a node's ranks are summed in networkx's order, one after
+    another (``np.bincount``), so every key is the number a plain loop gives."""
     G = graph.nx
-    rank = {n: i / max(1, len(c)) for c in cols for i, n in enumerate(c)}
-    size = {n: max(1, len(c)) for c in cols for n in c}
+    ids = [n for c in cols for n in c]
+    at = {n: i for i, n in enumerate(ids)}
+    n_all = len(ids)
+    col_of = np.repeat(np.arange(len(cols)), [len(c) for c in cols])
+    size = np.repeat([max(1, len(c)) for c in cols], [len(c) for c in cols]).astype(float)
+    order: list[np.ndarray] = []  # each column's nodes (indices into ids), in order
+    start = 0
+    for c in cols:
+        order.append(np.arange(start, start + len(c), dtype=np.int64))
+        start += len(c)
+    rank = np.concatenate([np.arange(len(c)) / max(1, len(c)) for c in cols]) if cols \
+        else np.zeros(0)
     # where each fed port sits on its node, once (a sum's port list costs a sort to build)
+    # (Graph.ports, inlined: a fixed op's ports are the same list for every node)
     frac: dict[tuple[str, str], float] = {}
-    for t in G.nodes:
-        if G.in_degree(t):
+    fixed: dict[str, dict[str, float] | None] = {}
+    node = G._node
+    for t, pr in G._pred.items():
+        if not pr:
+            continue
+        op = node[t]["op"]
+        places = fixed.get(op, False)
+        if places is False:
+            spec = OPS[op]
+            places = fixed[op] = None if spec.variadic else {
+                p: i / len(spec.ports) for i, p in enumerate(spec.ports)}
+        if places is None:
             ports = graph.ports(t)
             for i, p in enumerate(ports):
                 frac[(t, p)] = i / len(ports)
-    # adjacency read once (networkx's views cost microseconds per call)
-    preds = {n: list(p) for n, p in G._pred.items()}
-    outs = {n: [(t, k) for t, keys in sc.items() for k in keys] for n, sc in G._succ.items()}
+        else:
+            for p, f in places.items():
+                frac[(t, p)] = f
+    # inputs: each node's distinct sources; consumers: each (target, port) fed
+    in_dst, in_src = [], []
+    for t, pr in G._pred.items():
+        ti = at[t]
+        for u in pr:
+            in_dst.append(ti)
+            in_src.append(at[u])
+    out_src, out_tgt, out_frac = [], [], []
+    for u, sc in G._succ.items():
+        ui = at[u]
+        for t, keys in sc.items():
+            for k in keys:
+                out_src.append(ui)
+                out_tgt.append(at[t])
+                out_frac.append(frac.get((t, k), 0.0))
+    in_dst_a, in_src_a = np.array(in_dst, dtype=np.int64), np.array(in_src, dtype=np.int64)
+    out_src_a, out_tgt_a = np.array(out_src, dtype=np.int64), np.array(out_tgt, dtype=np.int64)
+    out_part = np.array(out_frac, dtype=float) / size[out_tgt_a] if len(out_tgt) else \
+        np.zeros(0)
+    n_in = np.bincount(in_dst_a, minlength=n_all)
+    n_out = np.bincount(out_src_a, minlength=n_all)
+    # each column's edges, in their original order (sums must add in networkx's order)
+    in_by = np.argsort(col_of[in_dst_a], kind="stable") if len(in_dst) else in_dst_a
+    out_by = np.argsort(col_of[out_src_a], kind="stable") if len(out_src) else out_src_a
+    in_ptr = np.searchsorted(col_of[in_dst_a][in_by], np.arange(len(cols) + 1))
+    out_ptr = np.searchsorted(col_of[out_src_a][out_by], np.arange(len(cols) + 1))
+    local = np.zeros(n_all, dtype=np.int64)  # a node's place in its column's array
     for sweep in range(sweeps):
         forward = sweep % 2 == 0
-        for c in (cols if forward else reversed(cols)):
-            def key(n: str) -> tuple[float, float]:
-                use_in = forward and preds[n] or not forward and not outs[n]
-                vals = [rank[m] for m in preds[n]] if use_in else [
-                    rank[t] + frac.get((t, k), 0.0) / size[t] for t, k in outs[n]]
-                return (sum(vals) / len(vals) if vals else rank[n], rank[n])
-            c.sort(key=key)
-            for i, n in enumerate(c):
-                rank[n] = i / max(1, len(c))
-    return cols
+        for k in (range(len(cols)) if forward else reversed(range(len(cols)))):
+            c = order[k]
+            m = len(c)
+            local[c] = np.arange(m)
+            ie = in_by[in_ptr[k]:in_ptr[k + 1]]
+            oe = out_by[out_ptr[k]:out_ptr[k + 1]]
+            in_sum = np.bincount(local[in_dst_a[ie]], weights=rank[in_src_a[ie]], minlength=m)
+            out_sum = np.bincount(local[out_src_a[oe]],
+                                  weights=rank[out_tgt_a[oe]] + out_part[oe], minlength=m)
+            ni, no = n_in[c], n_out[c]
+            use_in = (ni > 0) if forward else (no == 0)
+            cnt = np.where(use_in, ni, no)
+            tot = np.where(use_in, in_sum, out_sum)
+            own = rank[c]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                key = np.where(cnt > 0, tot / np.maximum(cnt, 1), own)
+            c = c[np.lexsort((own, key))]
+            order[k] = c
+            rank[c] = np.arange(m) / max(1, m)
+    return [[ids[i] for i in c.tolist()] for c in order]
 
 
 def label_width(graph: Graph, src: str, dst: str, port: str,
@@ -148,7 +214,11 @@ def column_gap(graph: Graph, col: list[str], geometry: Geometry = NORMAL) -> flo
     out = graph.output
     oname = display_name(graph, out) if out is not None and out in graph else "L"
     widest = 0.0
+    # past this the gap is the maximum whatever the other labels are: stop looking
+    enough = geometry.max_column_gap - 2 * _PORT_ROOM
     for n in col:
+        if widest >= enough:
+            break
         if not pred[n]:
             continue
         product = len(f"∂{oname}/∂{display_name(graph, n)} × (−0.0000) = −0.0000")

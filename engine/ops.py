@@ -65,6 +65,15 @@ class OpSpec:
     #: every local derivative is 1 whatever the inputs (add, sum): an evaluator over many
     #: samples may pass the gradient through instead of multiplying by stored ones
     unit_locals: bool = False
+    #: the op as code, for exported scripts (engine/export.py), placeholders as in
+    #: ``formula`` (operands are always plain variable names): the forward as a numpy
+    #: and as a PyTorch expression, and each port's local derivative as a numpy
+    #: expression computing exactly what ``derivs`` computes (calling, where needed, the
+    #: functions of CODE_HELPERS). A variadic op's forward reads ``{xs: + }``: its
+    #: operands joined by the text after the colon
+    np_code: Text = ""
+    torch_code: Text = ""
+    np_derivs: tuple[Text, ...] = ()
 
     @property
     def is_leaf(self) -> bool:
@@ -136,6 +145,22 @@ class OpSpec:
     def tex_deriv_text(self, port: str, attrs: Mapping[str, float] | None = None) -> str:
         i = 0 if self.variadic else self.ports.index(port)
         return _text(self.tex_derivs[i], self._attrs(attrs))
+
+    def code_text(self, lang: str, attrs: Mapping[str, float] | None = None) -> str:
+        """The forward as code: ``lang`` is "numpy" or "torch"."""
+        return _text(self.np_code if lang == "numpy" else self.torch_code, self._attrs(attrs))
+
+    def code_deriv_text(self, port: str, attrs: Mapping[str, float] | None = None) -> str:
+        """The local derivative at ``port`` as a numpy expression."""
+        i = 0 if self.variadic else self.ports.index(port)
+        return _text(self.np_derivs[i], self._attrs(attrs))
+
+    @property
+    def has_code(self) -> bool:
+        """Whether the op can be exported as code: a leaf, or every template given."""
+        n = 1 if self.variadic else len(self.ports)
+        return self.is_leaf or bool(self.np_code and self.torch_code
+                                    and len(self.np_derivs) == n)
 
     def _attrs(self, attrs: Mapping[str, float] | None) -> dict[str, float]:
         out = self.default_attrs()
@@ -213,6 +238,27 @@ def _power_tex_deriv(exponent: float) -> str:
     coef = _tex_num(n)
     return body if coef == "1" else "-" + body if coef == "-1" else coef + r" \cdot " + body
 
+
+
+def _power_code(exponent: float) -> str:
+    """xⁿ as numpy code: ``{x} ** 2.0``; a non-integer n through ``power``, which makes a
+    negative base NaN as ``_power`` does."""
+    n = float(exponent)
+    return "{x} ** " + repr(n) if n.is_integer() else "power({x}, " + repr(n) + ")"
+
+
+def _power_torch(exponent: float) -> str:
+    return "{x} ** " + repr(float(exponent))
+
+
+def _power_code_deriv(exponent: float) -> str:
+    """n·xⁿ⁻¹ as numpy code, exactly what ``_pow_dbase`` computes for this n."""
+    n = float(exponent)
+    if n == 0 or n == 1:
+        return repr(n)  # xⁿ is then the constant 1 (slope 0), or x (slope 1)
+    if n == 2:
+        return "2.0 * {x}"
+    return repr(n) + " * " + _power_code(n - 1.0)
 
 # ---------------------------------------------------------------- fault reasons
 # Called with plain floats for one node whose forward value is not finite although
@@ -335,15 +381,21 @@ register(OpSpec("data", "xᵢ", "leaf", "Data",
 register(OpSpec(
     "add", "+", "arithmetic", "Add", ("a", "b"), ("a", "b"),
     lambda a, b: a + b, (_one, _one), "{a} + {b}", ("1", "1"),
-    "{a} + {b}", ("1", "1"), explain=_overflow("the sum"), unit_locals=True))
+    "{a} + {b}", ("1", "1"), explain=_overflow("the sum"), unit_locals=True,
+    np_code="{a} + {b}", torch_code="{a} + {b}",
+    np_derivs=("1.0", "1.0")))
 register(OpSpec(
     "sub", "−", "arithmetic", "Subtract", ("a", "b"), ("a", "b"),
     lambda a, b: a - b, (_one, _minus_one), "{a} − {b}", ("1", "−1"),
-    "{a} - {b}", ("1", "-1"), explain=_overflow("the difference")))
+    "{a} - {b}", ("1", "-1"), explain=_overflow("the difference"),
+    np_code="{a} - {b}", torch_code="{a} - {b}",
+    np_derivs=("1.0", "-1.0")))
 register(OpSpec(
     "mul", "×", "arithmetic", "Multiply", ("a", "b"), ("a", "b"),
     lambda a, b: a * b, (lambda y, a, b: b, lambda y, a, b: a), "{a}·{b}", ("{b}", "{a}"),
-    r"{a} \cdot {b}", ("{b}", "{a}"), explain=_overflow("the product")))
+    r"{a} \cdot {b}", ("{b}", "{a}"), explain=_overflow("the product"),
+    np_code="{a} * {b}", torch_code="{a} * {b}",
+    np_derivs=("{b}", "{a}")))
 register(OpSpec(
     "div", "÷", "arithmetic", "Divide", ("a", "b"), ("numerator", "denominator"),
     lambda a, b: a / b,
@@ -352,10 +404,14 @@ register(OpSpec(
     r"\frac{{{a}}}{{{b}}}", (r"\frac{{1}}{{{b}}}", r"-\frac{{{a}}}{{{b}^{{2}}}}"),
     explain=_div_explain,
     conventions="x/0 is ±inf (undefined for 0/0); the local derivatives are then not "
-                "finite."))
+                "finite.",
+    np_code="{a} / {b}", torch_code="{a} / {b}",
+    np_derivs=("1.0 / {b}", "-{a} / ({b} * {b})")))
 register(OpSpec(
     "neg", "−x", "arithmetic", "Negate", ("x",), ("x",),
-    lambda x: -x, (_minus_one,), "−{x}", ("−1",), "-{x}", ("-1",)))
+    lambda x: -x, (_minus_one,), "−{x}", ("−1",), "-{x}", ("-1",),
+    np_code="-{x}", torch_code="-{x}",
+    np_derivs=("-1.0",)))
 register(OpSpec(
     "pow", "xʸ", "arithmetic", "Power", ("base", "exponent"),
     ("base", "exponent"),
@@ -369,7 +425,10 @@ register(OpSpec(
         "the exponent is 0. ∂/∂exponent = aᵇ·ln a is 0 at a = 0 with b > 0 (its limit) "
         "and undefined for a negative base, where aᵇ is not a differentiable function of "
         "b. A negative base with a non-integer exponent is undefined; 0 to a negative "
-        "power is inf.")))
+        "power is inf."),
+    np_code="power({base}, {exponent})", torch_code="{base} ** {exponent}",
+    np_derivs=("np.where({exponent} == 0, 0.0, {exponent} * power({base}, {exponent} - 1.0))",
+               "np.where(({base} == 0) & ({exponent} > 0), 0.0, {out} * np.log({base}))")))
 register(OpSpec(
     "power", "xⁿ", "arithmetic",
     "Fixed power", ("x",), ("x",),
@@ -382,65 +441,89 @@ register(OpSpec(
     conventions=(
         "x ** n for a fixed number n (written x², x³, x^0.5): one input, and n·xⁿ⁻¹ on "
         "its edge. 0⁰ = 1; a negative x with a non-integer n is undefined; 0 to a "
-        "negative power is inf.")))
+        "negative power is inf."),
+    np_code=_power_code, torch_code=_power_torch,
+    np_derivs=(_power_code_deriv,)))
 register(OpSpec(
     "square", "x²", "arithmetic", "Square", ("x",), ("x",),
     lambda x: x * x, (lambda y, x: 2.0 * x,), "{x}²", ("2·{x}",),
-    "{x}^{{2}}", (r"2 \cdot {x}",), explain=_overflow("the square")))
+    "{x}^{{2}}", (r"2 \cdot {x}",), explain=_overflow("the square"),
+    np_code="{x} * {x}", torch_code="{x} * {x}",
+    np_derivs=("2.0 * {x}",)))
 
 register(OpSpec(
     "exp", "eˣ", "function", "Exponential", ("x",), ("x",),
     np.exp, (lambda y, x: y,), "exp({x})", ("exp({x})",),
     r"\exp({x})", (r"\exp({x})",),
     explain=lambda x: f"overflow: exp({fmt(x)}) is too large",
-    conventions="exp(x) overflows to inf for x > 709.78."))
+    conventions="exp(x) overflows to inf for x > 709.78.",
+    np_code="np.exp({x})", torch_code="torch.exp({x})",
+    np_derivs=("{out}",)))
 register(OpSpec(
     "log", "ln", "function", "Natural log", ("x",), ("x",),
     np.log, (lambda y, x: 1.0 / x,), "ln {x}", ("1/{x}",),
     r"\ln {x}", (r"\frac{{1}}{{{x}}}",),
     explain=_log_explain,
-    conventions="ln 0 = −inf; ln of a negative number is undefined (NaN)."))
+    conventions="ln 0 = −inf; ln of a negative number is undefined (NaN).",
+    np_code="np.log({x})", torch_code="torch.log({x})",
+    np_derivs=("1.0 / {x}",)))
 register(OpSpec(
     "sqrt", "√", "function", "Square root", ("x",), ("x",),
     np.sqrt, (lambda y, x: 0.5 / y,), "√{x}", ("1/(2√{x})",),
     r"\sqrt{{{x}}}", (r"\frac{{1}}{{2\sqrt{{{x}}}}}",),
     explain=_sqrt_explain,
-    conventions="√ of a negative number is undefined (NaN); the derivative at 0 is +inf."))
+    conventions="√ of a negative number is undefined (NaN); the derivative at 0 is +inf.",
+    np_code="np.sqrt({x})", torch_code="torch.sqrt({x})",
+    np_derivs=("0.5 / {out}",)))
 register(OpSpec(
     "abs", "|x|", "function", "Absolute value", ("x",), ("x",),
     np.abs, (lambda y, x: np.sign(x),), "|{x}|", ("sign({x})",),
     r"\left|{x}\right|", (r"\operatorname{{sign}}({x})",),
-    conventions="abs′(0) = 0 (a kink: the one-sided derivatives are −1 and 1)."))
+    conventions="abs′(0) = 0 (a kink: the one-sided derivatives are −1 and 1).",
+    np_code="np.abs({x})", torch_code="torch.abs({x})",
+    np_derivs=("np.sign({x})",)))
 register(OpSpec(
     "sin", "sin", "function", "Sine", ("x",), ("x",),
     np.sin, (lambda y, x: np.cos(x),), "sin {x}", ("cos {x}",),
-    r"\sin {x}", (r"\cos {x}",)))
+    r"\sin {x}", (r"\cos {x}",),
+    np_code="np.sin({x})", torch_code="torch.sin({x})",
+    np_derivs=("np.cos({x})",)))
 register(OpSpec(
     "cos", "cos", "function", "Cosine", ("x",), ("x",),
     np.cos, (lambda y, x: -np.sin(x),), "cos {x}", ("−sin {x}",),
-    r"\cos {x}", (r"-\sin {x}",)))
+    r"\cos {x}", (r"-\sin {x}",),
+    np_code="np.cos({x})", torch_code="torch.cos({x})",
+    np_derivs=("-np.sin({x})",)))
 register(OpSpec(
     "tanh", "tanh", "function", "Hyperbolic tangent", ("x",), ("x",),
     np.tanh, (lambda y, x: 1.0 - y * y,), "tanh {x}", ("1 − tanh²{x}",),
-    r"\tanh {x}", (r"1 - \tanh^{{2}} {x}",)))
+    r"\tanh {x}", (r"1 - \tanh^{{2}} {x}",),
+    np_code="np.tanh({x})", torch_code="torch.tanh({x})",
+    np_derivs=("1.0 - {out} * {out}",)))
 register(OpSpec(
     "sigmoid", "σ", "function", "Sigmoid", ("x",), ("x",),
     _sigmoid, (lambda y, x: y * (1.0 - y),), "σ({x})", ("σ({x})·(1 − σ({x}))",),
     r"\sigma({x})", (r"\sigma({x}) \cdot (1 - \sigma({x}))",),
     conventions="Computed as 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0, so it never "
-                "overflows; for |x| > 745 the derivative underflows to 0."))
+                "overflows; for |x| > 745 the derivative underflows to 0.",
+    np_code="sigmoid({x})", torch_code="torch.sigmoid({x})",
+    np_derivs=("{out} * (1.0 - {out})",)))
 register(OpSpec(
     "relu", "ReLU", "function", "ReLU", ("x",), ("x",),
     lambda x: np.maximum(x, 0.0), (lambda y, x: np.where(x > 0, 1.0, 0.0),),
     "relu({x})", ("1 if {x} > 0 else 0",),
     r"\operatorname{{relu}}({x})", (r"[{x} > 0]",),
-    conventions="relu′(0) = 0 (a kink: the one-sided derivatives are 0 and 1)."))
+    conventions="relu′(0) = 0 (a kink: the one-sided derivatives are 0 and 1).",
+    np_code="np.maximum({x}, 0.0)", torch_code="torch.relu({x})",
+    np_derivs=("np.where({x} > 0, 1.0, 0.0)",)))
 register(OpSpec(
     "sum", "Σ", "arithmetic", "Sum", (), (),
     _sum, (lambda y, xs: np.ones_like(xs),), "", ("1",), "", ("1",),
     explain=_overflow("the sum"), variadic=True, unit_locals=True,
     conventions="Any number of inputs on ports x1, x2, …, added left to right; the empty "
-                "sum is 0."))
+                "sum is 0.",
+    np_code="{xs: + }", torch_code="{xs: + }",
+    np_derivs=("1.0",)))
 register(OpSpec(
     "squared_error", "(t−p)²", "loss", "Squared error", ("target", "prediction"),
     ("target", "prediction"),
@@ -451,7 +534,10 @@ register(OpSpec(
     "({target} - {prediction})^{{2}}",
     ("2({target} - {prediction})", "-2({target} - {prediction})"),
     explain=_overflow("the squared error"),
-    conventions="(target − prediction)², the tutorial's loss, with no ½."))
+    conventions="(target − prediction)², the tutorial's loss, with no ½.",
+    np_code="({target} - {prediction}) * ({target} - {prediction})",
+    torch_code="({target} - {prediction}) ** 2",
+    np_derivs=("2.0 * ({target} - {prediction})", "-2.0 * ({target} - {prediction})")))
 
 def _bce(t: Array, p: Array) -> Array:
     """−(t·ln p + (1 − t)·ln(1 − p)) with each log clamped at −100, as PyTorch's
@@ -493,7 +579,38 @@ register(OpSpec(
                 "output). Each log is clamped at −100 and the slope's denominator "
                 "p(1 − p) at 1e-12, as PyTorch's BCELoss does, so a prediction of exactly "
                 "0 or 1 gives a large finite loss and slope, never inf or NaN. In "
-                "expressions: bce(t, p)."))
+                "expressions: bce(t, p).",
+    np_code=("-({target} * clamped_log({prediction})"
+             " + (1.0 - {target}) * clamped_log1m({prediction}))"),
+    torch_code=("-({target} * torch.clamp(torch.log({prediction}), min=-100.0)"
+                " + (1.0 - {target}) * torch.clamp(torch.log1p(-{prediction}), min=-100.0))"),
+    np_derivs=("clamped_log1m({prediction}) - clamped_log({prediction})",
+               "({prediction} - {target})"
+               " / np.maximum({prediction} * (1.0 - {prediction}), 1e-12)")))
+
+#: functions an exported numpy script defines when its code calls them (by name), each
+#: computing what the function of the same role above computes
+CODE_HELPERS: dict[str, str] = {
+    "power": (
+        "def power(a, b):\n"
+        "    \"\"\"a ** b, undefined (NaN) for a negative base with a non-integer "
+        "exponent.\"\"\"\n"
+        "    return np.where((a < 0) & (np.floor(b) != b), np.nan, np.power(a, b))\n"),
+    "sigmoid": (
+        "def sigmoid(x):\n"
+        "    \"\"\"1/(1+exp(-x)) for x >= 0, exp(x)/(1+exp(x)) below: exp never "
+        "overflows.\"\"\"\n"
+        "    e = np.exp(-np.abs(x))\n"
+        "    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))\n"),
+    "clamped_log": (
+        "def clamped_log(p):\n"
+        "    \"\"\"ln p, at least -100 (as PyTorch's BCELoss clamps it).\"\"\"\n"
+        "    return np.maximum(np.log(p), -100.0)\n"),
+    "clamped_log1m": (
+        "def clamped_log1m(p):\n"
+        "    \"\"\"ln(1 - p), at least -100.\"\"\"\n"
+        "    return np.maximum(np.log1p(-p), -100.0)\n"),
+}
 
 #: short spellings the expression language accepts for an op
 ALIASES = {"bce": "binary_cross_entropy"}

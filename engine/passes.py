@@ -59,6 +59,10 @@ class PassMask:
     partial: set[str] = field(default_factory=set)
     locals: set[EdgeKey] | None = None
     products: set[EdgeKey] | None = None
+    #: forward mode (engine.tangent_pass): tangents and edge shares known so far;
+    #: None: all of them (or no forward mode)
+    tangents: set[str] | None = None
+    shares: set[EdgeKey] | None = None
 
     def node_state(self, nid: str) -> tuple[bool, float | None, bool]:
         """(value shown?, gradient to show or None, is it a partial sum?)."""
@@ -69,6 +73,12 @@ class PassMask:
         """(local derivative known?, product known?)."""
         return (self.locals is None or key in self.locals,
                 self.products is None or key in self.products)
+
+    def tangent_known(self, nid: str) -> bool:
+        return self.tangents is None or nid in self.tangents
+
+    def share_known(self, key: EdgeKey) -> bool:
+        return self.shares is None or key in self.shares
 
 
 class Pass:
@@ -259,4 +269,6 @@ def _copy(m: PassMask) -> PassMask:
         grads=None if m.grads is None else dict(m.grads),
         partial=set(m.partial),
         locals=None if m.locals is None else set(m.locals),
-        products=None if m.products is None else set(m.products))
+        products=None if m.products is None else set(m.products),
+        tangents=None if m.tangents is None else set(m.tangents),
+        shares=None if m.shares is None else set(m.shares))

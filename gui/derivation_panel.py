@@ -126,6 +126,7 @@ class DerivationPanel(QWidget):
         self._later.setSingleShot(True)
         self._later.timeout.connect(self.refresh)
         document.resultsChanged.connect(self._on_results)
+        document.withheldChanged.connect(self.refresh)
         document.graphReset.connect(lambda: self.set_selection([]))
         self.refresh()
 
@@ -177,7 +178,7 @@ class DerivationPanel(QWidget):
         if self._pinned and self.target(self._pinned)[1] != self._pinned_edges:
             self._pinned = ""  # an edit changed what the kept link stood for
         for act in (self.act_copy_text, self.act_copy_markdown, self.act_copy_latex):
-            act.setEnabled(self.derivation is not None)
+            act.setEnabled(self.derivation is not None and not self.document.withheld)
         page = self._html()
         if page != self._page:  # moves and unrelated edits leave the text as it is
             self._page = page
@@ -370,6 +371,9 @@ class DerivationPanel(QWidget):
         if self.node is None:
             hint = HINT_MANY.format(n=len(self._selection)) if self._selection else HINT_NONE
             return f"{css}<p class='muted'>{_esc(hint)}</p>"
+        if self.document.withheld:  # the derivation would give a quiz's answers away
+            return (f"{css}<p class='muted'>{_esc('The derivation is hidden — ')}"
+                    f"{_esc(self.document.withheld)}.</p>")
         d = self.derivation
         assert d is not None
         parts = [css]

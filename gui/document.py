@@ -51,6 +51,8 @@ class Document(QObject):
     datasetChanged = Signal()
     #: another sample (or the batch means) is shown: numbers changed, nothing was edited
     sampleChanged = Signal()
+    #: a quiz started or ended: the side panels withhold the numbers it asks for
+    withheldChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,8 +69,26 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.path: str | None = None
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self._withheld: dict[str, str] = {}
 
     # ------------------------------------------------------------------ state
+    def withhold(self, owner: str, reason: str | None) -> None:
+        """While a quiz asks for numbers (Quiz mode, a lesson's task), the panels beside
+        the canvas (inspector, derivation) must not give them away: ``owner`` says why
+        (``reason``), or that it no longer does (None). Not an edit."""
+        before = self.withheld
+        if reason:
+            self._withheld[owner] = reason
+        else:
+            self._withheld.pop(owner, None)
+        if self.withheld != before:
+            self.withheldChanged.emit()
+
+    @property
+    def withheld(self) -> str:
+        """Why numbers are withheld right now ("" when they are not)."""
+        return next(iter(self._withheld.values()), "")
+
     def _on_clean_changed(self, _clean: bool) -> None:
         self.fileChanged.emit()
 

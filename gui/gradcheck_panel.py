@@ -125,6 +125,19 @@ class GradCheckPanel(QWidget):
         self.auto_box.toggled.connect(lambda on: on and self._schedule())
         self.table.cellClicked.connect(self._row_clicked)
         self.doc.resultsChanged.connect(self._schedule)
+        self.doc.withheldChanged.connect(self._withheld_changed)
+
+    def _withheld_changed(self) -> None:
+        """A quiz asks for gradients: the table (every backprop gradient) waits."""
+        hide = bool(self.doc.withheld)
+        self.table.setVisible(not hide)
+        self.refresh_button.setEnabled(not hide)
+        if hide:
+            self.stop()
+            self._show_summary(f"Gradients hidden — {self.doc.withheld}.", False)
+        else:
+            self._stale = True
+            self._schedule()
 
     # ------------------------------------------------------------ running
     def auto_allowed(self) -> bool:
@@ -168,6 +181,8 @@ class GradCheckPanel(QWidget):
         """Run the check now on the document's graph and show it (returns when it is
         done or stopped; meanwhile the window handles events)."""
         if self._running:  # asked again from inside a running check's event handling
+            return self.rows
+        if self.doc.withheld:  # a quiz asks for these gradients (see _withheld_changed)
             return self.rows
         self._timer.stop()
         self._stale = False

@@ -173,6 +173,7 @@ class Inspector(QScrollArea):
         self.max_edit.editingFinished.connect(self._sync_slider)
         self.output_button.clicked.connect(self._mark_output)
         document.resultsChanged.connect(self.refresh)
+        document.withheldChanged.connect(self.refresh)
         document.graphReset.connect(self._graph_reset)
         document.nodeRemoved.connect(self._removed)
         self.refresh()
@@ -249,6 +250,14 @@ class Inspector(QScrollArea):
         self.formula.setVisible(True)
         self.formula.setText(node_formula(g, nid))
         self.numbers.setVisible(True)
+        if self.doc.withheld:  # a quiz asks for them: only what the canvas shows
+            self.numbers.setText(f"Numbers hidden — {self.doc.withheld}.")
+            self.derivs_box.setVisible(False)
+            self.problem.setText("")
+            self.output_button.setVisible(True)
+            self.output_button.setEnabled(not (g.output == nid))
+            self.output_button.setText("Output (L) ✓" if g.output == nid else "Mark as output")
+            return
         lines = [f"value = {full(nr.value) if nr else '?'}"]
         if nr is not None and nr.grad is None:
             lines.append("a constant: it has no gradient")

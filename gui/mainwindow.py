@@ -38,6 +38,8 @@ from gui.autosave import Autosaver
 from gui.canvas import CanvasView
 from gui.commands import fragment_nodes
 from gui.document import Document
+from gui.export_menu import build_export_menu
+from engine.quiz import VALUE, question_key
 from gui.inspector import Inspector
 from gui.mime import GRAPH_MIME
 from gui.palette import OpPalette
@@ -85,7 +87,11 @@ class MainWindow(QMainWindow):
         self._build_note_dock()
         self._build_derivation_dock()
         self._build_stepper()
+        self._build_quiz()
+        self._build_forward_mode()
+        self._quiz_or_tangents()
         self._build_data()
+        self._build_lesson_dock()
         self.canvas.selectionChangedIds.connect(self._selection_changed)
         self.canvas.statusMessage.connect(self.show_message)
         self.inspector.statusMessage.connect(self.show_message)
@@ -168,7 +174,8 @@ class MainWindow(QMainWindow):
         """Every dock, in the order the View menu lists them."""
         return [self.palette_dock, self.inspector_dock, self.data_dock, self.derivation_dock,
                 self.history_dock, self.narration_dock, self.training_dock,
-                self.data_view_dock, self.gradcheck_dock, self.note_dock]
+                self.data_view_dock, self.gradcheck_dock, self.note_dock, self.forward_dock,
+                self.quiz_dock, self.lesson_dock]
 
     def _build_view_menu(self) -> None:
         """The View menu's second half: every dock, the minimap, presentation, UI zoom,
@@ -216,11 +223,14 @@ class MainWindow(QMainWindow):
         Derivation with the History, each pair tabbed), Narration, Training and Gradient
         Check tabbed below and hidden until wanted, so the canvas has most of the
         window."""
-        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock,
+                  self.forward_dock)
         for dock in self.docks():
             dock.setFloating(False)
             if dock is not self.note_dock and dock not in bottom \
-                    and dock is not getattr(self, "data_view_dock", None):
+                    and dock is not getattr(self, "data_view_dock", None) \
+                    and dock is not getattr(self, "lesson_dock", None) \
+                    and dock is not getattr(self, "quiz_dock", None):
                 dock.show()  # Qt tabifies only docks that are shown
         self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.derivation_dock)
@@ -233,6 +243,12 @@ class MainWindow(QMainWindow):
         for dock in bottom:  # tabbed together as they are shown (see _dock_shown)
             dock.hide()
             self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        if hasattr(self, "quiz_dock"):  # shown (tabbed with the Inspector) by a quiz
+            self.quiz_dock.hide()
+            self.addDockWidget(Qt.RightDockWidgetArea, self.quiz_dock)
+        if hasattr(self, "lesson_dock"):  # shown when a lesson is opened
+            self.lesson_dock.hide()
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lesson_dock)
         self.inspector_dock.raise_()
         self.derivation_dock.raise_()
         self._size_docks()
@@ -276,7 +292,8 @@ class MainWindow(QMainWindow):
         if not visible:
             return
         dock = self.sender()
-        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock)
+        bottom = (self.narration_dock, self.training_dock, self.gradcheck_dock,
+                  self.forward_dock)
         if dock in bottom and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
             # the panels below the canvas share one place, as tabs
             other = next((d for d in bottom if d is not dock and d.isVisible()
@@ -286,6 +303,12 @@ class MainWindow(QMainWindow):
                 dock.raise_()
             elif other is None:  # the first one up: a third of the height, not half
                 self.resizeDocks([dock], [max(160, self.height() // 3)], Qt.Vertical)
+        quiz = getattr(self, "quiz_dock", None)
+        if dock is quiz and self.dockWidgetArea(dock) == Qt.RightDockWidgetArea \
+                and self.inspector_dock.isVisible() and not dock.isFloating() \
+                and dock not in self.tabifiedDockWidgets(self.inspector_dock):
+            self.tabifyDockWidget(self.inspector_dock, dock)  # a tab, not another row
+            dock.raise_()
         QTimer.singleShot(0, self, self._keep_on_screen)  # (not if the window is gone)
 
     def _keep_on_screen(self) -> None:
@@ -496,6 +519,55 @@ class MainWindow(QMainWindow):
         self.derivation_dock = self._dock("Derivation", self.derivation, Qt.RightDockWidgetArea)
         self.canvas.selectionChangedIds.connect(self.derivation.set_selection)
 
+    def _build_lesson_dock(self) -> None:
+        """The Lesson dock (left of the canvas), opened from File › Lessons…."""
+        from gui.lesson_panel import LessonPanel
+        self.lesson_panel = LessonPanel(self.doc, self.canvas.scene(), self.open_lesson_graph,
+                                        self._set_up_training)
+        self.lesson_dock = self._dock("Lesson", self.lesson_panel, Qt.LeftDockWidgetArea)
+        self.lesson_dock.hide()
+        self.lesson_dock.visibilityChanged.connect(
+            lambda _v: self.lesson_panel.set_active(not self.lesson_dock.isHidden()))
+        self.stepper.changed.connect(
+            lambda: self.stepper.pass_ is None and self.lesson_panel.pass_ended())
+        self.lesson_panel.maskChanged.connect(self._update_status)
+        self.stepper.changed.connect(self._update_status)
+
+    def open_lessons_dialog(self):
+        """File › Lessons…: the shipped lessons with the learner's progress."""
+        from chain_rule_studio.examples import lesson_files
+        from gui.lessons_dialog import LessonsDialog
+        dialog = LessonsDialog(lesson_files(), EXAMPLES_DIR, self.lesson_panel.progress, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.chosen.connect(self.open_lesson)
+        dialog.open()
+        return dialog
+
+    def open_lesson(self, lesson) -> bool:
+        """Show ``lesson`` in the Lesson dock at the learner's step."""
+        if not self.lesson_panel.open_lesson(lesson):
+            return False
+        if self.lesson_dock.isHidden():
+            self.lesson_dock.show()
+            self.resizeDocks([self.lesson_dock], [max(280, min(360, self.width() // 4))],
+                             Qt.Horizontal)
+        self.lesson_dock.raise_()
+        return True
+
+    def open_lesson_graph(self, graph: engine.Graph, name: str) -> bool:
+        """A lesson step's graph replaces the document as opening a file does."""
+        if not self.maybe_save():
+            return False
+        self.doc.load_graph(graph, None)
+        self.set_untitled_name(name)
+        return True
+
+    def _set_up_training(self, lr: float, steps: int) -> None:
+        self.training.lr_edit.setText(fmt(lr))
+        self.training.steps_spin.setValue(steps)
+        self.training_dock.show()
+        self.training_dock.raise_()
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title.lower() + "_dock")
@@ -577,12 +649,16 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.examples_menu = f.addMenu("&Examples")
         self.examples_menu.aboutToShow.connect(self._fill_examples)
+        self.act_lessons = self._action("&Lessons…", self.open_lessons_dialog, None,
+                                        "Short lessons with tasks the app checks")
+        f.addAction(self.act_lessons)
         self._fill_recent()
         self._fill_examples()
         f.addSeparator()
         f.addActions([self.act_save, self.act_save_as])
         f.addSeparator()
         f.addAction(self.act_quit)
+        build_export_menu(self, f, f.actions()[-2])  # File › Export As, after Save As
         e = mb.addMenu("&Edit")
         e.addActions([self.act_undo, self.act_redo])
         e.addSeparator()
@@ -651,7 +727,7 @@ class MainWindow(QMainWindow):
         self.stepper = Stepper(self.doc, self.canvas.scene(), self)
         self.narration = NarrationView(self.stepper)
         self.narration_dock = self._dock("Narration", self.narration, Qt.BottomDockWidgetArea)
-        menu = self.menuBar().addMenu("&Passes")
+        menu = self.passes_menu = self.menuBar().addMenu("&Passes")
         menu.addActions(self.stepper.actions())
         # the narration comes into view when a pass starts (it is tabbed away by default)
         self.stepper.changed.connect(self._show_narration)
@@ -664,6 +740,100 @@ class MainWindow(QMainWindow):
             self.removeAction(a)
             a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             self.canvas.addAction(a)
+
+    def _build_quiz(self) -> None:
+        """Quiz mode: Passes › Quiz, a toolbar toggle, and the Quiz dock (see gui.quiz)."""
+        from gui.quiz import QuizMode, QuizPanel
+        self.quiz_mode = QuizMode(self.doc, self.canvas, self.stepper, self)
+        self.quiz_panel = QuizPanel(self.quiz_mode)
+        scroll = QScrollArea()  # tabbed with the Inspector in a short right column
+        scroll.setWidget(self.quiz_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        self.quiz_dock = self._dock("Quiz", scroll, Qt.RightDockWidgetArea)
+        self.quiz_dock.hide()
+        self.passes_menu.addSeparator()
+        self.passes_menu.addAction(self.quiz_mode.act_quiz)
+        self.toolbar.addAction(self.quiz_mode.act_quiz)
+        self.addAction(self.quiz_mode.act_quiz)
+        self.quiz_mode.message.connect(self.show_message)
+        self.quiz_mode.changed.connect(self._update_status)  # the output's value may be asked
+        self.quiz_mode.act_quiz.toggled.connect(self._show_quiz_dock)
+
+    def _show_quiz_dock(self, on: bool) -> None:
+        if on and not self.quiz_dock.isVisible():
+            if self.inspector_dock.isVisible() and not self.quiz_dock.isFloating():
+                self.tabifyDockWidget(self.inspector_dock, self.quiz_dock)
+            self.quiz_dock.show()
+            self.quiz_dock.raise_()
+
+    def _quiz_or_tangents(self) -> None:
+        """A quiz and forward mode exclude each other: from w₁, L̇ is ∂L/∂w₁, an answer."""
+        def quiz_moved() -> None:
+            if self.quiz_mode.active and self.forward.direction is not None:
+                self.forward.set_direction(None)
+
+        def direction_moved() -> None:
+            if self.forward.direction is not None and self.quiz_mode.active:
+                self.quiz_mode.stop()
+                self.show_message("The quiz ended: forward mode's tangents would give its "
+                                  "answers away.")
+        self.quiz_mode.changed.connect(quiz_moved)
+        self.forward.changed.connect(direction_moved)
+
+    def _build_forward_mode(self) -> None:
+        """Forward mode beside reverse mode: the direction leaf (toolbar list, Passes ›
+        Forward Mode…, a leaf's context menu), its tangents on the canvas, the
+        forward-mode pass, and the "Forward vs reverse" dock."""
+        from engine.ops import VARIABLE_KINDS
+        from engine.tangent_pass import TANGENT
+        from gui.forward_mode import ForwardMode
+        from gui.forward_panel import ForwardPanel
+        fm = self.forward = ForwardMode(self.doc, self.canvas.scene(), self)
+        st = self.stepper
+
+        def seed() -> str | None:
+            if fm.direction is None:
+                fm.set_direction(fm.default_leaf())
+            return fm.direction
+        st.tangent_seed = seed
+
+        shown_for = [None]  # the direction the dock was last brought up for
+
+        def direction_moved() -> None:
+            p = st.pass_
+            if p is not None and p.direction == TANGENT and p.seed != fm.direction:
+                st.reset()
+            moved, shown_for[0] = fm.direction != shown_for[0], fm.direction
+            presenting = getattr(getattr(self, "presenter", None), "active", False)
+            if moved and fm.direction is not None and not self.forward_dock.isVisible() \
+                    and not presenting:
+                self.forward_dock.show()
+                self.forward_dock.raise_()
+                self.forward_panel.refresh()
+                QTimer.singleShot(0, self, lambda: self.resizeDocks(
+                    [self.forward_dock], [self.forward_panel.wanted_height()], Qt.Vertical))
+        fm.changed.connect(direction_moved)
+        self.forward_panel = ForwardPanel(self.doc, fm)
+        self.forward_panel.leafActivated.connect(fm.set_direction)
+        self.forward_dock = self._dock("Forward vs reverse", self.forward_panel,
+                                       Qt.BottomDockWidgetArea)
+        self.forward_dock.setObjectName("forward_dock")
+        menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&Passes")
+        menu.addSeparator()
+        menu.addActions([st.act_tangent, fm.act_choose, fm.act_off])
+        self.addAction(st.act_tangent)
+        self.toolbar.addSeparator()
+        self.toolbar.addWidget(fm.box)
+        self.toolbar.addAction(st.act_tangent)
+
+        def leaf_entry(menu, nid: str) -> None:
+            if self.doc.graph.op_of(nid) in VARIABLE_KINDS:
+                a = menu.addAction("Differentiate forward from this leaf",
+                                   lambda: fm.set_direction(nid))
+                a.setCheckable(True)
+                a.setChecked(fm.direction == nid)
+        self.canvas.node_menu_extras.append(leaf_entry)
 
     def _build_status(self) -> None:
         self.output_label = QLabel()
@@ -738,7 +908,12 @@ class MainWindow(QMainWindow):
         elif r.output is not None:
             self.output_label.setObjectName("")
             nr = r.nodes[r.output]
-            text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6)}"
+            mask = self.canvas.scene().pass_mask()  # a pass or a quiz hiding the value
+            shown = mask is None or mask.node_state(r.output)[0]
+            quiz = self.canvas.scene().quiz()
+            if quiz is not None and quiz.unknown(question_key(VALUE, r.output)):
+                shown = False  # Quiz mode asks for it
+            text = f"Output {display_name(g, r.output)} = {fmt(nr.value, 6) if shown else '?'}"
             if r.batch is not None:
                 b, L = r.batch, display_name(g, r.output)
                 which = ("" if b.sample is None else

@@ -1,4 +1,5 @@
-"""Headless pictures of a graph: the editor's own scene drawn into a PNG or an SVG.
+"""Headless pictures of a graph: the editor's own scene drawn into a PNG, an SVG or a
+vector PDF.
 
 ``python main.py render FILE -o OUT.png`` uses this, so the README and slides show
 exactly what the editor shows (same Document, same CanvasScene, same items).
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 
 MARGIN = 24.0
+#: the largest PDF page side, in points (PDF viewers refuse pages beyond 200 inches)
+MAX_PDF_POINTS = 14400.0
 
 
 def _app():
@@ -23,7 +26,8 @@ def _app():
 
 
 def render_scene(scene, out: str, width: int | None = None) -> None:
-    """Write ``scene`` fitted into a picture ``width`` pixels wide (PNG) or an SVG."""
+    """Write ``scene`` fitted into a picture ``width`` pixels wide (PNG), an SVG, or a
+    PDF page ``width`` points wide (default: the scene at 96 pixels per inch)."""
     from PySide6.QtCore import QRectF, QSize
     from PySide6.QtGui import QImage, QPainter
 
@@ -34,12 +38,15 @@ def render_scene(scene, out: str, width: int | None = None) -> None:
     if src.isEmpty():
         src = QRectF(0, 0, 400, 200)
     src = src.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
+    lower = out.lower()
+    if lower.endswith(".pdf"):
+        _render_pdf(scene, out, src, width)
+        return
     width = int(width or 1600)
     if width <= 0:
         raise ValueError("width must be a positive number of pixels")
     height = max(1, round(width * src.height() / src.width()))
     target = QRectF(0, 0, width, height)
-    lower = out.lower()
     if lower.endswith(".svg"):
         from PySide6.QtSvg import QSvgGenerator
         gen = QSvgGenerator()
@@ -55,13 +62,39 @@ def render_scene(scene, out: str, width: int | None = None) -> None:
             raise OSError(f"could not write {out}")
         return
     if not lower.endswith(".png"):
-        raise ValueError(f"{out}: the picture must end in .png or .svg")
+        raise ValueError(f"{out}: the picture must end in .png, .svg or .pdf")
     image = QImage(width, height, QImage.Format_ARGB32_Premultiplied)
     image.fill(scene.theme.background)
     painter = QPainter(image)
     _paint(painter, scene, target, src)
     painter.end()
     if not image.save(out, "PNG"):
+        raise OSError(f"could not write {out}")
+
+
+def _render_pdf(scene, out: str, src, width: float | None) -> None:
+    """One PDF page holding the scene as vectors: paths and text, not a bitmap, so it
+    prints sharp at any size and its numbers can be searched and copied."""
+    from PySide6.QtCore import QMarginsF, QRectF, QSizeF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
+    w = float(width) if width else src.width() * 0.75  # 96 px per inch = 72 pt per inch
+    if w <= 0:
+        raise ValueError("width must be a positive number of points")
+    h = w * src.height() / src.width()
+    shrink = min(1.0, MAX_PDF_POINTS / max(w, h))
+    w, h = max(1.0, w * shrink), max(1.0, h * shrink)
+    pdf = QPdfWriter(out)
+    pdf.setTitle("Chain Rule Studio")
+    pdf.setCreator("Chain Rule Studio")
+    pdf.setResolution(72)
+    pdf.setPageLayout(QPageLayout(QPageSize(QSizeF(w, h), QPageSize.Point, "",
+                                            QPageSize.ExactMatch),
+                                  QPageLayout.Portrait, QMarginsF(0, 0, 0, 0)))
+    painter = QPainter()
+    if not painter.begin(pdf):
+        raise OSError(f"could not write {out}")
+    _paint(painter, scene, QRectF(0, 0, pdf.width(), pdf.height()), src)
+    if not painter.end():
         raise OSError(f"could not write {out}")
 
 
@@ -77,7 +110,8 @@ def _paint(painter, scene, target, src) -> None:
 
 
 def render(path: str, out: str, width: int | None = None, dark: bool = False) -> None:
-    """Load graph file ``path`` and write the canvas picture to ``out`` (.png or .svg).
+    """Load graph file ``path`` and write the canvas picture to ``out`` (.png, .svg or
+    .pdf).
 
     Raises engine.GraphFileError for a bad file and OSError when ``out`` cannot be written.
     """
@@ -88,12 +122,16 @@ def render(path: str, out: str, width: int | None = None, dark: bool = False) ->
     render_document(doc, out, width, dark)
 
 
-def render_document(doc, out: str, width: int | None = None, dark: bool = False) -> None:
-    """Draw an already loaded Document (tests and the editor's own export use this)."""
+def render_document(doc, out: str, width: int | None = None, dark: bool = False,
+                    label_mode: str | None = None) -> None:
+    """Draw an already loaded Document (tests and the editor's own export use this),
+    with the editor's edge labels when ``label_mode`` is given."""
     _app()
     from gui.canvas.scene import CanvasScene
     scene = CanvasScene(doc)
     scene.set_dark(dark)
+    if label_mode is not None:
+        scene.set_label_mode(label_mode)
     try:
         render_scene(scene, out, width)
     finally:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QTextBrowser, QVBoxLayout, QWid
 from engine.labels import display_name, grad_symbol, sample_caption
 from engine.numfmt import fmt
 from engine.passes import BACKWARD, FORWARD, Pass
+from engine.tangent_pass import TANGENT, TangentPass
 from gui import progress
 
 #: Play speeds offered, in steps per second
@@ -44,6 +45,9 @@ class Stepper(QObject):
         self.speed = DEFAULT_SPEED
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
+        #: the leaf a forward-mode pass starts from (set by the window: forward mode's
+        #: direction, switched on if it is off); None: no forward-mode pass
+        self.tangent_seed = None
         self._build_actions(parent)
         d = document
         for sig in (d.nodeAdded, d.nodeRemoved, d.nodeChanged, d.edgeAdded, d.edgeRemoved,
@@ -69,6 +73,9 @@ class Stepper(QObject):
         self.act_backward = act("Step &Backward Pass", "◂ Backward", self.step_backward, "Ctrl+Left",
                                 "Step the backward pass: send the next node's ∂L/∂… "
                                 "back along its input edges")
+        self.act_tangent = act("Step Forward-&Mode Pass", "Tangent ▸", self.step_tangent,
+                               "Ctrl+Shift+Right", "Step forward mode: the next node's tangent "
+                               "ẋ = ∂x/∂(leaf) from its inputs' tangents")
         self.act_play = act("&Play", "Play", self.play, "P", "Play the passes step by step at the "
                             "chosen speed: forward, then backward")
         self.act_pause = act("P&ause", "Pause", self.pause, "P", "Pause playing")
@@ -121,7 +128,8 @@ class Stepper(QObject):
         p = self.pass_
         if p is None:
             return "No pass running"
-        name = "Forward pass" if p.direction == FORWARD else "Backward pass"
+        name = {FORWARD: "Forward pass", BACKWARD: "Backward pass"}.get(
+            p.direction, "Forward-mode pass")
         if self.index >= len(p):
             which = sample_caption(self.doc.result)
             return f"{name} complete" + (f" · {which}" if which else "")
@@ -145,10 +153,21 @@ class Stepper(QObject):
             self.index += 1
             self._show()
 
+    def step_tangent(self) -> None:
+        self._step(TANGENT)
+
     def _start(self, direction: str) -> bool:
         """Begin a pass over the document as it is now, at its first step."""
         r = self.doc.result
-        p = Pass(self.doc.graph, r, direction)
+        if direction == TANGENT:
+            seed = self.tangent_seed() if self.tangent_seed is not None else None
+            if seed is None:
+                self._end("Nothing to step: forward mode needs an input, a param or a "
+                          "data leaf to differentiate with respect to.")
+                return False
+            p = TangentPass(self.doc.graph, self.doc.result, seed)
+        else:
+            p = Pass(self.doc.graph, r, direction)
         if len(p) == 0:
             self._end("Nothing to step: " + (
                 "the graph is empty." if len(self.doc.graph) == 0 else
@@ -187,7 +206,7 @@ class Stepper(QObject):
         elif self.index < len(p):
             self.index += 1
             self._show()
-            if p.direction == BACKWARD and self.index >= len(p):
+            if p.direction != FORWARD and self.index >= len(p):
                 self.pause()
         elif p.direction == FORWARD:
             if not self._start(BACKWARD):
@@ -240,6 +259,14 @@ class Stepper(QObject):
 
 def _summary(graph, p: Pass) -> str:
     r = p.result
+    if p.direction == TANGENT:
+        out, seed = r.output, display_name(graph, p.seed)
+        got = p.tangents.output_tangent
+        if out is None or got is None:
+            return f"Forward-mode pass complete: every node's derivative with respect to {seed}."
+        return (f"Forward-mode pass complete: ∂{display_name(graph, out)}/∂{seed} = {fmt(got)}, "
+                f"one entry of the gradient. Each other leaf needs a pass of its own; the "
+                "backward pass found them all in one sweep.")
     if p.direction == FORWARD:
         out = r.output
         got = (f"{display_name(graph, out)} = {fmt(r.nodes[out].value)}" if out is not None

@@ -27,7 +27,7 @@ def test_a_mistyped_sub_command_lists_the_sub_commands() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "main.py: error: unknown sub-command 'evaluate' (did you mean eval?); sub-commands: "
-        "eval, check, train, convert, render; or give a FILE to open"]
+        "eval, check, train, convert, render, quiz, export; or give a FILE to open"]
 
 
 def test_a_word_with_no_near_sub_command_gets_the_list_without_a_guess() -> None:

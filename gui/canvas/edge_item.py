@@ -173,6 +173,8 @@ class EdgeLabelItem(QGraphicsItem):
         super().__init__()
         self.edge = edge
         self.lines: list[str] = []
+        #: forward mode: the last line is the edge's share of a tangent (its own colour)
+        self.tangent_line = False
         self._size = QRectF()
         self._font = font(LABEL_FONT_PX)
         self.placed = False
@@ -219,6 +221,20 @@ class EdgeLabelItem(QGraphicsItem):
 
     def size(self) -> QRectF:
         return self._size
+
+    def font(self):
+        return self._font
+
+    def span_rect(self, line: int, start: int, length: int) -> QRectF:
+        """Where characters ``start`` to ``start + length`` of line ``line`` are drawn
+        (item coordinates; lines are centred): a quiz field covers its blank there."""
+        fm = QFontMetricsF(self._font)
+        text = self.lines[line]
+        x0 = LABEL_PAD_X + (self._size.width() - 2 * LABEL_PAD_X
+                            - fm.horizontalAdvance(text)) / 2
+        x = x0 + fm.horizontalAdvance(text[:start])
+        w = fm.horizontalAdvance(text[start:start + length])
+        return QRectF(x, LABEL_PAD_Y + line * fm.height(), w, fm.height())
 
     def place_at(self, x: float, y: float, anchor: tuple[float, float] | None = None) -> None:
         """Put the box's top-left at (x, y), belonging to ``anchor`` on the curve."""
@@ -310,11 +326,13 @@ class EdgeLabelItem(QGraphicsItem):
         painter.drawRoundedRect(self._size, 5, 5)
         painter.setFont(self._font)
         fm = QFontMetricsF(self._font)
+        n = len(self.lines) - (1 if self.tangent_line else 0)  # the chain-rule lines
         for i, line in enumerate(self.lines):
             r = QRectF(LABEL_PAD_X, LABEL_PAD_Y + i * fm.height(),
                        self._size.width() - 2 * LABEL_PAD_X, fm.height())
-            last = i == len(self.lines) - 1 and len(self.lines) > 1
-            painter.setPen(colour if last and self.edge.on_path else t.text)
+            last = i == n - 1 and n > 1
+            painter.setPen(t.tangent if i >= n else
+                           colour if last and self.edge.on_path else t.text)
             painter.drawText(r, Qt.AlignCenter, line)
 
 

@@ -20,6 +20,7 @@ from engine.layout import NORMAL, node_size
 from engine.numfmt import fmt, full
 from engine.ops import OPS
 from gui.canvas.port_item import HIT_RADIUS, Port, paint_port
+from gui.canvas.quiz_field import QUIZ_BLANK, QUIZ_FIELD, QUIZ_WITHHELD
 from gui.canvas.theme import font
 
 HEADER = 24.0
@@ -33,6 +34,8 @@ PORT_LABEL_MIN_LOD = 0.55
 TEXT_MIN_LOD = 0.3
 #: below this zoom a node is a flat box (no shadow, rounding, text or ports)
 BOX_MIN_LOD = 0.15
+#: height of forward mode's tangent tag above the card
+TANGENT_TAG_H = 17.0
 
 
 #: looked up once: Qt calls itemChange for every flag, z and position set
@@ -112,7 +115,12 @@ class NodeItem(QGraphicsItem):
         self.highlighted = False
         #: during a step-through pass: (value shown?, gradient so far or None, partial?)
         self.pass_state: tuple[bool, float | None, bool] | None = None
+        #: during a quiz: (value quizzed?, gradient quizzed?): blanks a field covers
+        self.quiz_state: tuple[bool, bool] | None = None
         self.fault: str | None = None
+        #: forward mode: the tangent drawn in a tag above the card (``ḣ = 2``), or None
+        self.tangent_text: str | None = None
+        self._tangent_tip = ""
         #: why the gradient shown is NaN or ∞ (the badge says "hover me" for either)
         self.grad_fault: str | None = None
         self.port_labels: list[str] = []
@@ -269,7 +277,7 @@ class NodeItem(QGraphicsItem):
         b = result.batch
         bkey = None if b is None else (b.sample, b.n, b.mean_loss, b.param_grads.get(self.node_id))
         key = (None if nr is None else (nr.value, nr.grad, nr.on_path, nr.reason, nr.grad_reason),
-               result.output, self.name, caption, self.pass_state, bkey)
+               result.output, self.name, caption, self.pass_state, bkey, self.quiz_state)
         if key == self._numbers:
             return False
         self._numbers = key
@@ -299,6 +307,16 @@ class NodeItem(QGraphicsItem):
         if b is not None and nr is not None:
             self._batch_numbers(b, graph)
             caption = self._batch_caption(b, caption)
+        if self.quiz_state is not None and nr is not None:
+            # the quiz asks for the shown sample's own numbers: blanks, plain captions
+            blank = {QUIZ_FIELD: QUIZ_BLANK, QUIZ_WITHHELD: "?"}
+            if self.quiz_state[0]:
+                self.value_text, self.fault = blank[self.quiz_state[0]], None
+                self.value_caption = "value"
+            if self.quiz_state[1]:
+                self.grad_text, self.grad_sign = blank[self.quiz_state[1]], 0
+                self.grad_fault = None
+                caption = self._caption
         self.grad_caption = caption
         if b is not None or self.mean_card is not None:
             self._sync_mean_card(result, graph)
@@ -353,7 +371,8 @@ class NodeItem(QGraphicsItem):
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name
         self._word_tooltip()
-        return super().toolTip()
+        tip = super().toolTip()
+        return f"{tip}\n{self._tangent_tip}" if self.tangent_text and self._tangent_tip else tip
 
     def _word_tooltip(self) -> None:
         if self._tip_from is not None:
@@ -393,11 +412,50 @@ class NodeItem(QGraphicsItem):
         else:
             self.unsetCursor()
 
+    def set_tangent(self, text: str | None, tip: str = "") -> None:
+        """Forward mode's tangent of this node (set by CanvasScene.set_tangents); None
+        takes the tag away. The tag counts as part of the card, so labels keep off it."""
+        if text == self.tangent_text:
+            return
+        self.tangent_text = text
+        self._tangent_tip = tip
+        self._box = None
+        if self.scene() is not None:
+            self.scene().node_geometry_changed(self)
+        self.update()
+
+    def tangent_rect(self) -> QRectF | None:
+        """The tangent tag, in item coordinates, left above the card (the output tag
+        is on the right); None when no tangent is shown."""
+        if not self.tangent_text:
+            return None
+        w = QFontMetricsF(self._f_num).horizontalAdvance(self.tangent_text) + 14.0
+        h = TANGENT_TAG_H * self._text_scale
+        return QRectF(4.0, -h - 3.0, w, h)
+
     def set_pass_state(self, state: tuple[bool, float | None, bool] | None) -> None:
         """Set by CanvasScene.set_pass_mask; the scene then refreshes the numbers."""
         if state != self.pass_state:
             self.pass_state = state
             self._numbers = None
+
+    def set_quiz_state(self, state: tuple[bool, bool] | None) -> None:
+        """Set by CanvasScene.set_quiz; the scene then refreshes the numbers."""
+        if state != self.quiz_state:
+            self.quiz_state = state
+            self._numbers = None
+            self._tip_from = None
+            self.setToolTip("")
+
+    def number_rect(self, row: int, width: float) -> QRectF:
+        """Where the card writes its value (row 0) or gradient (row 1), ``width`` wide
+        and right-aligned as the number is: a quiz field goes there."""
+        inset = 16.0 if OPS[self.op].is_leaf else 12.0
+        y = port_y(self.h, row, 2)
+        return QRectF(self.w - inset - width, y - 10.0, width, 20.0)
+
+    def number_font(self):
+        return self._f_num
 
     def _hide_unreached(self, on_path: bool) -> None:
         """A pass has not computed these yet: "?" instead of the number; a gradient
@@ -420,7 +478,12 @@ class NodeItem(QGraphicsItem):
         spec = OPS[self.op]
         lines = [f"{node_formula(graph, self.node_id)}    ({spec.title.lower()})"]
         nr = result.nodes.get(self.node_id)
-        if nr is not None:
+        if nr is not None and self.quiz_state is not None:  # no number a field asks for
+            lines.append("value = ?" if self.quiz_state[0] else f"value = {full(nr.value)}")
+            if nr.grad is not None and nr.on_path and result.output is not None:
+                g = "?" if self.quiz_state[1] else full(nr.grad)
+                lines.append(f"{grad_symbol(graph, result, self.node_id)} = {g}")
+        elif nr is not None:
             lines.append(f"value = {full(nr.value)}")
             if nr.reason:
                 lines.append(f"⚠ {nr.reason}")
@@ -450,11 +513,13 @@ class NodeItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         # cached: Qt asks on every paint and for every item a value change updates
-        key = (self.w, self.h, self._port_bottom)
+        key = (self.w, self.h, self._port_bottom, self.tangent_text, self._text_scale)
         got = self._brect
         if got is None or got[0] != key:
-            got = self._brect = (key, QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
-                                             self.h + MARGIN_TOP + MARGIN_BOTTOM + key[2]))
+            r = QRectF(-MARGIN_X, -MARGIN_TOP, self.w + 2 * MARGIN_X,
+                       self.h + MARGIN_TOP + MARGIN_BOTTOM + self._port_bottom)
+            tag = self.tangent_rect()
+            got = self._brect = (key, r if tag is None else r.united(tag.adjusted(-2, -2, 2, 2)))
         return got[1]
 
     def card_path(self) -> QPainterPath:
@@ -497,7 +562,10 @@ class NodeItem(QGraphicsItem):
         top-level), cached as plain numbers: label placement reads it very often."""
         if self._box is None:
             p = self.pos()
-            self._box = (p.x(), p.y(), p.x() + self.w, p.y() + self.h)
+            top = p.y()
+            if self.tangent_text:  # forward mode's tag above the card belongs to it
+                top -= TANGENT_TAG_H * self._text_scale + 3.0
+            self._box = (p.x(), top, p.x() + self.w, p.y() + self.h)
         return self._box
 
     def card_qrect(self) -> QRectF:
@@ -749,7 +817,24 @@ class NodeItem(QGraphicsItem):
         for port in self.in_ports:
             paint_port(painter, t, port)
 
+    def _paint_tangent(self, painter: QPainter, t) -> None:
+        """Forward mode's tangent, in its own colour, in a tag above the card."""
+        r = self.tangent_rect()
+        if r is None:
+            return
+        bg = QColor(t.tangent)
+        bg.setAlpha(34 if not t.dark else 60)
+        painter.setPen(QPen(t.tangent, 1.2))
+        painter.setBrush(t.card)
+        painter.drawRoundedRect(r, 6, 6)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(r, 6, 6)
+        painter.setFont(self._f_num)
+        painter.setPen(t.tangent)
+        painter.drawText(r, Qt.AlignCenter, self.tangent_text)
+
     def _paint_badges(self, painter: QPainter, t) -> None:
+        self._paint_tangent(painter, t)
         if self.is_output:
             painter.setFont(self._f_tag)
             text = "output"

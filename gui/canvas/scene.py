@@ -18,13 +18,17 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
+from engine import forward
 from engine.graph import id_key
-from engine.labels import LABEL_MODES, edge_label
+from engine.labels import LABEL_MODES, edge_label, grad_symbol, local_formula
+from engine.numfmt import fmt
+from engine.quiz import GRAD, LOCAL, PRODUCT, VALUE, question_key
 from engine.layout import COMPACT, NORMAL, Geometry, layout
 from gui import progress
 from gui.canvas.boxgrid import BoxGrid
 from gui.canvas.edge_item import LABEL_FONT_PX, LABEL_MIN_LOD, EdgeItem, EdgeLabelItem
 from gui.canvas.node_item import NodeItem
+from gui.canvas.quiz_field import QUIZ_BLANK, QUIZ_FIELD, QUIZ_WITHHELD
 from gui.canvas.theme import DARK, LIGHT, Theme, font
 
 EdgeKey = tuple[str, str, str]
@@ -64,6 +68,10 @@ class CanvasScene(QGraphicsScene):
         self._highlights: dict[str, tuple[set[str], set[EdgeKey]]] = {}
         #: a step-through pass's engine.passes.PassMask, or None (every number shown)
         self._pass_mask = None
+        #: a quiz (engine.quiz.Quiz): its numbers are blanks that quiz fields cover
+        self._quiz = None
+        #: forward mode's engine.forward.Tangents, or None (off)
+        self._tangents = None
         #: while items are being built, views show a blank canvas instead of the scene
         self.building = False
         #: edges whose labels wait for the end of a bulk edit to be placed
@@ -178,10 +186,89 @@ class CanvasScene(QGraphicsScene):
             self._pass_edges = {k: mask.edge_state(k) for k in self.edges}
         self._dirty_edges.update(k for k in self.edges
                                  if old.get(k) != self._pass_edges.get(k))
+        if self._tangents is not None:  # a forward-mode pass shows its shares one by one
+            self._sync_tangent_nodes()
+            self._dirty_edges.update(self.edges)
         self._refresh_numbers(every_node=True)
 
     def pass_mask(self):
         return self._pass_mask
+
+    def set_quiz(self, quiz) -> None:
+        """Draw the quizzed numbers of ``quiz`` (an engine.quiz.Quiz) as blanks, edge
+        labels in the quiz's fixed wording, and a product not yet worked out as 0 (its
+        colour would tell the sign); ``None`` shows every number again. Called again
+        after each answer: the colours of what is now known come back."""
+        self._quiz = quiz
+        for nid, item in self.nodes.items():
+            item.set_quiz_state(self._quiz_node_state(nid))
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers(every_node=True)
+        self.word_labels()
+
+    def quiz(self):
+        return self._quiz
+
+    def _quiz_node_state(self, nid: str) -> tuple[int, int] | None:
+        """Per number (value, gradient): 0 shown, QUIZ_FIELD a field covers it,
+        QUIZ_WITHHELD "?" (computed from an answer still to be worked out)."""
+        q = self._quiz
+        if q is None:
+            return None
+
+        def state(key: str) -> int:
+            return QUIZ_FIELD if key in q else QUIZ_WITHHELD if q.withheld(key) else 0
+        return (state(question_key(VALUE, nid)), state(question_key(GRAD, nid)))
+
+    def _quiz_lines(self, key: EdgeKey, er) -> list[str]:
+        """An edge's label during a quiz: ``∂h/∂w₁ = ▢`` and ``∂L/∂h × ∂h/∂w₁ = ▢``,
+        a blank for each quizzed number, whatever the label mode, and the same text
+        before and after an answer (the fields stay where they are)."""
+        if er is None or er.local is None:
+            return []
+        q, g, r = self._quiz, self.document.graph, self.document.result
+        local_k, product_k = question_key(LOCAL, key), question_key(PRODUCT, key)
+        local_q = local_k in q
+        lhs = local_formula(g, *key).partition(" = ")[0]
+        local = QUIZ_BLANK if local_q else "?" if q.withheld(local_k) else fmt(er.local)
+        lines = [f"{lhs} = {local}"]
+        if not er.on_path:
+            lines.append("off the path to the output")
+            return lines
+        num = fmt(er.local)
+        factor = lhs if local_q or local == "?" else (f"({num})" if num.startswith("−")
+                                                      else num)
+        product = QUIZ_BLANK if product_k in q else "?" if q.withheld(product_k) \
+            else fmt(er.product)
+        lines.append(f"{grad_symbol(g, r, key[1])} × {factor} = {product}")
+        return lines
+
+    def set_tangents(self, tangents) -> None:
+        """Forward mode: every node shows its tangent and every edge its share of one
+        (``engine.forward.Tangents``, worded by the engine); ``None`` restores the
+        normal view."""
+        if tangents is None and self._tangents is None:
+            return
+        self._tangents = tangents
+        self._sync_tangent_nodes()
+        self._dirty_edges.update(self.edges)
+        self._refresh_numbers()
+        self.relabel_crowded()  # the tags above the cards are new obstacles
+
+    def tangents(self):
+        return self._tangents
+
+    def _sync_tangent_nodes(self) -> None:
+        t, g, mask = self._tangents, self.document.graph, self._pass_mask
+        for nid, item in self.nodes.items():
+            text = tip = None
+            if t is not None and nid in g:
+                text = forward.node_text(g, t, nid)
+                if text is not None and mask is not None and not mask.tangent_known(nid):
+                    text = text.rpartition(" = ")[0] + " = ?"
+                else:
+                    tip = forward.node_tip(g, t, nid)
+            item.set_tangent(text, tip or "")
 
     def clear_highlight(self, channel: str) -> None:
         self.set_highlight(channel)
@@ -501,6 +588,8 @@ class CanvasScene(QGraphicsScene):
         item = NodeItem(nid)
         if self._pass_mask is not None:
             item.set_pass_state(self._pass_mask.node_state(nid))
+        if self._quiz is not None:
+            item.set_quiz_state(self._quiz_node_state(nid))
         item.highlighted = any(nid in n for n, _ in self._highlights.values())
         if self.read_only:
             item.setFlag(QGraphicsItem.ItemIsMovable, False)
@@ -682,6 +771,9 @@ class CanvasScene(QGraphicsScene):
         state = self._pass_edges.get(key) if self._pass_mask is not None else None
         if state is not None and er is not None and not state[1]:
             er = dataclasses.replace(er, product=0.0, reason=None)  # not computed yet
+        q = self._quiz
+        if q is not None and er is not None and q.unknown(question_key(PRODUCT, key)):
+            er = dataclasses.replace(er, product=0.0, reason=None)  # not worked out yet
         return er
 
     # ------------------------------------------------------------- label text
@@ -703,13 +795,35 @@ class CanvasScene(QGraphicsScene):
             if e is None:
                 continue
             er = r.edges.get(key)
+            if self._quiz is not None:
+                full = lines = self._quiz_lines(key, er)
+                e.set_numbers(self._shown_edge(key, er), lines, full)
+                continue
             full = edge_label(g, r, *key, mode=self.label_mode) if er is not None else []
             lines = self._fit_lines(key, full)
             state = self._pass_edges.get(key) if self._pass_mask is not None else None
             if state is not None and er is not None:
                 full = self._hide_numbers(full, er.on_path, *state)
                 lines = self._hide_numbers(lines, er.on_path, *state)
+            tangent = self._tangent_line(key)
+            if tangent is not None or e.label_item() is not None:
+                e.label.tangent_line = tangent is not None
+            if tangent is not None:
+                lines, full = lines + [tangent], full + [tangent]
             e.set_numbers(self._shown_edge(key, er), lines, full)
+
+    def _tangent_line(self, key: EdgeKey) -> str | None:
+        """Forward mode's line on an edge label (``0.3 × ḣ = 0.6``), "?" for a share a
+        forward-mode pass has not reached; None when forward mode is off."""
+        t = self._tangents
+        if t is None:
+            return None
+        g, r = self.document.graph, self.document.result
+        text = forward.edge_text(g, r, t, key) if key in r.edges else None
+        mask = self._pass_mask
+        if text is not None and mask is not None and not mask.share_known(key):
+            text = text.rpartition(" = ")[0] + " = ?"
+        return text
 
     def word_visible_labels(self, view) -> None:
         """Word the stale labels of edges inside ``view``'s viewport, when labels are

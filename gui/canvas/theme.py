@@ -6,7 +6,7 @@ repaint, never a rebuild.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtGui import QColor, QFont
 
@@ -39,6 +39,8 @@ class Theme:
     port: QColor
     port_valid: QColor
     label_bg: QColor
+    #: forward mode's tangents (ẋ) and edge shares: apart from the gradients' blue/red
+    tangent: QColor = field(default_factory=lambda: QColor("#0b7f74"))
 
 
 def _c(hex_: str, alpha: int = 255) -> QColor:
@@ -74,6 +76,7 @@ LIGHT = Theme(
     port=_c("#7b8494"),
     port_valid=_c("#22a35a"),
     label_bg=_c("#ffffff", 236),
+    tangent=_c("#0b7f74"),
 )
 
 DARK = Theme(
@@ -103,6 +106,7 @@ DARK = Theme(
     port=_c("#9aa3b2"),
     port_valid=_c("#3ccf78"),
     label_bg=_c("#22262d", 236),
+    tangent=_c("#3fd0bf"),
 )
 
 

@@ -23,6 +23,7 @@ from gui.canvas.interactions import (ConnectGesture, Gesture, MoveGesture, PanGe
                                      RerouteGesture, node_at, port_at)
 from gui.canvas.node_item import BOX_MIN_LOD, HEADER
 from gui.canvas.port_item import Port
+from gui.canvas.quiz_field import QuizField
 from gui.canvas.rename_editor import RenameEditor
 from gui.canvas.scene import CanvasScene
 
@@ -56,6 +57,8 @@ class CanvasView(QGraphicsView):
     def __init__(self, document, scene: CanvasScene | None = None, parent=None) -> None:
         super().__init__(parent)
         self.document = document
+        #: callables (menu, node id) adding entries to a node's context menu
+        self.node_menu_extras: list = []
         self.setScene(scene if scene is not None else CanvasScene(document, self))
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing
                             | QPainter.SmoothPixmapTransform)
@@ -579,6 +582,9 @@ class CanvasView(QGraphicsView):
             self._gesture = None
         if self._editor is not None and self._editor not in self.items(vp):
             self._editor.finish(True)  # clicking elsewhere ends a rename, like focus loss
+        if event.button() == Qt.LeftButton and isinstance(self.itemAt(vp), QuizField):
+            super().mousePressEvent(event)  # a quiz field takes the click: no drag, no wire
+            return
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and (
                 self._space or self.scene().read_only)):  # presenting: a drag pans
             self._gesture = PanGesture(self, vp)
@@ -634,7 +640,7 @@ class CanvasView(QGraphicsView):
 
     def _double_click(self, event) -> None:
         sp, vp = self._scene_point(event)
-        if event.button() != Qt.LeftButton:
+        if event.button() != Qt.LeftButton or isinstance(self.itemAt(vp), QuizField):
             super().mouseDoubleClickEvent(event)
             return
         node = node_at(self, vp)
@@ -805,6 +811,8 @@ class CanvasView(QGraphicsView):
         out.setCheckable(True)
         out.setChecked(self.document.graph.output == nid)
         menu.addAction("Rename…", lambda: self.start_rename(nid))
+        for extra in self.node_menu_extras:  # entries the window adds (forward mode)
+            extra(menu, nid)
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.document.delete(self.selected_ids() or [nid]))
         return menu

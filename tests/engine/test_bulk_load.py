@@ -235,3 +235,81 @@ def test_the_array_writers_write_what_the_result_writers_write(text: str) -> Non
     assert cli.compiled_json_text(g, cres) == want
     assert jsonout.dumps(cli.compiled_json(g, cres)) == want
     assert cli.compiled_table(g, cres) == cli.result_table(g, r)
+
+
+# ------------------------------------- numbers the bulk build must never let through
+
+def _careful(text: str, monkeypatch) -> tuple:
+    return _outcome(text, False, monkeypatch)
+
+
+def _spliced(doc: dict, rnd: random.Random) -> str:
+    """``doc`` as text with one number or key made bad where ``json`` still parses it:
+    a NaN or Infinity literal, a number beyond a float, a key given twice."""
+    text = json.dumps(doc)
+    bad = rnd.choice(["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "9" * 400])
+    spots = [m.start() for m in __import__("re").finditer(r"(?<=[:\[,] )-?\d[\d.e+-]*", text)]
+    kind = rnd.choice(["number", "number", "dup"])
+    if kind == "number" and spots:
+        at = rnd.choice(spots)
+        end = at
+        while end < len(text) and text[end] not in ",]}":
+            end += 1
+        return text[:at] + bad + text[end:]
+    keys = [m.start() for m in __import__("re").finditer(r'\{"', text)]
+    at = rnd.choice(keys) + 1
+    close = text.index("}", at)
+    body = text[at:close]
+    first = body.split(",")[0]
+    return text[:at] + first + ", " + body + text[close:]
+
+
+DATASET_DOC = {
+    "format": "chain-rule-studio", "version": 2, "output": "n4",
+    "dataset": {"name": "d", "origin": {"kind": "moons", "seed": 3, "noise": 0.1},
+                "test": [1], "columns": {"x1": [0.5, -1.0, 2.0], "y": [1, 0, 1]}},
+    "nodes": [{"id": "n1", "name": "x1", "op": "data", "value": 0.5, "column": "x1",
+               "pos": [0.0, 1.25]},
+              {"id": "n2", "name": "w", "op": "param", "value": 0.5, "pos": [1.0, 2.0]},
+              {"id": "n3", "name": "p", "op": "power", "exponent": 2, "pos": [2.0, 3.0]},
+              {"id": "n4", "name": "t", "op": "mul", "pos": [3.0, 4.0]}],
+    "edges": [{"source": "n1", "target": "n3", "port": "x"},
+              {"source": "n3", "target": "n4", "port": "a"},
+              {"source": "n2", "target": "n4", "port": "b"}],
+}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_bad_number_or_key_anywhere_gets_the_careful_paths_message(seed: int,
+                                                                     monkeypatch) -> None:
+    """The loader skips its walk over every parsed number when the bulk build succeeds:
+    a NaN, an infinity, a number beyond a float or a repeated key spliced anywhere into
+    a file must still be reported exactly as the careful path reports it."""
+    rnd = random.Random(seed)
+    errors = 0
+    for base in (BASE, SUMS, DATASET_DOC):
+        for _ in range(25):
+            text = _spliced(base, rnd)
+            fast = _outcome(text, True, monkeypatch)
+            assert fast == _careful(text, monkeypatch), text
+            errors += fast[0] == "error"
+    assert errors > 40  # most splices are errors; a few land where any number is fine
+
+
+def test_the_three_examples_on_data_load_the_same_both_ways(monkeypatch) -> None:
+    for name in ("xor", "moons", "sine"):
+        text = (ROOT / "assets" / "examples" / f"{name}.json").read_text("utf-8")
+        fast = _outcome(text, True, monkeypatch)
+        assert fast[0] == "graph" and fast == _careful(text, monkeypatch)
+
+
+# ---------------------------------------------------- a column of numbers for a table
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats() | st.sampled_from([0.0, -0.0, 1e-5, -1e21, 5e-324, 1e16,
+                                                123456.5, -999999.5, 1e-100]),
+                max_size=30),
+       st.integers(1, 9))
+def test_a_column_is_formatted_as_each_number_alone(xs: list, digits: int) -> None:
+    from engine.numfmt import fmt, fmt_many
+    assert fmt_many(xs, digits) == [fmt(x, digits) for x in xs]
