@@ -313,3 +313,20 @@ def test_the_three_examples_on_data_load_the_same_both_ways(monkeypatch) -> None
 def test_a_column_is_formatted_as_each_number_alone(xs: list, digits: int) -> None:
     from engine.numfmt import fmt, fmt_many
     assert fmt_many(xs, digits) == [fmt(x, digits) for x in xs]
+
+
+def _bad_corpus() -> list[tuple[str, str]]:
+    """Every bad file the format tests name (version 1 and version 2), as text."""
+    import test_fileformat as v1
+    import test_fileformat_v2 as v2
+    out = [(f"v1-{b[0]}", b[1]) for b in v1.BAD]
+    out += [(f"v2-{b[0]}", v2._text(b[1])) for b in v2.BAD]
+    return out
+
+
+@pytest.mark.parametrize("name,text", _bad_corpus(), ids=lambda x: x if len(x) < 40 else "")
+def test_the_bad_file_corpus_is_refused_the_same_both_ways(name: str, text: str,
+                                                            monkeypatch) -> None:
+    fast = _outcome(text, True, monkeypatch)
+    assert fast[0] == "error", name
+    assert fast == _careful(text, monkeypatch)
