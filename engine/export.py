@@ -223,7 +223,8 @@ def _forward_code(p: _Plan, nid: str, lang: str) -> str:
     spec = OPS[g.op_of(nid)]
     ins = g.inputs(nid)
     if spec.variadic:
-        empty = "0.0" if lang == "numpy" else "torch.tensor(0.0, dtype=torch.float64)"
+        # a numpy float, not Python's 0.0: Python raises on 1.0 / 0.0 where numpy gives inf
+        empty = "np.float64(0.0)" if lang == "numpy" else "torch.tensor(0.0, dtype=torch.float64)"
         return spec.code_text(lang).format(xs=_Operands([p.var[s] for _, s in ins], empty))
     names = {port: p.var[s] for port, s in ins}
     return spec.code_text(lang, g.attrs_of(nid)).format(**names, out=p.var[nid])
