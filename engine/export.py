@@ -34,7 +34,7 @@ from engine.errors import EngineError, clip, quote
 from engine.graph import Graph
 from engine.labels import display_name, node_formula
 from engine.latex import latex_name, latex_node, latex_number, partial_latex, template_latex
-from engine.ops import CODE_HELPERS, OPS, VARIABLE_KINDS
+from engine.ops import CODE_HELPERS, OPS, TORCH_HELPERS, VARIABLE_KINDS
 
 #: the words every exported file carries near its top (``-o`` replaces only such files)
 MARK = "exported from Chain Rule Studio"
@@ -43,7 +43,7 @@ FORMATS = ("torch", "numpy", "latex")
 MAX_FORMULA = 1500
 #: names the scripts use themselves: a node never takes one
 _TAKEN = frozenset(dir(builtins)) | {"np", "torch", "N", "mean_over_rows", "grad_of",
-                                     *CODE_HELPERS}
+                                     *CODE_HELPERS, *TORCH_HELPERS}
 _GRAD = "dL_d"
 
 
@@ -320,12 +320,13 @@ def _forward_rows(p: _Plan, lang: str) -> list[str]:
     return _aligned(rows)
 
 
-def _helpers(code: list[str]) -> list[str]:
-    """The definitions of the registry's helper functions the code calls."""
+def _helpers(code: list[str], helpers: dict[str, str] = CODE_HELPERS) -> list[str]:
+    """The definitions of the registry's helpers (functions, or classes for PyTorch)
+    the code uses."""
     text = "\n".join(code)
     out = []
-    for name, source in CODE_HELPERS.items():
-        if re.search(rf"(?<![\w.]){name}\(", text):
+    for name, source in helpers.items():
+        if re.search(rf"(?<![\w.]){name}[(.]", text):
             out += source.rstrip("\n").split("\n") + ["", ""]
     return out
 
@@ -431,6 +432,7 @@ def to_torch(graph: Graph, title: str = "") -> str:
         "    return 0.0 if t.grad is None else t.grad.item()",
         "", "",
     ]
+    lines += _helpers(forward, TORCH_HELPERS)
     if p.on_data:
         lines += _data_intro(p) + [""]
     lines += ["# Leaves"] + leaves + [""]

@@ -582,8 +582,7 @@ register(OpSpec(
                 "expressions: bce(t, p).",
     np_code=("-({target} * clamped_log({prediction})"
              " + (1.0 - {target}) * clamped_log1m({prediction}))"),
-    torch_code=("-({target} * torch.clamp(torch.log({prediction}), min=-100.0)"
-                " + (1.0 - {target}) * torch.clamp(torch.log1p(-{prediction}), min=-100.0))"),
+    torch_code="BinaryCrossEntropy.apply({target}, {prediction})",
     np_derivs=("clamped_log1m({prediction}) - clamped_log({prediction})",
                "({prediction} - {target})"
                " / np.maximum({prediction} * (1.0 - {prediction}), 1e-12)")))
@@ -610,6 +609,31 @@ CODE_HELPERS: dict[str, str] = {
         "def clamped_log1m(p):\n"
         "    \"\"\"ln(1 - p), at least -100.\"\"\"\n"
         "    return np.maximum(np.log1p(-p), -100.0)\n"),
+}
+
+#: what an exported PyTorch script defines when its code uses it (by name): BCE with
+#: BCELoss's slope, which autograd through the clamped logs of the formula does not give
+#: (at a saturated prediction it gives NaN where the registry's slope is finite)
+TORCH_HELPERS: dict[str, str] = {
+    "BinaryCrossEntropy": (
+        "class BinaryCrossEntropy(torch.autograd.Function):\n"
+        "    \"\"\"-(t ln p + (1 - t) ln(1 - p)), each log at least -100, and the slope\n"
+        "    (p - t) / max(p (1 - p), 1e-12) as PyTorch's BCELoss has it: finite even for a\n"
+        "    prediction of exactly 0 or 1.\"\"\"\n"
+        "\n"
+        "    @staticmethod\n"
+        "    def forward(ctx, t, p):\n"
+        "        log_p = torch.clamp(torch.log(p), min=-100.0)\n"
+        "        log_1mp = torch.clamp(torch.log1p(-p), min=-100.0)\n"
+        "        ctx.save_for_backward(t, p, log_p, log_1mp)\n"
+        "        return -(t * log_p + (1.0 - t) * log_1mp)\n"
+        "\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, grad):\n"
+        "        t, p, log_p, log_1mp = ctx.saved_tensors\n"
+        "        d_t = grad * (log_1mp - log_p)\n"
+        "        d_p = grad * ((p - t) / torch.clamp(p * (1.0 - p), min=1e-12))\n"
+        "        return d_t.sum_to_size(t.shape), d_p.sum_to_size(p.shape)\n"),
 }
 
 #: short spellings the expression language accepts for an op

@@ -29,7 +29,7 @@ from engine.evaluate import evaluate
 from engine.export import ExportError, identifier, one_line, to_latex, to_numpy, to_torch
 from engine.expr import parse
 from engine.graph import Graph
-from engine.ops import CODE_HELPERS, OPS, OpSpec, register, unregister
+from engine.ops import CODE_HELPERS, OPS, TORCH_HELPERS, OpSpec, register, unregister
 from test_fast_engine import graphs
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "assets" / "examples").glob("*.json"))
@@ -105,6 +105,8 @@ def test_every_op_declares_its_code() -> None:
             ast.parse(filled, mode="eval")  # a Python expression
             for call in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", filled):
                 assert call in CODE_HELPERS or call in ("float",), (name, call)
+            for helper in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\.apply\(", filled):
+                assert helper in TORCH_HELPERS, (name, helper)
 
 
 def test_an_op_without_code_cannot_be_exported() -> None:

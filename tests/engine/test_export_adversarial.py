@@ -26,3 +26,35 @@ def _over_empty_sum() -> Graph:
 def test_an_empty_sum_divides_as_the_editor_does(tmp_path) -> None:
     got = run_script(to_numpy(_over_empty_sum()), tmp_path)
     assert got["y"] == math.inf and got["dy/dx"] == math.inf
+
+
+def _saturated_logistic() -> Graph:
+    """L = bce(t, σ(w·x)) at w = 40, x = 1, t = 0: σ(40) = 1 − 4e-18 rounds to 1, so
+    L = −ln(1 − p) clamped = 100, ∂L/∂t = ln(1 − p) − ln p = −100 − 0, and
+    ∂L/∂p = (p − t) / max(p(1 − p), 1e-12) = 1e12 (BCELoss's convention, the
+    registry's) meets σ′ = p(1 − p) = 0: ∂L/∂w = ∂L/∂x = 0."""
+    from engine.expr import parse
+    g = parse("L = bce(t, sigmoid(w * x))", params=["w"])
+    for name, v in (("w", 40.0), ("x", 1.0), ("t", 0.0)):
+        g.set_value(g.id_of(name), v)
+    return g
+
+
+def test_a_saturated_prediction_keeps_bce_finite_in_both_scripts(tmp_path) -> None:
+    want = {"L": 100.0, "dL/dt": -100.0, "dL/dw": 0.0, "dL/dx": 0.0}
+    assert run_script(to_numpy(_saturated_logistic()), tmp_path) == want
+    _torch()
+    assert run_script(to_torch(_saturated_logistic()), tmp_path) == want
+
+
+def test_bce_of_a_saturated_param_has_the_clamped_slope(tmp_path) -> None:
+    # p = 1, t = 0: ∂L/∂p = (1 − 0) / max(0, 1e-12) = 1e12; p = 0, t = 1: −1e12
+    from engine.expr import parse
+    for p, t, slope, dt in ((1.0, 0.0, 1e12, -100.0), (0.0, 1.0, -1e12, 100.0)):
+        g = parse("L = bce(t, p)", params=["p"])
+        g.set_value(g.id_of("p"), p)
+        g.set_value(g.id_of("t"), t)
+        want = {"L": 100.0, "dL/dp": slope, "dL/dt": dt}
+        assert run_script(to_numpy(g), tmp_path) == want
+        _torch()
+        assert run_script(to_torch(g), tmp_path) == want
