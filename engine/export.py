@@ -311,6 +311,10 @@ def _forward_rows(p: _Plan, lang: str) -> list[str]:
         missing = _open_port(p, nid)
         if missing is not None:
             nan = "np.nan" if lang == "numpy" else 'torch.tensor(float("nan"), dtype=torch.float64)'
+            fed = [p.var[s] for _, s in g.inputs(nid) if s in p.variable]
+            if lang == "torch" and fed:  # NaN, with NaN slopes to what it is fed, as the
+                # numpy script's backward has them: backward() needs a graph to walk
+                nan = " + ".join(f'{v} * float("nan")' for v in fed)
             rows.append((f"{p.var[nid]} = {nan}",
                          f"{one_line(display_name(g, nid), 60)}: its port "
                          f"{one_line(quote(missing, 40))} is not connected"))

@@ -58,3 +58,18 @@ def test_bce_of_a_saturated_param_has_the_clamped_slope(tmp_path) -> None:
         assert run_script(to_numpy(g), tmp_path) == want
         _torch()
         assert run_script(to_torch(g), tmp_path) == want
+
+
+def test_an_open_port_on_the_path_gives_nan_in_pytorch_too(tmp_path) -> None:
+    """y = x + (nothing): a half-built node has no value and so no slope; both scripts
+    run and print NaN for y and for ∂y/∂x, as the editor shows."""
+    g = Graph()
+    x = g.add_node("input", name="x", value=2.0)
+    y = g.add_node("add", name="y")
+    g.connect(x, y, "b")
+    g.set_output(y)
+    for export in (to_numpy, to_torch):
+        if export is to_torch:
+            _torch()
+        got = run_script(export(g), tmp_path)
+        assert math.isnan(got["y"]) and math.isnan(got["dy/dx"]), export.__name__
