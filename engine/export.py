@@ -34,6 +34,7 @@ from engine.errors import EngineError, clip, quote
 from engine.graph import Graph
 from engine.labels import display_name, node_formula
 from engine.latex import latex_name, latex_node, latex_number, partial_latex, template_latex
+from engine.names import MAX_NAME
 from engine.ops import CODE_HELPERS, OPS, TORCH_HELPERS, VARIABLE_KINDS
 
 #: the words every exported file carries near its top (``-o`` replaces only such files)
@@ -177,8 +178,10 @@ def one_line(text: str, limit: int = 160) -> str:
 
 
 def _label(text: str) -> str:
-    """A string literal (ASCII source) that prints ``text`` on one line."""
-    return ascii(one_line(text, 200))
+    """A string literal (ASCII source) that prints ``text`` on one line, whole: a label
+    holds two names of up to MAX_NAME characters, and a clipped one could end two
+    leaves' labels alike (and lose its " =")."""
+    return ascii(one_line(text, 2 * MAX_NAME + 8))
 
 
 # ------------------------------------------------------------------ code text

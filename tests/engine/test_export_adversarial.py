@@ -73,3 +73,20 @@ def test_an_open_port_on_the_path_gives_nan_in_pytorch_too(tmp_path) -> None:
             _torch()
         got = run_script(export(g), tmp_path)
         assert math.isnan(got["y"]) and math.isnan(got["dy/dx"]), export.__name__
+
+
+def test_the_longest_names_print_whole_labels(tmp_path) -> None:
+    """Two params of 200 characters (the most a name may have) that differ only in the
+    last: y = a·b at a = 2, b = 3 prints ∂y/∂a = b = 3 and ∂y/∂b = a = 2, each under
+    its own full name."""
+    a, b, y = "w" * 199 + "a", "w" * 199 + "b", "y" * 200
+    g = Graph()
+    na = g.add_node("param", name=a, value=2.0)
+    nb = g.add_node("param", name=b, value=3.0)
+    ny = g.add_node("mul", name=y)
+    g.connect(na, ny, "a")
+    g.connect(nb, ny, "b")
+    want = {y: 6.0, f"d{y}/d{a}": 3.0, f"d{y}/d{b}": 2.0}
+    assert run_script(to_numpy(g), tmp_path) == want
+    _torch()
+    assert run_script(to_torch(g), tmp_path) == want
