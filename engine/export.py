@@ -530,11 +530,14 @@ def _operand_tex(template: str, field_name: str, operand: str) -> str:
     after a minus or in a product, anything compound under a power or after ``\\sin``;
     never inside braces or parentheses of the template itself."""
     kind = _kind(operand)
-    if kind == "atom":
-        return operand
     i = template.index("{" + field_name + "}")
     before = template[:i].rstrip()
     after = template[i + len(field_name) + 2:].lstrip()
+    if kind == "atom":
+        # raised, a power (a^{2}^{3} is no formula) or a fraction needs its brackets
+        raised = after.startswith("^") and ("^" in _top_level(operand)
+                                            or operand.startswith(r"\frac"))
+        return r"\left(" + operand + r"\right)" if raised else operand
     if before.endswith(("{", "^")) or (before.endswith("(") and after.startswith(")")) \
             or (before.endswith(r"\left|") and after.startswith(r"\right|")):
         return operand

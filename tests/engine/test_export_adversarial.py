@@ -90,3 +90,42 @@ def test_the_longest_names_print_whole_labels(tmp_path) -> None:
     assert run_script(to_numpy(g), tmp_path) == want
     _torch()
     assert run_script(to_torch(g), tmp_path) == want
+
+
+# ------------------------------------------------------------------ LaTeX
+
+def _double_superscript(tex: str) -> bool:
+    """Whether some superscript is followed by another (TeX stops: "Double superscript")."""
+    i = 0
+    while (i := tex.find("^", i)) >= 0:
+        j = i + 1
+        if tex[j:j + 1] == "{":
+            depth = 0
+            while j < len(tex):
+                depth += {"{": 1, "}": -1}.get(tex[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+        else:
+            j += 1
+        if tex[j:].lstrip().startswith("^"):
+            return True
+        i = j
+    return False
+
+
+def test_a_power_of_a_power_is_bracketed_in_latex() -> None:
+    """(a²)³ and (aᵇ)ᶜ need brackets round the inner power — a^{2}^{3} is no formula
+    TeX typesets — and (a/b)² round the fraction."""
+    from engine.export import to_latex
+    from engine.expr import parse
+    cases = {"y = (a**2)**3": r"\left(a^{2}\right)^{3}",
+             "y = (a**b)**c": r"\left(a^{b}\right)^{c}",
+             "y = (a**0.5)**b": r"\left(a^{0.5}\right)^{b}",
+             "y = (a/b)**2": r"\left(\frac{a}{b}\right)^{2}"}
+    for text, want in cases.items():
+        tex = to_latex(parse(text))
+        assert not _double_superscript(tex), text
+        assert rf"\[ y = {want} \]" in tex, (text, tex)
+    assert _double_superscript("a^{2}^{3}") and _double_superscript("a^2 ^3")
+    assert not _double_superscript(r"a^{b^{c}} + \left(a^{2}\right)^{3}")
