@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from typing import Any
 from engine import tasks
 from engine.errors import EngineError, ExpressionError, GraphFileError, InvalidNameError, clip, quote
 from engine.files import UnreadableFileError, read_file
-from engine.graph import Graph
+from engine.graph import RESERVED, Graph
+from engine.names import is_valid_name
 from engine.ops import OPS
 
 FORMAT = "chain-rule-studio-lesson"
@@ -347,4 +348,13 @@ def _task(raw: dict | None, graph: Graph, where: str, fail) -> tasks.Task | None
         raise fail(f"{where}.function", str(e)) from None
     if not variables:
         raise fail(f"{where}.function", "the function has no variables to build it from")
+    for j, name in enumerate(task.leaves):
+        if not is_valid_name(name) or name in RESERVED:
+            raise fail(f"{where}.leaves[{j}]", f"{quote(name)} cannot be a leaf's name, so "
+                                               "no graph could have it")
+    # the function checked against itself: a task no graph can pass is the lesson's fault
+    own = tasks.check_build(replace(task, ops=(), avoid=(), leaves=()),
+                            tasks.target_graph(task))
+    if not own.done:
+        raise fail(f"{where}.range" if "range" in raw else f"{where}.function", own.message)
     return task

@@ -1,0 +1,48 @@
+"""Lesson files whose tasks no learner could finish are refused when they load, with
+the task's place in the file: a build task whose function is undefined at every point
+it would be compared at, or that asks for a leaf no graph can have."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from engine import lesson
+from test_lessons import EXAMPLES, GOOD
+
+
+def _build(**task) -> lesson.LessonError:
+    data = copy.deepcopy(GOOD)
+    data["steps"][0]["task"] = {"kind": "build", **task}
+    with pytest.raises(lesson.LessonError) as info:
+        lesson.loads(json.dumps(data), EXAMPLES, "bad.json")
+    return info.value
+
+
+def test_a_build_task_undefined_everywhere_is_refused() -> None:
+    # ln(−1 − x²): −1 − x² < 0 for every real x, so no point can be compared
+    e = _build(function="y = log(-1 - x*x)")
+    assert e.path == "$.steps[0].task.function" and "undefined" in e.problem
+
+
+def test_a_build_range_that_overflows_is_refused() -> None:
+    # uniform(−1e308, 1e308) = −1e308 + (2e308 = inf)·u: every point is infinite
+    e = _build(function="y = x*x", range=[-1e308, 1e308])
+    assert e.path == "$.steps[0].task.range" and "undefined" in e.problem
+
+
+def test_a_build_leaf_no_graph_can_have_is_refused() -> None:
+    e = _build(function="y = x*x", leaves=["x", "1x"])
+    assert e.path == "$.steps[0].task.leaves[1]" and "'1x'" in e.problem
+    e = _build(function="y = x*x", leaves=["sin"])
+    assert e.path == "$.steps[0].task.leaves[0]"
+
+
+def test_a_build_task_that_can_be_done_still_loads() -> None:
+    data = copy.deepcopy(GOOD)
+    # √x on [−2, 2] is undefined at about half the points: enough remain to compare
+    data["steps"][0]["task"] = {"kind": "build", "function": "y = sqrt(x)", "points": 12}
+    les = lesson.loads(json.dumps(data), EXAMPLES, "ok.json")
+    assert les.steps[0].task.function == "y = sqrt(x)"
