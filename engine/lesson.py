@@ -24,6 +24,7 @@ from engine.errors import EngineError, ExpressionError, GraphFileError, InvalidN
 from engine.files import UnreadableFileError, read_file
 from engine.graph import RESERVED, Graph
 from engine.names import is_valid_name
+from engine.numfmt import fmt
 from engine.ops import OPS
 
 FORMAT = "chain-rule-studio-lesson"
@@ -331,7 +332,17 @@ def _task(raw: dict | None, graph: Graph, where: str, fail) -> tasks.Task | None
         from engine import train
         if not train.params(graph):
             raise fail(where, "this step's graph has no param leaves to train")
-        return tasks.TrainTask(float(raw["below"]), int(raw["steps"]), float(raw["lr"]), hint)
+        task = tasks.TrainTask(float(raw["below"]), int(raw["steps"]), float(raw["lr"]), hint)
+        walk = graph.copy()  # the lesson's own walk must reach the loss it asks for
+        try:
+            tasks.train_until(task, walk)
+            loss = tasks.current_loss(walk)
+        except EngineError as e:
+            raise fail(where, f"training fails: {e}") from None
+        if not loss < task.below:
+            raise fail(where, f"{task.steps} steps at η = {fmt(task.lr)} end at a loss of "
+                              f"{fmt(loss)}, not below {fmt(task.below)}")
+        return task
     lo, hi = raw.get("range", (-2.0, 2.0))
     if not lo < hi:
         raise fail(f"{where}.range", "the range's low end must be below its high end")

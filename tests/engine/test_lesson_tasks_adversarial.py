@@ -46,3 +46,38 @@ def test_a_build_task_that_can_be_done_still_loads() -> None:
     data["steps"][0]["task"] = {"kind": "build", "function": "y = sqrt(x)", "points": 12}
     les = lesson.loads(json.dumps(data), EXAMPLES, "ok.json")
     assert les.steps[0].task.function == "y = sqrt(x)"
+
+
+def _train(**task) -> dict:
+    data = copy.deepcopy(GOOD)
+    data["steps"][0] = {"text": "train", "example": "two_layer.json",
+                        "task": {"kind": "train", **task}}
+    return data
+
+
+def _refused(data: dict) -> lesson.LessonError:
+    with pytest.raises(lesson.LessonError) as info:
+        lesson.loads(json.dumps(data), EXAMPLES, "bad.json")
+    return info.value
+
+
+def test_a_loss_no_walk_reaches_is_refused() -> None:
+    # L = (y − ŷ)² ≥ 0: no number of steps gets it below −1
+    e = _refused(_train(below=-1, steps=20, lr=0.1))
+    assert e.path == "$.steps[0].task" and "below" in e.problem
+    # one step at η = 0.1 moves w₁ to 0.584, w₂ to 0.44 (the tutorial's numbers):
+    # ŷ = 0.44·0.584·2 = 0.514, L = 0.236 — not below 0.1 yet
+    e = _refused(_train(below=0.1, steps=1, lr=0.1))
+    assert e.path == "$.steps[0].task"
+
+
+def test_a_training_that_blows_up_is_refused_even_as_the_last_step() -> None:
+    # η = 1e308: the first step sends the params to ±inf and the gradients are not finite
+    e = _refused(_train(below=0.01, steps=50, lr=1e308))
+    assert e.path == "$.steps[0].task" and "training fails" in e.problem
+
+
+def test_a_reachable_loss_loads() -> None:
+    # the same single step does get L = 0.236 below 0.3
+    les = lesson.loads(json.dumps(_train(below=0.3, steps=1, lr=0.1)), EXAMPLES, "ok.json")
+    assert les.steps[0].task.below == 0.3
