@@ -98,6 +98,8 @@ def _plan(graph: Graph) -> _Plan:
         rows = ds.rows("train")
         if len(rows) == 0:  # as the engine: every row when none is a training row
             rows = ds.rows("all")
+        if len(rows) == 0:  # a mean over no rows: the engine refuses it too
+            raise DataError("no rows to evaluate on")
     kinds = ("input", "param") if ds is not None else VARIABLE_KINDS
     order = graph.topological_order()
     variable: set[str] = set()

@@ -129,3 +129,18 @@ def test_a_power_of_a_power_is_bracketed_in_latex() -> None:
         assert rf"\[ y = {want} \]" in tex, (text, tex)
     assert _double_superscript("a^{2}^{3}") and _double_superscript("a^2 ^3")
     assert not _double_superscript(r"a^{b^{c}} + \left(a^{2}\right)^{3}")
+
+
+def test_a_dataset_without_rows_is_refused_by_every_format() -> None:
+    """The mean over no rows is undefined: the editor says so ("no rows to evaluate
+    on"), and so does every export instead of writing a script that prints NaN."""
+    import pytest
+    from engine.dataset import DataError, Dataset
+    from engine.export import to_latex
+    from engine.expr import parse
+    g = parse("L = w * x", params=["w"])
+    g.set_kind(g.id_of("x"), "data")
+    g.dataset = Dataset({"x": []}, None)
+    for export in (to_numpy, to_torch, to_latex):
+        with pytest.raises(DataError, match="no rows"):
+            export(g)
