@@ -157,15 +157,17 @@ def question(ask: Ask, graph: Graph, result: Result) -> quiz.Question:
         if q.key == key:
             return q
     truth = _truth(ask, at, graph, result)
+    what = {quiz.VALUE: "value", quiz.GRAD: "gradient", quiz.LOCAL: "local derivative",
+            quiz.PRODUCT: "product"}[ask.kind]
+    thing = (display_name(graph, at) if isinstance(at, str)
+             else f"{display_name(graph, at[0])} → {display_name(graph, at[1])}")
     if truth is None or not math.isfinite(truth):
-        what = {quiz.VALUE: "value", quiz.GRAD: "gradient", quiz.LOCAL: "local derivative",
-                quiz.PRODUCT: "product"}[ask.kind]
-        thing = (display_name(graph, at) if isinstance(at, str)
-                 else f"{display_name(graph, at[0])} → {display_name(graph, at[1])}")
         raise TaskError(f"the {what} of {thing} is not a number here (a constant, off the "
                         "path to the output, or not finite)")
-    if ask.kind != quiz.VALUE or not isinstance(at, str):  # pragma: no cover - the core asks these
-        raise TaskError(f"the quiz core has no question {key}")
+    if ask.kind != quiz.VALUE or not isinstance(at, str):
+        # a finite number the core does not ask: an edge off the path to the output
+        raise TaskError(f"a quiz does not ask the {what} of {thing}: no gradient flows "
+                        "along it (it is off the path to the output)")
     return quiz.Question(key=key, kind=quiz.VALUE, node=at, edge=None,
                          prompt=display_name(graph, at), truth=float(truth))
 

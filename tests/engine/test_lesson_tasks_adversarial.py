@@ -81,3 +81,16 @@ def test_a_reachable_loss_loads() -> None:
     # the same single step does get L = 0.236 below 0.3
     les = lesson.loads(json.dumps(_train(below=0.3, steps=1, lr=0.1)), EXAMPLES, "ok.json")
     assert les.steps[0].task.below == 0.3
+
+
+def test_a_quiz_on_an_edge_off_the_path_says_so_in_words() -> None:
+    # z = a + b is the output (the last line); y = a·b feeds nothing on its path, so no
+    # gradient flows along a → y and a quiz asks nothing there
+    for what in ("local", "product"):
+        data = copy.deepcopy(GOOD)
+        data["steps"][0] = {"text": "off", "expr": "a = 2; b = 3; y = a*b; z = a + b",
+                            "task": {"kind": "quiz", "ask": [{what: ["a", "y"]}]}}
+        e = _refused(data)
+        assert e.path == "$.steps[0].task.ask[0]"
+        assert "a → y" in e.problem and "path to the output" in e.problem, e.problem
+        assert ":" not in e.problem.split("a → y")[0], e.problem  # no internal key
