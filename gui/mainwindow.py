@@ -180,9 +180,10 @@ class MainWindow(QMainWindow):
         it is hidden: an example's note spells out the numbers (∂L/∂w₁ = −0.84)."""
         note = self._note_text
         self.note_label.setText(NOTE_WITHHELD if note and self.doc.withheld else note)
-        if note:  # the dock follows the shorter or longer text
-            self.note_label.setMinimumHeight(
-                self.note_label.heightForWidth(max(300, self.note_label.width())))
+        if note and self.note_dock.isVisible():  # the dock follows the shorter text
+            need = self.note_label.heightForWidth(max(300, self.note_label.width()))
+            self.note_label.setMinimumHeight(need)
+            self.resizeDocks([self.note_dock], [need + 2], Qt.Vertical)
 
     def _view_menu(self):
         return next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
@@ -934,7 +935,7 @@ class MainWindow(QMainWindow):
             if r.batch is not None:
                 b, L = r.batch, display_name(g, r.output)
                 which = ("" if b.sample is None else
-                         f" · sample {b.sample + 1}: {L} = {fmt(nr.value, 6)}")
+                         f" · sample {b.sample + 1}: {L} = {fmt(nr.value, 6) if shown else '?'}")
                 text = f"Mean {L} over {b.n:,} samples = {fmt(b.mean_loss, 6)}{which}"
             elif self.doc.live.data_error:
                 text += f" · dataset not used: {self.doc.live.data_error}"

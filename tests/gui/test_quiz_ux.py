@@ -13,6 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from engine.quiz import LOCAL, PRODUCT, question_key
+from gui.mainwindow import EXAMPLES_DIR
 from test_lesson_dock import answer, open_lessons, pick, shown
 from test_quiz_mode import click_field, ids_of, type_answer
 
@@ -125,3 +126,17 @@ def test_a_step_done_keeps_the_next_steps_answers_hidden(qtbot, window) -> None:
     answer(qtbot, window, ["-1.4*0.3"])
     # step 5 trains, which changes every number: nothing of step 6 is hidden ahead
     assert shown(window, "h")[1] == "−0.42" and not window.doc.withheld
+
+
+def test_the_status_bar_keeps_a_quizzed_loss_hidden_on_a_dataset(qtbot, window) -> None:
+    """On two moons, quizzing values asks for the picked sample's loss; the status bar
+    printed it ("sample 1: loss = …") beside the mean."""
+    assert window.open_example(EXAMPLES_DIR / "moons.json", ask=False)
+    start_quiz(qtbot, window)
+    assert "= ?" not in window.output_label.text()      # values are not asked yet
+    box = window.quiz_panel.boxes["value"]
+    assert box.isVisible()
+    qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert "value" in window.quiz_mode.kinds
+    text = window.output_label.text()
+    assert text.startswith("Mean ") and text.endswith("= ?")
