@@ -396,6 +396,9 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Samples", self)
         tb.setObjectName("samples_toolbar")
         tb.addWidget(self.sample_picker)
+        # a row of its own: beside the main toolbar it pushed forward mode's controls
+        # behind the overflow chevron on a 1440-pixel window
+        self.addToolBarBreak(Qt.TopToolBarArea)
         self.addToolBar(Qt.TopToolBarArea, tb)
         self.samples_toolbar = tb
         menu = self.menuBar().addMenu("&Data")
