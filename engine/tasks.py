@@ -249,7 +249,9 @@ def quiz_mask(task: QuizTask, graph: Graph, result: Result) -> PassMask:
             upstream_of(at)  # type: ignore[arg-type]
             out = [(at, t, k) for _, t, k in G.out_edges(at, keys=True)]
             products.update(out)
-            locals_.update(out)  # by the output, ∂L/∂ŷ is the local derivative itself
+            # into the output the product is the local derivative itself (∂L/∂L = 1);
+            # elsewhere it is what the learner multiplies by: shown
+            locals_.update(e for e in out if e[1] == result.output)
         else:
             src = at[0]  # type: ignore[index]
             if ask.kind == quiz.LOCAL:

@@ -33,6 +33,7 @@ from engine.errors import EngineError
 from engine.graph import Graph
 from engine.lesson import Lesson
 from engine.numfmt import fmt
+from engine.passes import PassMask
 from gui.document import Document
 from gui.lesson_progress import LessonProgress
 
@@ -369,17 +370,50 @@ class LessonPanel(QWidget):
             self.maskChanged.emit()
 
     def _refresh_mask(self, *_args) -> None:
-        """Hide the open quiz's numbers (again, after an edit changed them)."""
-        task = self.task
-        if not self._active or not isinstance(task, tasks.QuizTask) or self.task_done():
-            self._set_mask(None)
-            return
-        try:
-            mask = tasks.quiz_mask(task, self.doc.graph, self.doc.result)
-        except (EngineError, KeyError):
-            mask = None
+        """Hide the open quiz's numbers (again, after an edit changed them), and those
+        the next steps on this same graph will ask for: a step done must not show the
+        answers of the one after it (lesson 3 asks h, ŷ, L, then ∂L/∂ŷ, then ∂L/∂w₁)."""
+        asked = self._quizzes_ahead() if self._active else []
+        mask = None
+        for task in asked:
+            try:
+                one = tasks.quiz_mask(task, self.doc.graph, self.doc.result)
+            except (EngineError, KeyError):
+                continue
+            mask = one if mask is None else _both(mask, one)
         self._set_mask(mask)
+
+    def _quizzes_ahead(self) -> list[tasks.QuizTask]:
+        """This step's quiz if it is not done, then the quizzes of the steps after it
+        that go on with this graph unchanged (up to a step with a graph of its own or
+        one that changes it, such as training), those not done yet."""
+        les = self.lesson
+        if les is None or self.index < 0:
+            return []
+        done = self.progress.done(les.id)
+        out = []
+        for j in range(self.index, len(les)):
+            step = les.steps[j]
+            if j > self.index and step.new_graph:
+                break
+            if step.task is None:
+                continue
+            if not isinstance(step.task, tasks.QuizTask):
+                break  # training or building changes the graph: its numbers will too
+            if j not in done:
+                out.append(step.task)
+        return out
 
     def pass_ended(self) -> None:
         """Step-through gave the canvas back: hide the quiz's numbers again."""
         self._refresh_mask()
+
+
+def _both(a: PassMask, b: PassMask) -> PassMask:
+    """What both masks show (each hides what it hides)."""
+    def meet(x, y):
+        return y if x is None else x if y is None else x & y
+    grads = b.grads if a.grads is None else a.grads if b.grads is None else {
+        n: g for n, g in a.grads.items() if n in b.grads}
+    return PassMask(values=meet(a.values, b.values), grads=grads,
+                    locals=meet(a.locals, b.locals), products=meet(a.products, b.products))

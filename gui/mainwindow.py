@@ -56,6 +56,11 @@ LABEL_TITLES = {"none": "No labels", "local": "Local derivative", "product": "Pr
                 "both": "Local and product", "formulas": "Formulas"}
 
 
+#: the note's text while numbers are withheld (a quiz, a lesson's task)
+NOTE_WITHHELD = ("The example's note is hidden while you work the numbers out: it "
+                 "would give some of them away.")
+
+
 class _NoteLabel(QLabel):
     """A word-wrapped label that asks for the height its text needs at its current width,
     so a docked note is never cut off when the window is resized."""
@@ -150,7 +155,9 @@ class MainWindow(QMainWindow):
         self.note_dock = self._dock("Note", self.note_label, Qt.TopDockWidgetArea)
         self.note_dock.setTitleBarWidget(QWidget())  # a line of text needs no title bar
         self.note_label.setToolTip("What this example shows (View › Note hides it)")
+        self._note_text = ""
         self.doc.graphReset.connect(self._show_note)
+        self.doc.withheldChanged.connect(self._note_withheld)
         # a graph replaced by an undoable edit (the expression bar) brings its own note
         self.doc.undo_stack.indexChanged.connect(lambda _i: self._show_note(only_if_changed=True))
         self._show_note()
@@ -158,14 +165,25 @@ class MainWindow(QMainWindow):
     def _show_note(self, only_if_changed: bool = False) -> None:
         """Show the graph's note when a file is opened; hide the dock when it has none."""
         note = self.doc.graph.note.strip()
-        if only_if_changed and note == self.note_label.text():
+        if only_if_changed and note == self._note_text:
             return  # keep a note the user closed closed
-        self.note_label.setText(note)
+        self._note_text = note
+        self._note_withheld()
         self.note_dock.setVisible(bool(note))
         if note:  # a wrapped label's height depends on its width, which docks do not ask
             width = max(300, self.width() - 40)
             self.resizeDocks([self.note_dock], [self.note_label.heightForWidth(width) + 2],
                              Qt.Vertical)
+
+    def _note_withheld(self) -> None:
+        """The note's text, or while a quiz or a lesson asks for numbers, a line saying
+        it is hidden: an example's note spells out the numbers (∂L/∂w₁ = −0.84)."""
+        note = self._note_text
+        self.note_label.setText(NOTE_WITHHELD if note and self.doc.withheld else note)
+        if note and self.note_dock.isVisible():  # the dock follows the shorter text
+            need = self.note_label.heightForWidth(max(300, self.note_label.width()))
+            self.note_label.setMinimumHeight(need)
+            self.resizeDocks([self.note_dock], [need + 2], Qt.Vertical)
 
     def _view_menu(self):
         return next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
@@ -378,6 +396,9 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Samples", self)
         tb.setObjectName("samples_toolbar")
         tb.addWidget(self.sample_picker)
+        # a row of its own: beside the main toolbar it pushed forward mode's controls
+        # behind the overflow chevron on a 1440-pixel window
+        self.addToolBarBreak(Qt.TopToolBarArea)
         self.addToolBar(Qt.TopToolBarArea, tb)
         self.samples_toolbar = tb
         menu = self.menuBar().addMenu("&Data")
@@ -917,7 +938,7 @@ class MainWindow(QMainWindow):
             if r.batch is not None:
                 b, L = r.batch, display_name(g, r.output)
                 which = ("" if b.sample is None else
-                         f" · sample {b.sample + 1}: {L} = {fmt(nr.value, 6)}")
+                         f" · sample {b.sample + 1}: {L} = {fmt(nr.value, 6) if shown else '?'}")
                 text = f"Mean {L} over {b.n:,} samples = {fmt(b.mean_loss, 6)}{which}"
             elif self.doc.live.data_error:
                 text += f" · dataset not used: {self.doc.live.data_error}"

@@ -59,6 +59,7 @@ class QuizMode(QObject):
         d.resultsChanged.connect(self._document_changed)
         d.sampleChanged.connect(self._document_changed)
         d.graphReset.connect(self._graph_reset)
+        self.scene.rebuilt.connect(self._scene_rebuilt)
         if stepper is not None:
             stepper.changed.connect(self._stepper_changed)
 
@@ -132,6 +133,14 @@ class QuizMode(QObject):
             self.quiz = None
             self.start()
 
+    def _scene_rebuilt(self) -> None:
+        """The canvas made its items afresh (presentation mode on or off): the fields
+        went with the old ones, so make them again on the new labels and cards. A new
+        graph is left to _graph_reset, which starts the quiz afresh."""
+        if self.quiz is not None and self.quiz.graph is self.doc.graph:
+            self.fields.clear()  # their parents are gone, and they with them
+            self._show()
+
     def _stepper_changed(self) -> None:
         if self.quiz is not None and self.stepper.pass_ is not None:
             self.stop()
@@ -146,11 +155,22 @@ class QuizMode(QObject):
         if out.right:
             self.scene.set_quiz(self.quiz)  # the product's colour, the card's sign
             self._place_fields()
-            nxt = self.quiz.next_open(after=key)
+            nxt = self._next_answerable(key)
             if nxt is not None:
-                self.focus(nxt.key)
+                self.focus(nxt)
         self.changed.emit()
         return out
+
+    def _next_answerable(self, after: str) -> str | None:
+        """The next open question in pass order that can be worked out now (what it
+        needs is known), else the next open one: after ∂h/∂w₁ the cursor goes on to a
+        number the learner can work out, not to a product still waiting for ∂L/∂h."""
+        keys = [q.key for q in self.quiz.questions]
+        i = keys.index(after) if after in keys else -1
+        ring = keys[i + 1:] + keys[:i + 1]
+        open_ = [k for k in ring if not self.quiz.mark(k).done]
+        ready = [k for k in open_ if not self.quiz.missing(k)]
+        return (ready or open_ or [None])[0]
 
     def reveal_one(self) -> None:
         q = self.quiz.reveal_one() if self.quiz is not None else None
@@ -333,6 +353,20 @@ class QuizPanel(QWidget):
         row.addWidget(self.btn_all)
         row.addWidget(self.btn_start)
         lay.addLayout(row)
+        row = QHBoxLayout()
+        self.btn_one = QPushButton("Reveal one")
+        self.btn_one.setToolTip("Show the next hidden number in pass order")
+        self.btn_one.clicked.connect(mode.reveal_one)
+        self.btn_every = QPushButton("Reveal all")
+        self.btn_every.clicked.connect(mode.reveal_all)
+        self.btn_stop = QPushButton("Stop")
+        self.btn_stop.setToolTip("End the quiz and show every number")
+        self.btn_stop.clicked.connect(mode.stop)
+        for b in (self.btn_one, self.btn_every, self.btn_stop):
+            row.addWidget(b)
+        # the buttons above the texts, which change length with every answer: a
+        # button must not move away from under the mouse between two clicks
+        lay.addLayout(row)
         self.score = QLabel()
         self.score.setObjectName("quiz_score")
         self.score.setWordWrap(True)
@@ -345,18 +379,6 @@ class QuizPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextSelectableByMouse)
         lay.addWidget(self.note)
-        row = QHBoxLayout()
-        self.btn_one = QPushButton("Reveal one")
-        self.btn_one.setToolTip("Show the next hidden number in pass order")
-        self.btn_one.clicked.connect(mode.reveal_one)
-        self.btn_every = QPushButton("Reveal all")
-        self.btn_every.clicked.connect(mode.reveal_all)
-        self.btn_stop = QPushButton("Stop")
-        self.btn_stop.setToolTip("End the quiz and show every number")
-        self.btn_stop.clicked.connect(mode.stop)
-        for b in (self.btn_one, self.btn_every, self.btn_stop):
-            row.addWidget(b)
-        lay.addLayout(row)
         lay.addStretch(1)
         mode.changed.connect(self.sync)
         self.sync()

@@ -46,6 +46,11 @@ class QuizField(QGraphicsTextItem):
         self._on_enter, self._on_move, self._on_focus = on_enter, on_move, on_focus
         self.setFont(font)
         self.document().setDocumentMargin(1.0)
+        frame = self.document().rootFrame()
+        fmt = frame.frameFormat()
+        fmt.setLeftMargin(2.0)  # the text clear of the border: a "1" next to the left
+        fmt.setRightMargin(2.0)  # edge read as "ı1"
+        frame.setFrameFormat(fmt)
         self.setTextInteractionFlags(Qt.TextEditorInteraction)
         self.setZValue(5)
         self.setCursor(Qt.IBeamCursor)

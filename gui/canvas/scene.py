@@ -14,7 +14,7 @@ import math
 from typing import Iterable
 
 import numpy as np
-from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtCore import QLineF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
@@ -45,6 +45,10 @@ INDEX_WORLD = 1.0e5
 
 class CanvasScene(QGraphicsScene):
     """Items for one Document: ``nodes[id]`` and ``edges[(src, dst, port)]``."""
+
+    #: every item was thrown away and built again (open, presentation mode on or off):
+    #: whatever hangs on the old items (quiz fields) must be made again
+    rebuilt = Signal()
 
     def __init__(self, document, parent=None) -> None:
         super().__init__(parent)
@@ -516,6 +520,7 @@ class CanvasScene(QGraphicsScene):
             self.set_bulk(False)
         self._dirty_edges.update(self.edges)
         self._refresh_numbers()
+        self.rebuilt.emit()
 
     def set_bulk(self, on: bool) -> None:
         """Enter or leave bulk mode, for work that touches most items (open, auto-layout).

@@ -419,7 +419,12 @@ def test_an_open_quiz_hides_its_numbers_and_their_give_aways(lid, i, numbers) ->
         elif ask.kind == "grad":
             assert at not in mask.grads
             for _, t, k in g.nx.out_edges(at, keys=True):  # the terms it is the sum of
-                assert mask.edge_state((at, t, k)) == (False, False)
+                local, product = mask.edge_state((at, t, k))
+                assert not product
+                if t == r.output:  # into L the product is the local itself
+                    assert not local
+                elif not any(a.kind == "value" for a in task.asks):
+                    assert local  # a factor the learner multiplies by
         else:
             local, product = mask.edge_state(at)
             assert not product and (ask.kind == "product" or not local)
@@ -434,3 +439,6 @@ def test_the_mask_leaves_what_the_learner_works_from() -> None:
     mask = tasks.quiz_mask(les.steps[2].task, g, evaluate_graph(g))
     assert mask.grads[g.id_of("h")] == pytest.approx(-1.4 * 0.3)
     assert mask.node_state(g.id_of("x"))[0] and mask.values is not None
+    # ∂h/∂w₁ = x = 2, worked out in the step before, is a factor: shown; its product not
+    w1h = (g.id_of("w1"), g.id_of("h"), "a")
+    assert mask.edge_state(w1h) == (True, False)
