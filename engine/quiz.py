@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import string
 from dataclasses import dataclass
 from typing import Iterable
@@ -50,6 +51,10 @@ _SPELLINGS = str.maketrans({"−": "-", "–": "-", "×": "*", "·": "*", "⋅":
                             "÷": "/"})
 
 
+#: what an answer may hold once its spellings are read (− · × ÷ ^): a calculator's keys
+_ANSWER_CHARS = re.compile(r"[0-9.eE+\-*/() \t]+")
+
+
 def parse_answer(text: str) -> float:
     """The number ``text`` means: a number, or arithmetic of numbers with + - * /,
     parentheses, unary minus and ^ or ** for powers (``−1.4·0.3`` and ``-1.4*0.3``
@@ -62,6 +67,9 @@ def parse_answer(text: str) -> float:
     src = text.replace("^", "**").translate(_SPELLINGS).strip()
     if not src:
         raise ValueError("type a number, such as 2 or -1.4*0.3")
+    if _ANSWER_CHARS.fullmatch(src) is None:  # not Python's 0x10, 1_000 or "1 # …"
+        raise ValueError(f"cannot read {text.strip()!r} as a number: use digits, "
+                         "+ - * / ^ and parentheses")
     try:
         tree = ast.parse(src, mode="eval")
     except SyntaxError:

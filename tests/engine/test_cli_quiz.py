@@ -118,7 +118,7 @@ def test_a_hostile_answer_is_not_run_and_not_a_try() -> None:
     p = quiz(TWO_LAYER, "--kinds", "locals",
              stdin="__import__('os').system('echo PWNED')\n-1.4\n")
     assert "PWNED" not in p.stdout.splitlines()      # echo never ran (the line is echoed)
-    assert "only numbers" in p.stdout
+    assert "use digits" in p.stdout  # refused for what it holds, before any parse
     assert "✓ ∂L/∂ŷ = −1.4: right" in nfc(p.stdout)
     assert "1 of 6 right at the first try" in p.stdout   # first try despite the junk line
 

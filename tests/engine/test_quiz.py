@@ -312,3 +312,11 @@ def test_refresh_keeps_marks_whose_numbers_did_not_change(two_layer) -> None:
     new = quiz.refresh(g, evaluate(g))
     assert new.mark(w1h).status == RIGHT
     assert new.mark(w2y).status == OPEN and new.question(w2y).truth == 2.0
+
+
+@pytest.mark.parametrize("text", ["1#", "1 # 2", "0x10", "0b101", "1_000", "1j", "nan", "inf"])
+def test_python_only_spellings_are_not_numbers_here(text: str) -> None:
+    """A calculator's keys only: what Python alone would read (a comment, hex, digit
+    groups, complex) is refused with the sentence that says what may be typed."""
+    with pytest.raises(ValueError, match="digits"):
+        parse_answer(text)
