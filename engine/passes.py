@@ -138,20 +138,20 @@ class Pass:
 
     # ------------------------------------------------------------------ steps
     def step(self, i: int) -> Step:
+        """Step ``i``, worded once when first asked for (a pass is stepped back and forth)."""
         if not 0 <= i < len(self.nodes):
             raise IndexError(i)
         s = self._steps.get(i)
         if s is None:
-            nid = self.nodes[i]
-            edges = tuple(self._in_edges(nid) if self.direction == FORWARD
-                          else self._gradient_edges(nid))
-            if self.direction == FORWARD:
-                s = Step(FORWARD, i, nid, edges, self._forward_text(nid))
-            else:
-                terms = self._terms[i]
-                s = Step(BACKWARD, i, nid, edges, self._backward_text(nid, terms), terms)
-            self._steps[i] = s
+            s = self._steps[i] = self._make_step(i, self.nodes[i])
         return s
+
+    def _make_step(self, i: int, nid: str) -> Step:
+        if self.direction == FORWARD:
+            return Step(FORWARD, i, nid, tuple(self._in_edges(nid)), self._forward_text(nid))
+        terms = self._terms[i]
+        return Step(BACKWARD, i, nid, tuple(self._gradient_edges(nid)),
+                    self._backward_text(nid, terms), terms)
 
     def steps(self) -> list[Step]:
         return [self.step(i) for i in range(len(self.nodes))]

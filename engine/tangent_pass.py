@@ -34,15 +34,8 @@ class TangentPass(Pass):
         self._terms = []
         self._mask_at = None
 
-    def step(self, i: int) -> Step:
-        if not 0 <= i < len(self.nodes):
-            raise IndexError(i)
-        s = self._steps.get(i)
-        if s is None:
-            nid = self.nodes[i]
-            s = self._steps[i] = Step(TANGENT, i, nid, self.tangents.terms.get(nid, ()),
-                                      self._text(nid))
-        return s
+    def _make_step(self, i: int, nid: str) -> Step:
+        return Step(TANGENT, i, nid, self.tangents.terms.get(nid, ()), self._text(nid))
 
     def _empty_mask(self) -> PassMask:
         r = self.result

@@ -86,6 +86,26 @@ def output_port_y(height: float) -> float:
     return HEADER + (height - HEADER) / 2.0
 
 
+class _WordedWhenRead:
+    """A card's number, kept as a float until read and then as its text (``fmt``):
+    ``name`` reads and writes ``_name``; text set directly ("—", "?") is kept as is."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, item, owner: type | None = None):
+        if item is None:
+            return self
+        v = getattr(item, self.slot)
+        if not isinstance(v, str):
+            v = fmt(v)
+            setattr(item, self.slot, v)
+        return v
+
+    def __set__(self, item, text: str) -> None:
+        setattr(item, self.slot, text)
+
+
 class NodeItem(QGraphicsItem):
     """The picture of one node. The scene calls ``sync`` when the model changes."""
 
@@ -157,27 +177,8 @@ class NodeItem(QGraphicsItem):
 
     # a slider tick changes every node's numbers, but only the cards in view are read:
     # the text is made when first asked for (the paint, a test, the tooltip)
-    @property
-    def value_text(self) -> str:
-        v = self._value_text
-        if not isinstance(v, str):
-            v = self._value_text = fmt(v)
-        return v
-
-    @value_text.setter
-    def value_text(self, text: str) -> None:
-        self._value_text = text
-
-    @property
-    def grad_text(self) -> str:
-        v = self._grad_text
-        if not isinstance(v, str):
-            v = self._grad_text = fmt(v)
-        return v
-
-    @grad_text.setter
-    def grad_text(self, text: str) -> None:
-        self._grad_text = text
+    value_text = _WordedWhenRead()
+    grad_text = _WordedWhenRead()
 
     def _scale_fonts(self, ts: float) -> None:
         """The card's fonts at ``ts`` times the editor's size (presentation mode)."""
